@@ -1,0 +1,274 @@
+"""The `digest` command: thin shells over the pipeline, one line per error."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+import webbrowser
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from digest import pipeline, sources
+from digest.config import Settings, load_settings, masked, parse_recipients
+from digest.errors import DigestError, SourceError
+
+T = TypeVar("T")
+PROGRESS_MIN_ITEMS = 20  # below this a bar only flickers
+
+
+class ClickReporter(pipeline.Reporter):
+    """Lines to stderr; a progress bar on stderr when it is a terminal."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda line: click.echo(line, err=True))
+
+    def track(self, items: Sequence[T], label: str) -> Iterable[T]:
+        if len(items) < PROGRESS_MIN_ITEMS or not sys.stderr.isatty():
+            return items
+        return _bar(items, label)
+
+
+def _bar(items: Sequence[T], label: str) -> Iterable[T]:
+    with click.progressbar(items, label=label, file=sys.stderr) as bar:
+        yield from bar
+
+
+class Context:
+    """What every command gets: settings loaded once, and the verbosity."""
+
+    def __init__(self, env_file: Path, verbose: bool) -> None:
+        self.env_file = env_file
+        self.verbose = verbose
+
+    def settings(self) -> Settings:
+        return load_settings(os.environ, self.env_file)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--env-file",
+    type=click.Path(path_type=Path),
+    default=Path(".env"),
+    show_default=True,
+    help="Settings file read before the environment.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(package_name="digest")
+@click.pass_context
+def cli(ctx: click.Context, env_file: Path, verbose: bool) -> None:
+    """Summarize new article files from the seeds folder into one email.
+
+    Settings come from the environment or a .env file (see .env.example).
+    With no DIGEST_SMTP_HOST the digest is written to the outbox folder.
+
+    Example: digest run --dry-run
+    """
+    ctx.obj = Context(env_file, verbose)
+
+
+@cli.command()
+@click.option(
+    "--dry-run", is_flag=True, help="Write the message to the outbox only; send and record nothing."
+)
+@click.option(
+    "--to", "to", metavar="ADDR[,ADDR]", help="Send to these recipients instead of DIGEST_TO."
+)
+@pass_ctx
+def run(ctx: Context, dry_run: bool, to: str | None) -> None:
+    """Send one digest now of the articles not sent yet.
+
+    Messages left queued by an earlier failure are delivered first.
+    Exit status: 0 done (also when nothing is new), 1 delivery failed, 2 bad settings.
+
+    Example: digest run --to me@example.org
+    """
+    settings = ctx.settings()
+    recipients = parse_recipients(to, "--to") if to is not None else None
+    result = pipeline.run_once(
+        settings, reporter=ClickReporter(), dry_run=dry_run, recipients=recipients
+    )
+    _report_run(result, settings)
+    for error in result.errors:
+        click.echo(f"digest: error: {error}", err=True)
+    sys.exit(result.exit_code)
+
+
+def _report_run(result: pipeline.RunResult, settings: Settings) -> None:
+    where = "SMTP" if settings.is_smtp else "the outbox"
+    if result.accepted:
+        click.echo(
+            f"delivered to {len(result.accepted)} recipient(s) via {where}: "
+            + ", ".join(result.accepted)
+        )
+    for refused in result.refused:
+        click.echo(f"refused: {refused}", err=True)
+    if result.status == "nothing-new":
+        click.echo("nothing new to send")
+    elif result.digest is not None:
+        n = result.digest.article_count
+        click.echo(f"{result.status}: digest of {n} article(s), saved as {result.eml_path}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON instead.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the HTML file in a browser.")
+@pass_ctx
+def preview(ctx: Context, as_json: bool, open_browser: bool) -> None:
+    """Render the next digest to an HTML file and print its path; changes no state.
+
+    Example: digest preview --json
+    """
+    settings = ctx.settings()
+    built = pipeline.preview(settings, reporter=ClickReporter())
+    if as_json:
+        entries = [] if built is None else [_entry_json(e) for e in built.digest.entries]
+        click.echo(json.dumps({"entries": entries}, ensure_ascii=False, indent=2))
+        return
+    if built is None:
+        click.echo("nothing new to preview")
+        return
+    path = settings.outbox_dir / f"preview-{built.digest.created:%Y%m%d-%H%M%S}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(built.rendered.html, encoding="utf-8")
+    click.echo(str(path))
+    if open_browser:
+        webbrowser.open(path.resolve().as_uri())
+
+
+def _entry_json(entry: Any) -> dict[str, Any]:
+    article = entry.article
+    return {
+        "title": article.title,
+        "source": article.source,
+        "url": article.url,
+        "published": article.published.isoformat() if article.published else None,
+        "section": article.section,
+        "summary": list(entry.summary.sentences),
+    }
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
+@click.option(
+    "--sentences",
+    "count",
+    type=click.IntRange(1, 50),
+    default=None,
+    help="Sentences per summary (default DIGEST_SENTENCES).",
+)
+@pass_ctx
+def summarize(ctx: Context, paths: tuple[Path, ...], as_json: bool, count: int | None) -> None:
+    """Print the summary of each article file; sends and records nothing.
+
+    Example: digest summarize --json seeds/*
+    """
+    from digest.summarize import Summarizer
+
+    settings = ctx.settings()
+    engine = Summarizer(settings.summarizer)
+    failed = 0
+    for path in paths:
+        try:
+            article = sources.read_article(
+                sources.file_info(path), max_bytes=settings.max_file_bytes
+            )
+        except SourceError as exc:
+            click.echo(f"digest: skipped {exc}", err=True)
+            failed += 1
+            continue
+        summary = engine.summarize(article, count or settings.sentences)
+        _print_summary(path, article, summary, as_json)
+    sys.exit(1 if failed else 0)
+
+
+def _print_summary(path: Path, article: sources.Article, summary: Any, as_json: bool) -> None:
+    if as_json:
+        record = {
+            "path": str(path),
+            "title": article.title,
+            "source": article.source,
+            "language": summary.language,
+            "summary": list(summary.sentences),
+        }
+        click.echo(json.dumps(record, ensure_ascii=False))
+        return
+    click.echo(f"{article.title}\n  ({path}; {article.source or 'unknown source'})")
+    for sentence in summary.sentences:
+        click.echo(f"  - {sentence}")
+    click.echo()
+
+
+@cli.command()
+@pass_ctx
+def status(ctx: Context) -> None:
+    """Show pending articles, queued messages, recent digests and the settings.
+
+    Passwords are masked. Example: digest status
+    """
+    from digest.store import Store
+
+    settings = ctx.settings()
+    store = Store.open(settings.state_dir, readonly=True)
+    try:
+        pending, skipped = pipeline.collect(
+            settings,
+            store,
+            now=pipeline.utc_now(),
+            reporter=pipeline.Reporter(lambda _: None),
+            record=False,
+        )
+        queued = store.queued()
+        recent = store.recent_digests()
+    finally:
+        store.close()
+    click.echo(f"pending articles: {len(pending)} (unusable files: {len(skipped)})")
+    click.echo(f"queued messages: {len(queued)}")
+    for q in queued:
+        click.echo(f"  #{q.id} {q.created} waiting for {', '.join(q.pending)}")
+    click.echo("last digests:" if recent else "last digest: none yet")
+    for r in recent:
+        click.echo(
+            f"  #{r.id} {r.created} {r.status}, {r.article_count} article(s), "
+            f"{r.accepted}/{r.recipients} recipient(s) accepted"
+        )
+    click.echo(f"schedule: {settings.schedule} (timezone {settings.timezone or 'system'})")
+    click.echo("settings:")
+    for name, value in masked(settings).items():
+        click.echo(f"  {name} = {value}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the group, turning our errors into one line and an exit code."""
+    verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="digest", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("digest: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except DigestError as exc:
+        if verbose:
+            traceback.print_exc()
+        click.echo(f"digest: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug: still one line unless --verbose
+        if verbose:
+            traceback.print_exc()
+        click.echo(
+            f"digest: internal error: {type(exc).__name__}: {exc} "
+            "(run with --verbose for the traceback)",
+            err=True,
+        )
+        sys.exit(1)
+

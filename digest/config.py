@@ -1,0 +1,179 @@
+"""Settings: one frozen object built once from the environment and a `.env` file."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from digest.errors import SettingsError
+
+SECURITY_MODES = ("starttls", "ssl", "none")
+DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+PLACEHOLDER_FROM = "digest@localhost"
+PLACEHOLDER_TO = "reader@localhost"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of a run; the defaults are what a fresh clone uses."""
+
+    seeds_dir: Path = Path("seeds")  # where article files are read from
+    state_dir: Path = Path(".digest")  # SQLite state and the lock file
+    outbox_dir: Path = Path("outbox")  # file delivery, queued messages and previews
+    templates_dir: Path | None = None  # overrides the shipped templates, file by file
+    sender: str = PLACEHOLDER_FROM  # the From address
+    recipients: tuple[str, ...] = (PLACEHOLDER_TO,)  # where the digest goes
+    smtp_host: str | None = None  # unset means file delivery into the outbox
+    smtp_port: int = 587  # defaults by security: 587 starttls, 465 ssl, 25 none
+    smtp_security: str = "starttls"  # starttls, ssl or none
+    smtp_username: str | None = None  # AUTH user; no AUTH when unset
+    smtp_password: str | None = field(default=None, repr=False)  # never printed
+    smtp_ca_file: Path | None = None  # an extra CA to trust (a self-signed relay)
+    smtp_timeout: float = 30.0  # seconds per SMTP operation
+    schedule: str = "0 7 * * *"  # when `digest serve` sends
+    timezone: str | None = None  # IANA zone for the schedule; None is the system's
+    sentences: int = 3  # sentences per article summary
+    max_articles: int = 30  # full entries per digest
+    summarizer: str = "lexrank"  # summary method (see summarize.METHODS)
+    settle_seconds: float = 5.0  # files modified more recently wait for the next run
+    max_file_bytes: int = 5_000_000  # larger article files are skipped
+
+    @property
+    def is_smtp(self) -> bool:
+        return self.smtp_host is not None
+
+
+def load_settings(
+    environ: Mapping[str, str], env_file: Path | None = Path(".env")
+) -> Settings:
+    """Build settings from `.env` (if present) overlaid by the real environment."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update({k: v for k, v in environ.items() if k.startswith("DIGEST_")})
+    values = {k: v.strip() for k, v in values.items() if v.strip() != ""}
+    return _from_values(values)
+
+
+def _from_values(v: Mapping[str, str]) -> Settings:
+    security = v.get("DIGEST_SMTP_SECURITY", "starttls").lower()
+    if security not in SECURITY_MODES:
+        raise SettingsError(
+            "DIGEST_SMTP_SECURITY", security, "unknown security mode", "use starttls, ssl or none"
+        )
+    port = _int(v, "DIGEST_SMTP_PORT", DEFAULT_PORTS[security], 1, 65535)
+    return Settings(
+        seeds_dir=Path(v.get("DIGEST_SEEDS_DIR", "seeds")),
+        state_dir=Path(v.get("DIGEST_STATE_DIR", ".digest")),
+        outbox_dir=Path(v.get("DIGEST_OUTBOX_DIR", "outbox")),
+        templates_dir=_optional_path(v, "DIGEST_TEMPLATES_DIR"),
+        sender=_address(v, "DIGEST_FROM", PLACEHOLDER_FROM),
+        recipients=parse_recipients(v.get("DIGEST_TO", PLACEHOLDER_TO), "DIGEST_TO"),
+        smtp_host=v.get("DIGEST_SMTP_HOST"),
+        smtp_port=port,
+        smtp_security=security,
+        smtp_username=v.get("DIGEST_SMTP_USERNAME"),
+        smtp_password=v.get("DIGEST_SMTP_PASSWORD"),
+        smtp_ca_file=_ca_file(v),
+        smtp_timeout=_float(v, "DIGEST_SMTP_TIMEOUT", 30.0, 0.1, 3600.0),
+        schedule=v.get("DIGEST_SCHEDULE", "0 7 * * *"),
+        timezone=v.get("DIGEST_TIMEZONE"),
+        sentences=_int(v, "DIGEST_SENTENCES", 3, 1, 50),
+        max_articles=_int(v, "DIGEST_MAX_ARTICLES", 30, 1, 10_000),
+        summarizer=_summarizer(v),
+        settle_seconds=_float(v, "DIGEST_SETTLE_SECONDS", 5.0, 0.0, 86_400.0),
+        max_file_bytes=_int(v, "DIGEST_MAX_FILE_BYTES", 5_000_000, 1_000, 1_000_000_000),
+    )
+
+
+_ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
+
+
+def parse_recipients(raw: str, name: str = "--to") -> tuple[str, ...]:
+    """Split a comma-separated address list, refusing anything that is not an address."""
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    if not parts:
+        raise SettingsError(name, raw, "no recipient address", "give one or more, comma-separated")
+    for part in parts:
+        _check_address(name, part)
+    return tuple(dict.fromkeys(parts))
+
+
+def _address(v: Mapping[str, str], name: str, default: str) -> str:
+    return _check_address(name, v.get(name, default))
+
+
+def _check_address(name: str, raw: str) -> str:
+    _, addr = parseaddr(raw)
+    if not addr or not _ADDRESS.match(addr):
+        raise SettingsError(name, raw, "not an email address", "use a form like news@example.org")
+    return raw
+
+
+def _int(v: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = v.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(name, raw, "not a whole number", f"e.g. {name}={default}") from None
+    if not low <= value <= high:
+        raise SettingsError(name, raw, f"must be between {low} and {high}")
+    return value
+
+
+def _float(v: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = v.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(name, raw, "not a number", f"e.g. {name}={default:g}") from None
+    if not low <= value <= high:
+        raise SettingsError(name, raw, f"must be between {low:g} and {high:g}")
+    return value
+
+
+def _optional_path(v: Mapping[str, str], name: str) -> Path | None:
+    raw = v.get(name)
+    return Path(raw) if raw else None
+
+
+def _ca_file(v: Mapping[str, str]) -> Path | None:
+    path = _optional_path(v, "DIGEST_SMTP_CA_FILE")
+    if path is not None and not path.is_file():
+        raise SettingsError(
+            "DIGEST_SMTP_CA_FILE", str(path), "no such file", "give the path of a PEM certificate"
+        )
+    return path
+
+
+def _summarizer(v: Mapping[str, str]) -> str:
+    from digest.summarize import METHODS  # late: keeps settings import cheap
+
+    raw = v.get("DIGEST_SUMMARIZER", "lexrank").lower()
+    if raw not in METHODS:
+        raise SettingsError(
+            "DIGEST_SUMMARIZER", raw, "unknown method", "choose one of " + ", ".join(METHODS)
+        )
+    return raw
+
+
+def masked(settings: Settings) -> dict[str, str]:
+    """The settings as text for `digest status`, with the password hidden."""
+    shown: dict[str, str] = {}
+    for name, value in vars(settings).items():
+        if name == "smtp_password":
+            shown[name] = "********" if value else "(unset)"
+        elif isinstance(value, tuple):
+            shown[name] = ", ".join(value)
+        else:
+            shown[name] = "(unset)" if value is None else str(value)
+    return shown

@@ -1,0 +1,66 @@
+"""The one root error and its subclasses; each message says what to do next."""
+
+from __future__ import annotations
+
+
+class DigestError(Exception):
+    """Something the operator can fix; the CLI prints it as one line."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}; {self.hint}"
+        return self.message
+
+
+class SettingsError(DigestError):
+    """A setting has a value we cannot use (exit status 2)."""
+
+    exit_code = 2
+
+    def __init__(self, name: str, value: str, why: str, hint: str | None = None) -> None:
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        super().__init__(f"{name}={shown!r}: {why}", hint)
+        self.name = name
+        self.value = value
+
+
+class UsageError(DigestError):
+    """The command line asks for something that cannot be done (exit status 2)."""
+
+    exit_code = 2
+
+
+class SourceError(DigestError):
+    """One article file cannot be used; the run skips it and goes on."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class StateError(DigestError):
+    """The state database cannot be opened or written."""
+
+
+class LockBusyError(DigestError):
+    """Another digest run holds the lock."""
+
+
+class TemplateError(DigestError):
+    """A template is missing or does not render."""
+
+
+class DeliveryError(DigestError):
+    """The SMTP server could not be reached or refused the message."""
+
+    def __init__(self, message: str, hint: str | None = None, *, permanent: bool = False) -> None:
+        super().__init__(message, hint)
+        self.permanent = permanent

@@ -1,0 +1,258 @@
+"""The state database (SQLite): what was sent, what is queued, what was skipped.
+
+This is the only module that knows SQL. An article counts as handled once a
+digest holding it is queued here; the digest stays queued until every
+recipient's server accepted it (or refused it for good).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from digest.errors import LockBusyError, StateError
+
+DB_NAME = "state.sqlite3"
+LOCK_NAME = "lock"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,        -- stable id from the normalized body
+    path TEXT NOT NULL,
+    title TEXT NOT NULL,
+    digest_id INTEGER NOT NULL REFERENCES digests(id)
+);
+CREATE TABLE IF NOT EXISTS digests (
+    id INTEGER PRIMARY KEY,
+    created TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    eml_path TEXT NOT NULL,
+    article_count INTEGER NOT NULL,
+    status TEXT NOT NULL        -- queued | sent | failed
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    digest_id INTEGER NOT NULL REFERENCES digests(id),
+    recipient TEXT NOT NULL,
+    status TEXT NOT NULL,       -- pending | accepted | rejected
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    updated TEXT,
+    PRIMARY KEY (digest_id, recipient)
+);
+CREATE TABLE IF NOT EXISTS skipped (
+    path TEXT PRIMARY KEY,      -- reported once; retried only when the file changes
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class QueuedDigest:
+    """A saved message that some recipients still wait for."""
+
+    id: int
+    created: str
+    subject: str
+    eml_path: Path
+    pending: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DigestRecord:
+    """One digest as `digest status` shows it."""
+
+    id: int
+    created: str
+    subject: str
+    article_count: int
+    status: str
+    accepted: int
+    recipients: int
+
+
+class Store:
+    """Typed access to the state database; one instance per run."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    @classmethod
+    def open(cls, state_dir: Path, *, readonly: bool = False) -> Store:
+        """Open (creating if needed) the database; read-only opens never create anything."""
+        path = state_dir / DB_NAME
+        try:
+            if readonly:
+                conn = _open_readonly(path)
+            else:
+                state_dir.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(path, timeout=10.0)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StateError(
+                f"cannot open the state database {path}: {exc}",
+                "check DIGEST_STATE_DIR points to a writable folder",
+            ) from exc
+        conn.execute("PRAGMA foreign_keys=ON")
+        return cls(conn)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def sent_ids(self, ids: Iterable[str]) -> set[str]:
+        """The ids among `ids` that are already part of a digest."""
+        wanted = list(ids)
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(f"SELECT id FROM articles WHERE id IN ({marks})", chunk)
+            found.update(row[0] for row in rows)
+        return found
+
+    def is_skipped(self, path: Path, size: int, mtime_ns: int) -> bool:
+        """True when this exact file version was already reported as unusable."""
+        row = self._conn.execute(
+            "SELECT 1 FROM skipped WHERE path = ? AND size = ? AND mtime_ns = ?",
+            (str(path), size, mtime_ns),
+        ).fetchone()
+        return row is not None
+
+    def record_skipped(self, path: Path, size: int, mtime_ns: int, reason: str, at: str) -> None:
+        with self._conn:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO skipped (path, size, mtime_ns, reason, at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (str(path), size, mtime_ns, reason, at),
+            )
+
+    def queue_digest(
+        self,
+        *,
+        created: str,
+        subject: str,
+        eml_path: Path,
+        articles: Sequence[tuple[str, str, str]],
+        recipients: Sequence[str],
+    ) -> int:
+        """Record a saved message and mark its articles (id, path, title) as taken, atomically."""
+        with self._conn:
+            cur = self._conn.execute(
+                "INSERT INTO digests (created, subject, eml_path, article_count, status)"
+                " VALUES (?, ?, ?, ?, 'queued')",
+                (created, subject, str(eml_path), len(articles)),
+            )
+            digest_id = int(cur.lastrowid or 0)
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO articles (id, path, title, digest_id) VALUES (?, ?, ?, ?)",
+                [(aid, path, title, digest_id) for aid, path, title in articles],
+            )
+            self._conn.executemany(
+                "INSERT INTO deliveries (digest_id, recipient, status) VALUES (?, ?, 'pending')",
+                [(digest_id, r) for r in recipients],
+            )
+        return digest_id
+
+    def queued(self) -> list[QueuedDigest]:
+        """Digests with recipients still pending, oldest first."""
+        rows = self._conn.execute(
+            "SELECT d.id, d.created, d.subject, d.eml_path, group_concat(v.recipient, char(10))"
+            " FROM digests d JOIN deliveries v ON v.digest_id = d.id"
+            " WHERE v.status = 'pending' GROUP BY d.id ORDER BY d.id"
+        ).fetchall()
+        return [
+            QueuedDigest(int(i), str(c), str(s), Path(p), tuple(str(r).split("\n")))
+            for i, c, s, p, r in rows
+        ]
+
+    def mark_delivery(
+        self, digest_id: int, recipient: str, status: str, at: str, error: str | None = None
+    ) -> None:
+        """Record one recipient's outcome the moment it is known, then settle the digest."""
+        with self._conn:
+            self._conn.execute(
+                "UPDATE deliveries SET status = ?, attempts = attempts + 1, last_error = ?,"
+                " updated = ? WHERE digest_id = ? AND recipient = ?",
+                (status, error, at, digest_id, recipient),
+            )
+            self._conn.execute(
+                "UPDATE digests SET status = CASE"
+                " WHEN EXISTS (SELECT 1 FROM deliveries"
+                "   WHERE digest_id = :d AND status = 'pending') THEN 'queued'"
+                " WHEN EXISTS (SELECT 1 FROM deliveries"
+                "   WHERE digest_id = :d AND status = 'accepted') THEN 'sent'"
+                " ELSE 'failed' END WHERE id = :d",
+                {"d": digest_id},
+            )
+
+    def recent_digests(self, limit: int = 5) -> list[DigestRecord]:
+        rows = self._conn.execute(
+            "SELECT d.id, d.created, d.subject, d.article_count, d.status,"
+            " sum(v.status = 'accepted'), count(v.recipient)"
+            " FROM digests d LEFT JOIN deliveries v ON v.digest_id = d.id"
+            " GROUP BY d.id ORDER BY d.id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [
+            DigestRecord(int(i), str(c), str(s), int(n), str(st), int(a or 0), int(r or 0))
+            for i, c, s, n, st, a, r in rows
+        ]
+
+    def last_sent_at(self) -> datetime | None:
+        """When the newest digest that reached someone was created (the scheduler's memory)."""
+        row = self._conn.execute(
+            "SELECT max(created) FROM digests WHERE status IN ('sent', 'queued')"
+        ).fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    def skipped_count(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM skipped").fetchone()[0])
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    if not path.exists():
+        conn = sqlite3.connect(":memory:")
+        conn.executescript(SCHEMA)
+        return conn
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
+
+
+@contextmanager
+def run_lock(state_dir: Path, *, wait: float = 0.0) -> Iterator[None]:
+    """Hold the run lock, waiting up to `wait` seconds; only one run may send at a time."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(state_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        _acquire(fd, wait)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+def _acquire(fd: int, wait: float) -> None:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise StateError(f"cannot take the run lock: {exc}") from exc
+        if time.monotonic() >= deadline:
+            raise LockBusyError(
+                "another digest run is in progress (lock held)",
+                "this run sent nothing; the other run will deliver",
+            )
+        time.sleep(0.1)

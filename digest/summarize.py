@@ -1,0 +1,335 @@
+"""Extractive summaries with sumy, splitting sentences offline."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from digest.sources import Article
+
+# sumy, numpy, nltk and punkt are imported inside functions only: config imports
+# METHODS at start-up, and loading them costs about a second.
+
+#: Selectable summary methods, the default first; "lead" takes the first sentences.
+METHODS: tuple[str, ...] = (
+    "lexrank",
+    "textrank",
+    "lsa",
+    "luhn",
+    "reduction",
+    "sumbasic",
+    "kl",
+    "lead",
+)
+
+_SUMY_CLASSES: dict[str, tuple[str, str]] = {
+    "lexrank": ("sumy.summarizers.lex_rank", "LexRankSummarizer"),
+    "textrank": ("sumy.summarizers.text_rank", "TextRankSummarizer"),
+    "lsa": ("sumy.summarizers.lsa", "LsaSummarizer"),
+    "luhn": ("sumy.summarizers.luhn", "LuhnSummarizer"),
+    "reduction": ("sumy.summarizers.reduction", "ReductionSummarizer"),
+    "sumbasic": ("sumy.summarizers.sum_basic", "SumBasicSummarizer"),
+    "kl": ("sumy.summarizers.kl", "KLSummarizer"),
+}
+
+# Bounds that keep one pathological file (megabytes on one line, thousands of
+# one-word "sentences") from stalling the digest: the rankers are quadratic.
+_MAX_CHARS = 100_000
+_MAX_SENTENCES = 200
+# KL rates every sentence against every growing summary (cubic): 60 take ~0.5 s.
+_RANKED_SENTENCES = {"kl": 60}
+_DETECT_WORDS = 2000
+_MIN_STOP_HITS = 3
+
+_ISO_CODES = {
+    "cs": "czech",
+    "da": "danish",
+    "nl": "dutch",
+    "en": "english",
+    "et": "estonian",
+    "fi": "finnish",
+    "fr": "french",
+    "de": "german",
+    "el": "greek",
+    "it": "italian",
+    "ml": "malayalam",
+    "no": "norwegian",
+    "nb": "norwegian",
+    "nn": "norwegian",
+    "pl": "polish",
+    "pt": "portuguese",
+    "ru": "russian",
+    "sl": "slovene",
+    "es": "spanish",
+    "sv": "swedish",
+    "tr": "turkish",
+}
+
+# sumy's own test for a word token (sumy.nlp.tokenizers.Tokenizer._WORD_PATTERN).
+_WORD = re.compile(r"^[^\W\d_](?:[^\W\d_]|['-])*$")
+_LETTERS = re.compile(r"[^\W\d_]+")
+_BLANK_LINE = re.compile(r"\n\s*\n")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The chosen sentences of one article, in article order."""
+
+    sentences: tuple[str, ...]
+    language: str
+    method: str
+
+
+class Summarizer:
+    """Pick an article's best sentences with one of METHODS."""
+
+    def __init__(self, method: str = "lexrank") -> None:
+        self.method = _checked(method)
+
+    def summarize(self, article: Article, count: int) -> Summary:
+        """Return the `count` best sentences of the article body, in article order."""
+        language = supported_language(article.language) or detect_language(article.text)
+        return _summarize(article.paragraphs, article.title, language, count, self.method)
+
+
+def summarize_text(
+    text: str, count: int, method: str = "lexrank", language: str | None = None
+) -> Summary:
+    """Summarize plain text whose paragraphs are separated by blank lines."""
+    resolved = supported_language(language) or detect_language(text)
+    return _summarize(_paragraphs(text), "", resolved, count, _checked(method))
+
+
+def _checked(method: str) -> str:
+    if method not in METHODS:
+        raise ValueError(f"unknown summary method {method!r}; choose one of {', '.join(METHODS)}")
+    return method
+
+
+def split_sentences(text: str, language: str) -> list[str]:
+    """Split text into whitespace-normalised sentences: blank lines, then punkt."""
+    resolved = supported_language(language)
+    if resolved is None:
+        raise ValueError(
+            f"no sentence model for language {language!r}; "
+            f"choose one of {', '.join(_punkt_languages())}"
+        )
+    tokenizer = _tokenizer(resolved)
+    return [s for p in _paragraphs(text) for s in tokenizer.to_sentences(p)]
+
+
+def supported_language(language: str | None) -> str | None:
+    """Return our name for a language ("de", "de-AT", "German" -> "german"), None if unknown."""
+    if not language:
+        return None
+    name = language.strip().lower()
+    languages = _punkt_languages()
+    if name in languages:
+        return name
+    code = re.split(r"[-_]", name, maxsplit=1)[0]
+    mapped = _ISO_CODES.get(code)
+    return mapped if mapped in languages else None
+
+
+def detect_language(text: str) -> str:
+    """Guess the language of text from its script and stop words; "english" when unclear."""
+    sample = text[: _DETECT_WORDS * 20]
+    script = _script(sample)
+    if script is not None:
+        return script
+    words = _LETTERS.findall(sample.lower())[:_DETECT_WORDS]
+    best, best_hits = "english", _MIN_STOP_HITS - 1
+    for language, stop_words in _detection_stop_words().items():
+        hits = sum(1 for word in words if word in stop_words)
+        if hits > best_hits:
+            best, best_hits = language, hits
+    return best
+
+
+def _script(sample: str) -> str | None:
+    """Name the language of a sample mostly written in Cyrillic or Greek letters."""
+    letters = cyrillic = greek = 0
+    for char in sample:
+        if not char.isalpha():
+            continue
+        letters += 1
+        if "\u0400" <= char <= "\u052f":
+            cyrillic += 1
+        elif "\u0370" <= char <= "\u03ff" or "\u1f00" <= char <= "\u1fff":
+            greek += 1
+    if cyrillic * 2 > letters:
+        return "russian"  # the one Cyrillic punkt model; sumy has no Cyrillic stop words
+    if greek * 2 > letters:
+        return "greek"
+    return None
+
+
+def _summarize(
+    paragraphs: Sequence[str], title: str, language: str, count: int, method: str
+) -> Summary:
+    sentences = _candidates(paragraphs, title, _tokenizer(language))
+    if count <= 0:
+        return Summary((), language, method)
+    if len(sentences) <= count:
+        return Summary(tuple(sentences), language, method)
+    if method != "lead":
+        chosen = _rank(sentences, count, language, method)
+        if chosen is not None:
+            return Summary(tuple(sentences[i] for i in chosen), language, method)
+    # "lead" by request, or because the ranker failed on degenerate text.
+    return Summary(tuple(sentences[:count]), language, "lead")
+
+
+def _candidates(paragraphs: Sequence[str], title: str, tokenizer: _Tokenizer) -> list[str]:
+    """The article's distinct sentences in order, without the headline, within the bounds."""
+    headline = _headline_key(title)
+    seen: set[str] = set()
+    sentences: list[str] = []
+    for paragraph in _clip(paragraphs, _MAX_CHARS):
+        for sentence in tokenizer.to_sentences(paragraph):
+            # sumy's Sentence compares by text, so a repeated sentence would be one node.
+            if sentence in seen or (headline and _headline_key(sentence) == headline):
+                continue
+            seen.add(sentence)
+            sentences.append(sentence)
+            if len(sentences) == _MAX_SENTENCES:
+                return sentences
+    return sentences
+
+
+def _rank(sentences: list[str], count: int, language: str, method: str) -> list[int] | None:
+    """Indexes of the best `count` sentences, ascending; None when sumy cannot rank them."""
+    from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
+
+    tokenizer = _tokenizer(language)
+    ranked = sentences[: _RANKED_SENTENCES.get(method, _MAX_SENTENCES)]
+    document = ObjectDocumentModel([Paragraph([Sentence(s, tokenizer) for s in ranked])])
+    summarizer = _sumy_summarizer(method, language)
+    try:
+        with warnings.catch_warnings():
+            # LSA warns about short texts (still ranks); numpy's RuntimeWarnings
+            # mean NaN scores, so that ranking is worth nothing: use the lead.
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("error", RuntimeWarning)
+            best = summarizer(document, count)
+        position = {s: i for i, s in enumerate(ranked)}
+        chosen = sorted({position[str(s)] for s in best})
+    except Exception:  # sumy fails in many ways on degenerate text; the lead still works
+        return None
+    return _top_up(chosen, count)
+
+
+def _top_up(chosen: list[int], count: int) -> list[int]:
+    """Fill a ranking that came back short with the earliest sentences not in it."""
+    picked = set(chosen)
+    index = 0
+    while len(picked) < count:
+        picked.add(index)
+        index += 1
+    return sorted(picked)
+
+
+def _sumy_summarizer(method: str, language: str) -> Callable[[Any, int], Iterable[Any]]:
+    module, name = _SUMY_CLASSES[method]
+    summarizer: Any = getattr(importlib.import_module(module), name)(_stemmer(language))
+    summarizer.stop_words = _stop_words(language)
+    ranker: Callable[[Any, int], Iterable[Any]] = summarizer
+    return ranker
+
+
+class _Tokenizer:
+    """sumy's tokenizer interface over punkt's bundled models, so nothing is downloaded."""
+
+    def __init__(self, language: str) -> None:
+        import punkt
+        from nltk.tokenize import NLTKWordTokenizer
+
+        self._language = language
+        # prefixes: known abbreviations (e.g., i.e., No. 5) never end a sentence.
+        self._sentences = punkt.tokenizer_for(language, prefixes=punkt.has_prefixes(language))
+        self._words = NLTKWordTokenizer()
+
+    @property
+    def language(self) -> str:
+        return self._language
+
+    def to_sentences(self, paragraph: str) -> tuple[str, ...]:
+        spans = self._sentences.tokenize(paragraph)
+        return tuple(s for s in (_normalise(span) for span in spans) if s)
+
+    def to_words(self, sentence: str) -> tuple[str, ...]:
+        words: list[str] = self._words.tokenize(sentence)
+        return tuple(w for w in words if _WORD.match(w))
+
+
+@cache
+def _tokenizer(language: str) -> _Tokenizer:
+    return _Tokenizer(language)
+
+
+@cache
+def _punkt_languages() -> tuple[str, ...]:
+    import punkt
+
+    return tuple(punkt.available_languages())
+
+
+@cache
+def _stemmer(language: str) -> Callable[[str], str]:
+    from sumy.nlp.stemmers import Stemmer, null_stemmer
+
+    try:
+        stemmer: Callable[[str], str] = Stemmer(language)
+        stemmer("probe")  # sumy's Greek and Polish stemmers need packages we lack
+    except Exception:
+        fallback: Callable[[str], str] = null_stemmer
+        return fallback
+    # Snowball stemming is most of a ranker's time, and news repeats its words.
+    return lru_cache(maxsize=50_000)(stemmer)
+
+
+@cache
+def _stop_words(language: str) -> frozenset[str]:
+    from sumy.utils import get_stop_words
+
+    try:
+        return frozenset(get_stop_words(language))
+    except LookupError:
+        return frozenset()
+
+
+@cache
+def _detection_stop_words() -> dict[str, frozenset[str]]:
+    """Stop words of every language we can both detect and split; English first wins ties."""
+    languages = sorted(_punkt_languages(), key=lambda name: name != "english")
+    found = {name: _stop_words(name) for name in languages}
+    return {name: words for name, words in found.items() if words}
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p for p in _BLANK_LINE.split(text) if p.strip()]
+
+
+def _clip(paragraphs: Sequence[str], limit: int) -> list[str]:
+    """The leading paragraphs holding at most `limit` characters, the last one cut short."""
+    kept: list[str] = []
+    for paragraph in paragraphs:
+        if limit <= 0:
+            break
+        kept.append(paragraph[:limit])
+        limit -= len(paragraph)
+    return kept
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _headline_key(text: str) -> str:
+    return _normalise(text).casefold().rstrip(".!?…:;")
