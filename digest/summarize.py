@@ -173,9 +173,9 @@ def _script(sample: str) -> str | None:
 def _summarize(
     paragraphs: Sequence[str], title: str, language: str, count: int, method: str
 ) -> Summary:
-    sentences = _candidates(paragraphs, title, _tokenizer(language))
     if count <= 0:
         return Summary((), language, method)
+    sentences = _candidates(paragraphs, title, _tokenizer(language))
     if len(sentences) <= count:
         return Summary(tuple(sentences), language, method)
     if method != "lead":
