@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
@@ -69,10 +71,28 @@ def deliver_file(store: Store, queued: QueuedDigest, at: str) -> DeliveryReport:
     return report
 
 
+@dataclass(frozen=True)
+class Retry:
+    """How hard to try before leaving a message queued for the next run."""
+
+    attempts: int = 3  # connections per run, the first included
+    backoff: float = 2.0  # seconds before the second attempt, doubling after
+    sleep: Callable[[float], None] = time.sleep
+
+
 def deliver_smtp(
-    store: Store, queued: QueuedDigest, open_sender: SenderFactory, sender: str, at: str
+    store: Store,
+    queued: QueuedDigest,
+    open_sender: SenderFactory,
+    sender: str,
+    at: str,
+    retry: Retry = Retry(),
 ) -> DeliveryReport:
-    """Send the saved message to each pending recipient, recording each answer at once."""
+    """Send the saved message to each pending recipient, recording each answer at once.
+
+    Temporary failures (no connection, 4xx) are retried with backoff; a 5xx for
+    one recipient is final for that recipient and does not stop the others.
+    """
     report = DeliveryReport()
     try:
         msg = mail.parse_message(queued.eml_path.read_bytes())
@@ -81,14 +101,45 @@ def deliver_smtp(
             DeliveryError(f"queued message {queued.eml_path} cannot be read: {exc}")
         )
         return report
+    pending = list(queued.pending)
+    for attempt in range(max(1, retry.attempts)):
+        if attempt:
+            retry.sleep(retry.backoff * 2 ** (attempt - 1))
+        error = _attempt(store, queued.id, msg, pending, open_sender, sender, at, report)
+        if not pending or (error is not None and error.permanent):
+            break
+    if pending:
+        report.errors.append(error or _still_refused(queued.id, pending))
+    return report
+
+
+def _attempt(
+    store: Store,
+    digest_id: int,
+    msg: EmailMessage,
+    pending: list[str],
+    open_sender: SenderFactory,
+    sender: str,
+    at: str,
+    report: DeliveryReport,
+) -> DeliveryError | None:
+    """One SMTP session over the recipients still pending; removes those settled."""
     try:
         with open_sender() as transport:
-            for recipient in queued.pending:
+            for recipient in list(pending):
                 refused = transport.send(mail.for_recipient(msg, recipient), sender, recipient)
-                _record(store, queued.id, recipient, refused, at, report)
+                if _record(store, digest_id, recipient, refused, at, report):
+                    pending.remove(recipient)
     except DeliveryError as exc:
-        report.errors.append(exc)
-    return report
+        return exc
+    return None
+
+
+def _still_refused(digest_id: int, pending: list[str]) -> DeliveryError:
+    return DeliveryError(
+        f"digest #{digest_id}: {len(pending)} recipient(s) temporarily refused",
+        "the message stays queued and is retried on the next run",
+    )
 
 
 def _record(
@@ -98,12 +149,15 @@ def _record(
     refused: mail.Refused | None,
     at: str,
     report: DeliveryReport,
-) -> None:
+) -> bool:
+    """Store one recipient's answer; True when it is final (accepted or refused for good)."""
     if refused is None:
         store.mark_delivery(digest_id, recipient, "accepted", at)
         report.accepted.append(recipient)
-        return
+        return True
     error = f"{refused.code} {refused.reason}"
     status = "rejected" if refused.permanent else "pending"
     store.mark_delivery(digest_id, recipient, status, at, error)
-    report.refused.append(f"{recipient} ({error})")
+    if refused.permanent:
+        report.refused.append(f"{recipient} ({error})")
+    return refused.permanent
