@@ -59,7 +59,11 @@ class TemplateError(DigestError):
 
 
 class DeliveryError(DigestError):
-    """The SMTP server could not be reached or refused the message."""
+    """The SMTP server could not be reached or refused the message.
+
+    `permanent` means trying again in this run will not help (a setting is
+    wrong); the message still stays queued for the next run.
+    """
 
     def __init__(self, message: str, hint: str | None = None, *, permanent: bool = False) -> None:
         super().__init__(message, hint)

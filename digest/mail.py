@@ -166,21 +166,22 @@ def _map_error(exc: BaseException, s: Settings) -> DeliveryError:
             "use DIGEST_SMTP_SECURITY=ssl for a TLS port (465)"
             if what == "STARTTLS"
             else "unset DIGEST_SMTP_USERNAME or use a server that supports AUTH",
+            permanent=True,
         )
     if isinstance(exc, ssl.SSLCertVerificationError):
         return DeliveryError(
             f"{where}: certificate not trusted ({exc.verify_message})",
             "if the relay uses its own CA, set DIGEST_SMTP_CA_FILE to its certificate",
+            permanent=True,
         )
     if isinstance(exc, ssl.SSLError):
-        return DeliveryError(f"{where}: TLS failed ({exc.reason or exc})", _tls_hint(s))
+        return DeliveryError(
+            f"{where}: TLS failed ({exc.reason or exc})", _tls_hint(s), permanent=True
+        )
     if isinstance(exc, ConnectionRefusedError):
         return DeliveryError(f"{where}: connection refused", hosts)
-    if isinstance(exc, socket.timeout | TimeoutError):
-        return DeliveryError(
-            f"{where}: no answer within {s.smtp_timeout:g} s",
-            f"{hosts}, or raise DIGEST_SMTP_TIMEOUT",
-        )
+    if isinstance(exc, socket.timeout | TimeoutError) or "timed out" in str(exc):
+        return _timeout(where, s)
     if isinstance(exc, socket.gaierror):
         return DeliveryError(f"{where}: unknown host ({exc.strerror})", hosts)
     if isinstance(exc, smtplib.SMTPServerDisconnected):
@@ -193,9 +194,20 @@ def _map_error(exc: BaseException, s: Settings) -> DeliveryError:
     return DeliveryError(f"{where}: {exc}", hosts)
 
 
+def _timeout(where: str, s: Settings) -> DeliveryError:
+    hint = "check DIGEST_SMTP_HOST and DIGEST_SMTP_PORT, or raise DIGEST_SMTP_TIMEOUT"
+    if s.smtp_security != "ssl":
+        # a TLS-from-the-start port stays silent, waiting for our handshake
+        hint += "; if the port speaks TLS from the start (465), set DIGEST_SMTP_SECURITY=ssl"
+    return DeliveryError(f"{where}: no answer within {s.smtp_timeout:g} s", hint)
+
+
 def _tls_hint(s: Settings) -> str:
     if s.smtp_security == "ssl":
-        return "DIGEST_SMTP_SECURITY=ssl is for port 465; a port like 587 or 25 wants starttls"
+        return (
+            "this port does not speak TLS from the start: set DIGEST_SMTP_SECURITY=starttls"
+            " (ssl is for port 465)"
+        )
     if s.smtp_security == "starttls":
         return "if the port speaks TLS from the start (465), set DIGEST_SMTP_SECURITY=ssl"
     return "check DIGEST_SMTP_SECURITY (starttls, ssl or none)"
