@@ -51,7 +51,9 @@ class StateError(DigestError):
 
 
 class LockBusyError(DigestError):
-    """Another digest run holds the lock."""
+    """Another digest run holds the lock; this run skips (not a failure: the other sends)."""
+
+    exit_code = 0
 
 
 class TemplateError(DigestError):
