@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck pytest eval bench clean
+.PHONY: run serve test lint typecheck pytest eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ $(TEST_STAMP): $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/digest run
+
+# Runs in the foreground on DIGEST_SCHEDULE (from .env or the environment) until Ctrl-C.
+serve: $(STAMP)
+	$(BIN)/digest serve
 
 test: $(TEST_STAMP) lint typecheck pytest
 

@@ -208,12 +208,35 @@ def _print_summary(path: Path, article: sources.Article, summary: Any, as_json: 
 
 
 @cli.command()
+@click.option(
+    "--log-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also append the log to this file (it always goes to stderr).",
+)
+@pass_ctx
+def serve(ctx: Context, log_file: Path | None) -> None:
+    """Send a digest on DIGEST_SCHEDULE, in the foreground, until SIGTERM or Ctrl-C.
+
+    The schedule is a crontab ("0 7 * * mon-fri"), @hourly, @daily, @weekly or
+    @every 30s/10m/2h, in DIGEST_TIMEZONE. A run missed while stopped is sent
+    once at start. A stop lets the message in flight finish; a second one
+    stops at once (the message stays queued for the next run).
+
+    Example: DIGEST_SCHEDULE="0 7 * * mon-fri" digest serve --log-file digest.log
+    """
+    from digest import scheduler
+
+    sys.exit(scheduler.serve(ctx.settings(), log_file=log_file))
+
+
+@cli.command()
 @pass_ctx
 def status(ctx: Context) -> None:
     """Show pending articles, queued messages, recent digests and the settings.
 
     Passwords are masked. Example: digest status
     """
+    from digest import scheduler
     from digest.store import Store
 
     settings = ctx.settings()
@@ -228,6 +251,7 @@ def status(ctx: Context) -> None:
         )
         queued = store.queued()
         recent = store.recent_digests()
+        last_run = scheduler.last_run(store)
     finally:
         store.close()
     click.echo(f"pending articles: {len(pending)} (unusable files: {len(skipped)})")
@@ -241,6 +265,7 @@ def status(ctx: Context) -> None:
             f"{r.accepted}/{r.recipients} recipient(s) accepted"
         )
     click.echo(f"schedule: {settings.schedule} (timezone {settings.timezone or 'system'})")
+    click.echo(f"next run: {scheduler.next_run_text(settings, last_run, pipeline.utc_now())}")
     click.echo("settings:")
     for name, value in masked(settings).items():
         click.echo(f"  {name} = {value}")
@@ -260,7 +285,8 @@ def main(argv: list[str] | None = None) -> None:
     except DigestError as exc:
         if verbose:
             traceback.print_exc()
-        click.echo(f"digest: error: {exc}", err=True)
+        kind = "error" if exc.exit_code else "skipped"
+        click.echo(f"digest: {kind}: {exc}", err=True)
         sys.exit(exc.exit_code)
     except Exception as exc:  # a bug: still one line unless --verbose
         if verbose:
@@ -271,4 +297,3 @@ def main(argv: list[str] | None = None) -> None:
             err=True,
         )
         sys.exit(1)
-

@@ -61,9 +61,7 @@ def sort_key(article: Article) -> tuple[datetime, str]:
     return (article.published or article.modified, article.id)
 
 
-def choose(
-    articles: Sequence[Article], max_articles: int
-) -> tuple[list[Article], list[Article]]:
+def choose(articles: Sequence[Article], max_articles: int) -> tuple[list[Article], list[Article]]:
     """Split the articles into full entries and the rest, newest first."""
     ordered = sorted(articles, key=sort_key, reverse=True)
     return ordered[:max_articles], ordered[max_articles:]

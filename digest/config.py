@@ -35,6 +35,8 @@ class Settings:
     smtp_password: str | None = field(default=None, repr=False)  # never printed
     smtp_ca_file: Path | None = None  # an extra CA to trust (a self-signed relay)
     smtp_timeout: float = 30.0  # seconds per SMTP operation
+    smtp_attempts: int = 3  # connections per run before a message waits for the next run
+    smtp_backoff: float = 2.0  # seconds before the second attempt, doubling after
     schedule: str = "0 7 * * *"  # when `digest serve` sends
     timezone: str | None = None  # IANA zone for the schedule; None is the system's
     sentences: int = 3  # sentences per article summary
@@ -42,15 +44,14 @@ class Settings:
     summarizer: str = "lexrank"  # summary method (see summarize.METHODS)
     settle_seconds: float = 5.0  # files modified more recently wait for the next run
     max_file_bytes: int = 5_000_000  # larger article files are skipped
+    send_empty: bool = False  # `digest serve` sends a "no new articles" note when nothing is new
 
     @property
     def is_smtp(self) -> bool:
         return self.smtp_host is not None
 
 
-def load_settings(
-    environ: Mapping[str, str], env_file: Path | None = Path(".env")
-) -> Settings:
+def load_settings(environ: Mapping[str, str], env_file: Path | None = Path(".env")) -> Settings:
     """Build settings from `.env` (if present) overlaid by the real environment."""
     values: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
@@ -81,6 +82,8 @@ def _from_values(v: Mapping[str, str]) -> Settings:
         smtp_password=v.get("DIGEST_SMTP_PASSWORD"),
         smtp_ca_file=_ca_file(v),
         smtp_timeout=_float(v, "DIGEST_SMTP_TIMEOUT", 30.0, 0.1, 3600.0),
+        smtp_attempts=_int(v, "DIGEST_SMTP_ATTEMPTS", 3, 1, 20),
+        smtp_backoff=_float(v, "DIGEST_SMTP_BACKOFF", 2.0, 0.0, 600.0),
         schedule=v.get("DIGEST_SCHEDULE", "0 7 * * *"),
         timezone=v.get("DIGEST_TIMEZONE"),
         sentences=_int(v, "DIGEST_SENTENCES", 3, 1, 50),
@@ -88,6 +91,7 @@ def _from_values(v: Mapping[str, str]) -> Settings:
         summarizer=_summarizer(v),
         settle_seconds=_float(v, "DIGEST_SETTLE_SECONDS", 5.0, 0.0, 86_400.0),
         max_file_bytes=_int(v, "DIGEST_MAX_FILE_BYTES", 5_000_000, 1_000, 1_000_000_000),
+        send_empty=_bool(v, "DIGEST_SEND_EMPTY", False),
     )
 
 
@@ -139,6 +143,19 @@ def _float(v: Mapping[str, str], name: str, default: float, low: float, high: fl
     if not low <= value <= high:
         raise SettingsError(name, raw, f"must be between {low:g} and {high:g}")
     return value
+
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def _bool(v: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = v.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in _TRUE + _FALSE:
+        return raw.lower() in _TRUE
+    raise SettingsError(name, raw, "not true or false", f"e.g. {name}=true")
 
 
 def _optional_path(v: Mapping[str, str], name: str) -> Path | None:

@@ -54,7 +54,7 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.errors else 0
+        return 1 if self.errors or self.refused else 0
 
 
 @dataclass(frozen=True)
@@ -122,8 +122,13 @@ def run_once(
     summarizer: Summarizer | None = None,
     dry_run: bool = False,
     recipients: tuple[str, ...] | None = None,
+    send_empty: bool = False,
 ) -> RunResult:
-    """Deliver what is queued, then build, save and send one digest of what is new."""
+    """Deliver what is queued, then build, save and send one digest of what is new.
+
+    With `send_empty` (scheduled runs under DIGEST_SEND_EMPTY) a run that finds
+    nothing new and delivered nothing sends a short "No new articles." note.
+    """
     rep = reporter or Reporter()
     to = recipients or settings.recipients
     if dry_run:
@@ -133,7 +138,9 @@ def run_once(
         try:
             result = RunResult()
             _flush_queue(settings, store, clock, open_sender, result)
-            _new_digest(settings, store, clock, rep, summarizer, to, open_sender, result)
+            _new_digest(
+                settings, store, clock, rep, summarizer, to, open_sender, result, send_empty
+            )
             return result
         finally:
             store.close()
@@ -174,7 +181,8 @@ def _flush_queue(
         at = _iso(clock())
         if settings.is_smtp:
             factory = open_sender or (lambda: mail.SmtpSender(settings))
-            report = deliver.deliver_smtp(store, queued, factory, settings.sender, at)
+            retry = deliver.Retry(settings.smtp_attempts, settings.smtp_backoff)
+            report = deliver.deliver_smtp(store, queued, factory, settings.sender, at, retry)
         else:
             report = deliver.deliver_file(store, queued, at)
         result.accepted += report.accepted
@@ -193,14 +201,16 @@ def _new_digest(
     to: tuple[str, ...],
     open_sender: deliver.SenderFactory | None,
     result: RunResult,
+    send_empty: bool = False,
 ) -> None:
     now = clock()
     articles, result.skipped = collect(settings, store, now=now, reporter=rep, record=True)
-    if not articles:
-        return
+    if not articles and (not send_empty or result.accepted or result.errors):
+        return  # the empty note only when this run got nothing else out (and mail flows)
     built = build(settings, articles, created=now, reporter=rep, summarizer=summarizer)
     eml = _message(settings, built, to, now).as_bytes()
-    stem = f"digest-{now:%Y%m%d-%H%M%S}-{built.digest.article_ids[0][:8]}"
+    ids = built.digest.article_ids
+    stem = f"digest-{now:%Y%m%d-%H%M%S}-{ids[0][:8] if ids else 'empty'}"
     eml_path = deliver.save_to_outbox(settings.outbox_dir, stem, eml, built.rendered.html)
     store.queue_digest(
         created=_iso(now),

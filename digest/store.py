@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS skipped (
     reason TEXT NOT NULL,
     at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,       -- e.g. the scheduler's last scheduled run
+    value TEXT NOT NULL
+);
 """
 
 
@@ -219,6 +223,20 @@ class Store:
 
     def skipped_count(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM skipped").fetchone()[0])
+
+    def get_meta(self, key: str) -> str | None:
+        """A small named value, or None when it was never set."""
+        try:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        except sqlite3.OperationalError:  # a read-only open of a database older than `meta`
+            return None
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._conn:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value)
+            )
 
 
 def _open_readonly(path: Path) -> sqlite3.Connection:
