@@ -69,9 +69,12 @@ def collect(
     settings: Settings, store: Store, *, now: datetime, reporter: Reporter, record: bool
 ) -> tuple[list[Article], list[Skipped]]:
     """Read the seed files not yet sent; bad files are reported once and remembered."""
-    infos, skipped = sources.list_files(
+    infos, unlisted = sources.list_files(
         settings.seeds_dir, now=now.timestamp(), settle_seconds=settings.settle_seconds
     )
+    # (size, mtime_ns) identify the version reported, so a changed file is tried again
+    bad = [(item, _lstat_key(item.path)) for item in unlisted]
+    bad = [(item, key) for item, key in bad if not store.is_skipped(item.path, *key)]
     articles: dict[str, Article] = {}
     for info in reporter.track(infos, "Reading articles"):
         if store.is_skipped(info.path, info.size, info.mtime_ns):
@@ -79,15 +82,23 @@ def collect(
         try:
             article = sources.read_article(info, max_bytes=settings.max_file_bytes)
         except SourceError as exc:
-            skipped.append(Skipped(info.path, exc.reason))
-            if record:
-                store.record_skipped(info.path, info.size, info.mtime_ns, exc.reason, _iso(now))
+            bad.append((Skipped(info.path, exc.reason), (info.size, info.mtime_ns)))
             continue
         articles.setdefault(article.id, article)  # the same article under two names is one
-    for item in skipped:
+    for item, (size, mtime_ns) in bad:
         reporter.say(f"skipped {item.path}: {item.reason}")
+        if record:
+            store.record_skipped(item.path, size, mtime_ns, item.reason, _iso(now))
     sent = store.sent_ids(articles)
-    return [a for a in articles.values() if a.id not in sent], skipped
+    return [a for a in articles.values() if a.id not in sent], [item for item, _ in bad]
+
+
+def _lstat_key(path: Path) -> tuple[int, int]:
+    try:
+        st = path.lstat()
+    except OSError:
+        return (0, 0)
+    return (st.st_size, st.st_mtime_ns)
 
 
 def build(
