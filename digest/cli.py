@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 import click
 
 from digest import pipeline, sources
-from digest.config import Settings, load_settings, masked, parse_recipients
+from digest.config import Settings, env_file_warning, load_settings, masked, parse_recipients
 from digest.errors import DigestError, SourceError
+from digest.store import Store
 
 T = TypeVar("T")
 PROGRESS_MIN_ITEMS = 20  # below this a bar only flickers
@@ -46,6 +47,9 @@ class Context:
         self.verbose = verbose
 
     def settings(self) -> Settings:
+        warning = env_file_warning(self.env_file)
+        if warning:
+            click.echo(f"digest: {warning}", err=True)
         return load_settings(os.environ, self.env_file)
 
 
@@ -237,24 +241,16 @@ def status(ctx: Context) -> None:
     Passwords are masked. Example: digest status
     """
     from digest import scheduler
-    from digest.store import Store
 
     settings = ctx.settings()
     store = Store.open(settings.state_dir, readonly=True)
     try:
-        pending, skipped = pipeline.collect(
-            settings,
-            store,
-            now=pipeline.utc_now(),
-            reporter=pipeline.Reporter(lambda _: None),
-            record=False,
-        )
+        click.echo(_pending_line(settings, store))
         queued = store.queued()
         recent = store.recent_digests()
         last_run = scheduler.last_run(store)
     finally:
         store.close()
-    click.echo(f"pending articles: {len(pending)} (unusable files: {len(skipped)})")
     click.echo(f"queued messages: {len(queued)}")
     for q in queued:
         click.echo(f"  #{q.id} {q.created} waiting for {', '.join(q.pending)}")
@@ -269,6 +265,17 @@ def status(ctx: Context) -> None:
     click.echo("settings:")
     for name, value in masked(settings).items():
         click.echo(f"  {name} = {value}")
+
+
+def _pending_line(settings: Settings, store: Store) -> str:
+    quiet = pipeline.Reporter(lambda _: None)
+    try:
+        pending, skipped = pipeline.collect(
+            settings, store, now=pipeline.utc_now(), reporter=quiet, record=False
+        )
+    except DigestError as exc:  # status still shows the rest
+        return f"pending articles: unknown ({exc})"
+    return f"pending articles: {len(pending)} (new unusable files: {len(skipped)})"
 
 
 def main(argv: list[str] | None = None) -> None:

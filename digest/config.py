@@ -183,6 +183,20 @@ def _summarizer(v: Mapping[str, str]) -> str:
     return raw
 
 
+def env_file_warning(env_file: Path | None) -> str | None:
+    """One line when a `.env` holding the SMTP password is readable by other users."""
+    if env_file is None or not env_file.is_file():
+        return None
+    if not env_file.stat().st_mode & 0o077:
+        return None
+    if "DIGEST_SMTP_PASSWORD" not in env_file.read_text(encoding="utf-8", errors="replace"):
+        return None
+    return (
+        f"warning: {env_file} holds DIGEST_SMTP_PASSWORD and other users can read it;"
+        f" run: chmod 600 {env_file}"
+    )
+
+
 def masked(settings: Settings) -> dict[str, str]:
     """The settings as text for `digest status`, with the password hidden."""
     shown: dict[str, str] = {}

@@ -37,6 +37,7 @@ class DeliveryReport:
     accepted: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     errors: list[DeliveryError] = field(default_factory=list)
+    temporary: str = ""  # the last temporary refusal, for the error line
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -109,7 +110,7 @@ def deliver_smtp(
         if not pending or (error is not None and error.permanent):
             break
     if pending:
-        report.errors.append(error or _still_refused(queued.id, pending))
+        report.errors.append(error or _still_refused(queued.id, report.temporary))
     return report
 
 
@@ -135,9 +136,9 @@ def _attempt(
     return None
 
 
-def _still_refused(digest_id: int, pending: list[str]) -> DeliveryError:
+def _still_refused(digest_id: int, refusal: str) -> DeliveryError:
     return DeliveryError(
-        f"digest #{digest_id}: {len(pending)} recipient(s) temporarily refused",
+        f"digest #{digest_id}: the SMTP server still refuses {refusal}",
         "the message stays queued and is retried on the next run",
     )
 
@@ -160,4 +161,6 @@ def _record(
     store.mark_delivery(digest_id, recipient, status, at, error)
     if refused.permanent:
         report.refused.append(f"{recipient} ({error})")
+    else:
+        report.temporary = f"{recipient} ({error})"
     return refused.permanent

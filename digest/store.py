@@ -21,6 +21,7 @@ from pathlib import Path
 from digest.errors import LockBusyError, StateError
 
 DB_NAME = "state.sqlite3"
+SCHEMA_VERSION = 2  # PRAGMA user_version; 1 was the first release (no `meta` table)
 LOCK_NAME = "lock"
 
 SCHEMA = """
@@ -104,6 +105,7 @@ class Store:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")
                 conn.executescript(SCHEMA)
+                _migrate(conn, path)
         except (sqlite3.Error, OSError) as exc:
             raise StateError(
                 f"cannot open the state database {path}: {exc}",
@@ -237,6 +239,26 @@ class Store:
             self._conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value)
             )
+
+
+# Changes to existing tables, by the version they lead to. New tables need no entry:
+# SCHEMA's CREATE TABLE IF NOT EXISTS adds them to an old database.
+MIGRATIONS: dict[int, tuple[str, ...]] = {2: ()}
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring an older database up to SCHEMA_VERSION; refuse one from a newer release."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise StateError(
+            f"{path} was written by a newer digest (schema {version} > {SCHEMA_VERSION})",
+            "upgrade digest, or point DIGEST_STATE_DIR elsewhere",
+        )
+    with conn:
+        for target in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[target]:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def _open_readonly(path: Path) -> sqlite3.Connection:
