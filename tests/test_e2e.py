@@ -153,7 +153,8 @@ def test_wrong_password_fails_in_one_line_then_queued_message_goes_out(
 
 def test_closed_port_names_the_setting(tmp_path: Path, smtp_server: SmtpServer) -> None:
     copy_real_seed(tmp_path)
-    result = run_cli("run", env=smtp_server.env(DIGEST_SMTP_PORT=str(free_port())))
+    env = smtp_server.env(DIGEST_SMTP_PORT=str(free_port()), DIGEST_SMTP_BACKOFF="0.1")
+    result = run_cli("run", env=env)
     assert result.code == 1
     assert "connection refused" in result.err and "DIGEST_SMTP_PORT" in result.err
     assert "Traceback" not in result.err

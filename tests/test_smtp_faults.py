@@ -221,7 +221,10 @@ def test_starttls_mode_against_an_implicit_tls_server_names_the_setting(
     controller.start()
     try:
         env = plain_env(
-            controller.port, DIGEST_SMTP_SECURITY="starttls", DIGEST_SMTP_CA_FILE=str(ca_path)
+            controller.port,
+            DIGEST_SMTP_SECURITY="starttls",
+            DIGEST_SMTP_CA_FILE=str(ca_path),
+            DIGEST_SMTP_ATTEMPTS="1",
         )
         result = run_cli("run", env=env)
     finally:
