@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from digest.errors import SourceError
+from digest.errors import SettingsError, SourceError
 from digest.sources_html import extract
 
 ARTICLE_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".json"})
@@ -76,11 +76,11 @@ def list_files(
     try:
         root = seeds_dir.resolve(strict=True)
     except (OSError, RuntimeError):
-        raise SourceError(
-            str(seeds_dir), "no such folder; create it or set DIGEST_SEEDS_DIR"
+        raise SettingsError(
+            "DIGEST_SEEDS_DIR", str(seeds_dir), "no such folder", "create it or set the setting"
         ) from None
     if not root.is_dir():
-        raise SourceError(str(seeds_dir), "is not a folder; point DIGEST_SEEDS_DIR at a folder")
+        raise SettingsError("DIGEST_SEEDS_DIR", str(seeds_dir), "not a folder")
     listing = _Listing(root, now, settle_seconds, seen={root})
     listing.walk(seeds_dir)
     return listing.found, listing.skipped

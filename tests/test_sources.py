@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digest.errors import SourceError
+from digest.errors import SettingsError, SourceError
 from digest.sources import (
     Article,
     FileInfo,
@@ -743,11 +743,12 @@ def test_symlink_loops_are_survived(tmp_path: Path) -> None:
 
 
 def test_a_missing_seeds_folder_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(SourceError) as caught:
+    with pytest.raises(SettingsError) as caught:
         list_files(tmp_path / "nope", now=NOW, settle_seconds=5)
-    assert caught.value.reason == "no such folder; create it or set DIGEST_SEEDS_DIR"
+    assert caught.value.exit_code == 2
+    assert "DIGEST_SEEDS_DIR" in str(caught.value) and "no such folder" in str(caught.value)
     write(tmp_path, "file", "x")
-    with pytest.raises(SourceError, match="not a folder"):
+    with pytest.raises(SettingsError, match="not a folder"):
         list_files(tmp_path / "file", now=NOW, settle_seconds=5)
 
 

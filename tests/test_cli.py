@@ -1,0 +1,81 @@
+"""The command line: help for every command, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+from conftest import REAL_SEED, ROOT, run_cli
+
+from digest.cli import cli
+
+COMMANDS = sorted(cli.commands)
+
+
+def test_every_command_is_covered() -> None:
+    assert set(COMMANDS) >= {"run", "preview", "serve", "summarize", "status"}
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_command_has_help_with_an_example_and_is_in_the_readme(name: str) -> None:
+    result = CliRunner().invoke(cli, [name, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.output
+    assert f"`digest {name}" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_option_has_help_text() -> None:
+    for name in COMMANDS:
+        command = cli.commands[name]
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"digest {name} {param.opts}"
+
+
+@pytest.mark.parametrize(
+    "args", [("run", "--bogus"), ("summarize",), ("nosuchcommand",), ("run", "--to", "")]
+)
+def test_bad_usage_exits_2_in_one_line(args: tuple[str, ...], tmp_path: Path) -> None:
+    (tmp_path / "seeds").mkdir()
+    result = run_cli(*args)
+    assert result.code == 2, result.err
+    assert "Traceback" not in result.err
+
+
+def test_summarize_missing_file_is_one_line_and_others_still_print(tmp_path: Path) -> None:
+    shutil.copy2(REAL_SEED, tmp_path / "a.txt")
+    result = run_cli("summarize", "missing.txt", "a.txt")
+    assert result.code == 1
+    (line,) = result.err.strip().splitlines()
+    assert "missing.txt" in line
+    assert "El Salvador" in result.out
+
+
+def test_preview_writes_html_and_changes_no_state(tmp_path: Path) -> None:
+    (tmp_path / "seeds").mkdir()
+    shutil.copy2(REAL_SEED, tmp_path / "seeds" / "a.txt")
+    result = run_cli("preview")
+    assert result.code == 0, result.err
+    path = Path(result.out.strip())
+    assert path.is_file() and path.suffix == ".html"
+    assert "El Salvador" in path.read_text(encoding="utf-8")
+    assert not (tmp_path / ".digest").exists()
+
+
+def test_status_masks_the_password(tmp_path: Path) -> None:
+    (tmp_path / "seeds").mkdir()
+    result = run_cli("status", env={"DIGEST_SMTP_PASSWORD": "hunter2-secret"})
+    assert result.code == 0, result.err
+    assert "hunter2-secret" not in result.out + result.err
+    assert "smtp_password = ********" in result.out
+    assert "pending articles: 0" in result.out
+
+
+def test_missing_seeds_folder_is_one_line(tmp_path: Path) -> None:
+    result = run_cli("run")
+    assert result.code == 2
+    (line,) = result.err.strip().splitlines()
+    assert "DIGEST_SEEDS_DIR" in line
