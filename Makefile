@@ -4,8 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+BENCH_STAMP := $(VENV)/.installed-bench
+# The browser test drives this Chromium (Debian's package; Playwright downloads nothing).
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run serve test lint typecheck pytest eval bench clean
+.PHONY: run serve test lint typecheck pytest browser eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +29,7 @@ run: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/digest serve
 
-test: $(TEST_STAMP) lint typecheck pytest
+test: $(TEST_STAMP) browser lint typecheck pytest
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check digest tests benchmarks
@@ -35,8 +38,28 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-pytest: $(TEST_STAMP)
+pytest: $(TEST_STAMP) browser
 	$(BIN)/pytest -q
+
+# Installs Chromium with apt-get when it is missing (as root, else through sudo).
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  echo "$(CHROMIUM) not found: installing chromium with apt-get"; \
+	  if [ "$$(id -u)" -eq 0 ]; then sudo=; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo=sudo; \
+	  else echo "not root and no sudo: install chromium as root, or set CHROMIUM=/path/to/chromium" >&2; exit 1; fi; \
+	  command -v apt-get >/dev/null 2>&1 || { echo "no apt-get: install Chromium yourself and set CHROMIUM=/path/to/chromium" >&2; exit 1; }; \
+	  $$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	fi
 
 clean:
 	rm -rf $(VENV) .digest outbox build dist
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	touch $@
+
+# Summary quality: ROUGE of every method on ../shared/eval (or DIGEST_EVAL_DIR), written to
+# benchmarks/RESULTS.md; e.g. `make eval EVAL_ARGS="--limit 50"` for a quick look.
+eval: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/eval.py $(EVAL_ARGS)

@@ -6,7 +6,6 @@ import json
 import os
 import sys
 import traceback
-import webbrowser
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -144,6 +143,8 @@ def preview(ctx: Context, as_json: bool, open_browser: bool) -> None:
     path.write_text(built.rendered.html, encoding="utf-8")
     click.echo(str(path))
     if open_browser:
+        import webbrowser
+
         webbrowser.open(path.resolve().as_uri())
 
 
@@ -173,25 +174,48 @@ def _entry_json(entry: Any) -> dict[str, Any]:
 def summarize(ctx: Context, paths: tuple[Path, ...], as_json: bool, count: int | None) -> None:
     """Print the summary of each article file; sends and records nothing.
 
+    Many files are read and summarized in DIGEST_WORKERS processes. With a
+    state database, summaries are kept in it, so a digest reuses them.
+
     Example: digest summarize --json seeds/*
     """
+    from digest import batch
     from digest.summarize import Summarizer
 
     settings = ctx.settings()
     engine = Summarizer(settings.summarizer)
-    failed = 0
+    infos: list[sources.FileInfo] = []
     for path in paths:
         try:
-            article = sources.read_article(
-                sources.file_info(path), max_bytes=settings.max_file_bytes
-            )
+            infos.append(sources.file_info(path))
         except SourceError as exc:
             click.echo(f"digest: skipped {exc}", err=True)
-            failed += 1
-            continue
-        summary = engine.summarize(article, count or settings.sentences)
-        _print_summary(path, article, summary, as_json)
-    sys.exit(1 if failed else 0)
+    read: list[sources.Article] = []
+    progress = ClickReporter().track
+    results = batch.read_all(
+        infos, max_bytes=settings.max_file_bytes, workers=settings.workers, track=progress
+    )
+    for info, got in results:
+        if isinstance(got, str):
+            click.echo(f"digest: skipped {info.path}: {got}", err=True)
+        else:
+            read.append(got)
+    cache = Store.open_existing(settings.state_dir)
+    try:
+        summaries = batch.summarize_all(
+            read,
+            count or settings.sentences,
+            summarizer=engine,
+            workers=settings.workers,
+            cache=cache,
+            track=progress,
+        )
+    finally:
+        if cache is not None:
+            cache.close()
+    for article in read:
+        _print_summary(article.path, article, summaries[article.id], as_json)
+    sys.exit(1 if len(read) < len(paths) else 0)
 
 
 def _print_summary(path: Path, article: sources.Article, summary: Any, as_json: bool) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+from digest import stories
 from digest.sources import Article
+from digest.stories import Print, Story
 from digest.summarize import Summary
 
 WORDS_PER_MINUTE = 230
@@ -21,6 +23,10 @@ class Entry:
     article: Article
     summary: Summary
     reading_minutes: int
+    also: tuple[Article, ...] = ()  # other copies and reports of the story ("Also reported by")
+    updated: bool = False  # a story sent before, back with substantial new text
+    section: str | None = None  # the digest's section it is shown in (set by `compose`)
+    rank: float = 0.0  # higher is better (stories.rank_of)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,15 @@ class Digest:
     def is_empty(self) -> bool:
         return self.article_count == 0
 
+    @property
+    def sections(self) -> tuple[tuple[str, tuple[Entry, ...]], ...]:
+        """(name, entries) in reading order; entries without a section (None) are left out."""
+        found: dict[str, list[Entry]] = {}
+        for entry in self.entries:
+            if entry.section is not None:
+                found.setdefault(entry.section, []).append(entry)
+        return tuple((name, tuple(entries)) for name, entries in found.items())
+
 
 def reading_minutes(article: Article) -> int:
     """Whole minutes to read the full article, at least one."""
@@ -61,10 +76,35 @@ def sort_key(article: Article) -> tuple[datetime, str]:
     return (article.published or article.modified, article.id)
 
 
-def choose(articles: Sequence[Article], max_articles: int) -> tuple[list[Article], list[Article]]:
-    """Split the articles into full entries and the rest, newest first."""
-    ordered = sorted(articles, key=sort_key, reverse=True)
-    return ordered[:max_articles], ordered[max_articles:]
+def choose(
+    articles: Sequence[Article],
+    max_articles: int,
+    *,
+    now: datetime | None = None,
+    sent: Sequence[Print] = (),
+) -> tuple[list[Article], list[Article]]:
+    """Split the stories into those shown in full and the rest, by their leading articles."""
+    shown, rest = plan(articles, max_articles, now=now, sent=sent)
+    return [s.lead for s in shown], [s.lead for s in rest]
+
+
+def plan(
+    articles: Sequence[Article],
+    max_articles: int,
+    *,
+    now: datetime | None = None,
+    sent: Sequence[Print] = (),
+) -> tuple[list[Story], list[Story]]:
+    """One story per event (copies merged, copies of sent articles dropped), best first.
+
+    The `max_articles` best ranked are shown in full, in reading order (by section);
+    the rest are listed by rank. `now` defaults to the newest article's time.
+    """
+    if not articles:
+        return [], []
+    moment = now or max(sort_key(a)[0] for a in articles)
+    ranked = stories.arrange(articles, now=moment, sent=sent)
+    return stories.by_section(ranked[:max_articles]), ranked[max_articles:]
 
 
 def compose(
@@ -73,13 +113,63 @@ def compose(
     *,
     max_articles: int,
     created: datetime,
+    sent: Sequence[Print] = (),
 ) -> Digest:
-    """Order the articles newest first; summarize only those shown in full."""
-    full, rest = choose(articles, max_articles)
-    entries = tuple(Entry(a, summarize(a), reading_minutes(a)) for a in full)
+    """One entry per story, in sections, best first; summarize only the stories shown in full.
+
+    `sent` holds the sketches of articles sent lately: their copies are left out.
+    """
+    shown, rest = plan(articles, max_articles, now=created, sent=sent)
+    entries = tuple(
+        Entry(
+            s.lead,
+            summarize(s.lead),
+            reading_minutes(s.lead),
+            also=s.also,
+            updated=s.updated,
+            section=s.section,
+            rank=s.rank,
+        )
+        for s in shown
+    )
+    listed = [s.lead for s in rest]
     return Digest(
         created=created,
         entries=entries,
-        more=tuple(rest[:MORE_LISTED]),
-        unlisted=tuple(rest[MORE_LISTED:]),
+        more=tuple(listed[:MORE_LISTED]),
+        unlisted=tuple(listed[MORE_LISTED:]),
     )
+
+
+def demote(digest: Digest, n: int) -> Digest:
+    """Show the `n` lowest-ranked full entries (the last among equals) by title only.
+
+    They go, best first, ahead of the titles already listed under "More stories",
+    which stay within MORE_LISTED: titles pushed past it are only counted.
+    """
+    if n <= 0:
+        return digest
+    by_rank = sorted(range(len(digest.entries)), key=lambda i: (-digest.entries[i].rank, i))
+    dropped = set(by_rank[max(0, len(digest.entries) - n) :])
+    kept = tuple(e for i, e in enumerate(digest.entries) if i not in dropped)
+    listed = tuple(digest.entries[i].article for i in sorted(dropped, key=by_rank.index))
+    listed += digest.more
+    return replace(
+        digest,
+        entries=kept,
+        more=listed[:MORE_LISTED],
+        unlisted=listed[MORE_LISTED:] + digest.unlisted,
+    )
+
+
+def unlist(digest: Digest, n: int) -> Digest:
+    """Only count the last `n` titles of "More stories" ("and 12 more")."""
+    if n <= 0:
+        return digest
+    keep = max(0, len(digest.more) - n)
+    return replace(digest, more=digest.more[:keep], unlisted=digest.more[keep:] + digest.unlisted)
+
+
+def unabridged(digest: Digest) -> Digest:
+    """Every article listed, none only counted: for the archive, which no inbox clips."""
+    return replace(digest, more=digest.more + digest.unlisted, unlisted=())

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -16,6 +18,7 @@ SECURITY_MODES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 PLACEHOLDER_FROM = "digest@localhost"
 PLACEHOLDER_TO = "reader@localhost"
+MAX_URL_LENGTH = 900
 
 
 @dataclass(frozen=True)
@@ -37,14 +40,21 @@ class Settings:
     smtp_timeout: float = 30.0  # seconds per SMTP operation
     smtp_attempts: int = 3  # connections per run before a message waits for the next run
     smtp_backoff: float = 2.0  # seconds before the second attempt, doubling after
+    smtp_rate: float | None = None  # at most this many messages a second; None: no limit
     schedule: str = "0 7 * * *"  # when `digest serve` sends
     timezone: str | None = None  # IANA zone for the schedule; None is the system's
     sentences: int = 3  # sentences per article summary
     max_articles: int = 30  # full entries per digest
-    summarizer: str = "lexrank"  # summary method (see summarize.METHODS)
+    summarizer: str = "news"  # summary method (see summarize.METHODS)
+    language: str | None = None  # one language for every article; None detects each one's
     settle_seconds: float = 5.0  # files modified more recently wait for the next run
     max_file_bytes: int = 5_000_000  # larger article files are skipped
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)  # processes; 1 = serial
     send_empty: bool = False  # `digest serve` sends a "no new articles" note when nothing is new
+    archive_dir: Path = Path("archive")  # an HTML copy of every digest queued, and index.html
+    html_budget_kb: int = 90  # inlined HTML size cap; Gmail clips messages above ~102 KB
+    unsubscribe_mailto: str | None = None  # List-Unsubscribe address; None means the sender
+    unsubscribe_url: str | None = None  # https page that unsubscribes in one click (RFC 8058)
 
     @property
     def is_smtp(self) -> bool:
@@ -84,18 +94,27 @@ def _from_values(v: Mapping[str, str]) -> Settings:
         smtp_timeout=_float(v, "DIGEST_SMTP_TIMEOUT", 30.0, 0.1, 3600.0),
         smtp_attempts=_int(v, "DIGEST_SMTP_ATTEMPTS", 3, 1, 20),
         smtp_backoff=_float(v, "DIGEST_SMTP_BACKOFF", 2.0, 0.0, 600.0),
+        smtp_rate=_float(v, "DIGEST_SMTP_RATE", 0.0, 0.0, 100_000.0) or None,
         schedule=v.get("DIGEST_SCHEDULE", "0 7 * * *"),
         timezone=v.get("DIGEST_TIMEZONE"),
         sentences=_int(v, "DIGEST_SENTENCES", 3, 1, 50),
         max_articles=_int(v, "DIGEST_MAX_ARTICLES", 30, 1, 10_000),
         summarizer=_summarizer(v),
+        language=_language(v),
         settle_seconds=_float(v, "DIGEST_SETTLE_SECONDS", 5.0, 0.0, 86_400.0),
         max_file_bytes=_int(v, "DIGEST_MAX_FILE_BYTES", 5_000_000, 1_000, 1_000_000_000),
+        workers=_int(v, "DIGEST_WORKERS", os.cpu_count() or 1, 1, 256),
         send_empty=_bool(v, "DIGEST_SEND_EMPTY", False),
+        archive_dir=Path(v.get("DIGEST_ARCHIVE_DIR", "archive")),
+        html_budget_kb=_int(v, "DIGEST_HTML_BUDGET_KB", 90, 10, 100_000),
+        unsubscribe_mailto=_mailto(v),
+        unsubscribe_url=_https_url(v, "DIGEST_UNSUBSCRIBE_URL"),
     )
 
 
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
+# A URL that can stand in a header between <...> and in an href as it is.
+_URL = re.compile(r"^[!#-;=?-\[\]_a-z~]+$", re.IGNORECASE)
 
 
 def parse_recipients(raw: str, name: str = "--to") -> tuple[str, ...]:
@@ -172,15 +191,62 @@ def _ca_file(v: Mapping[str, str]) -> Path | None:
     return path
 
 
+def _mailto(v: Mapping[str, str]) -> str | None:
+    """The bare address of DIGEST_UNSUBSCRIBE_MAILTO (a leading "mailto:" is allowed)."""
+    raw = v.get("DIGEST_UNSUBSCRIBE_MAILTO")
+    if raw is None:
+        return None
+    bare = raw[len("mailto:") :] if raw.lower().startswith("mailto:") else raw
+    _check_address("DIGEST_UNSUBSCRIBE_MAILTO", bare)
+    return parseaddr(bare)[1]
+
+
+def _https_url(v: Mapping[str, str], name: str) -> str | None:
+    raw = v.get(name)
+    if raw is None:
+        return None
+    try:
+        parts = urlsplit(raw)
+    except ValueError:
+        parts = urlsplit("")
+    # A header line may not pass 998 characters (RFC 5322).
+    fits = len(raw) <= MAX_URL_LENGTH and _URL.match(raw)
+    if parts.scheme.lower() != "https" or not parts.hostname or not fits:
+        raise SettingsError(
+            name,
+            raw,
+            f"not an https URL (ASCII, at most {MAX_URL_LENGTH} characters, no spaces or <>)",
+            "use a form like https://example.org/unsubscribe?list=news",
+        )
+    return raw
+
+
 def _summarizer(v: Mapping[str, str]) -> str:
     from digest.summarize import METHODS  # late: keeps settings import cheap
 
-    raw = v.get("DIGEST_SUMMARIZER", "lexrank").lower()
+    raw = v.get("DIGEST_SUMMARIZER", "news").lower()
     if raw not in METHODS:
         raise SettingsError(
             "DIGEST_SUMMARIZER", raw, "unknown method", "choose one of " + ", ".join(METHODS)
         )
     return raw
+
+
+def _language(v: Mapping[str, str]) -> str | None:
+    raw = v.get("DIGEST_LANGUAGE")
+    if raw is None:
+        return None
+    from digest.summarize import languages, supported_language  # late, as above
+
+    found = supported_language(raw)
+    if found is None:
+        raise SettingsError(
+            "DIGEST_LANGUAGE",
+            raw,
+            "unknown language",
+            "unset it to detect each article's, or choose one of " + ", ".join(languages()),
+        )
+    return found
 
 
 def env_file_warning(env_file: Path | None) -> str | None:

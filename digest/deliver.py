@@ -88,11 +88,16 @@ def deliver_smtp(
     sender: str,
     at: str,
     retry: Retry = Retry(),
+    pace: Pace | None = None,
 ) -> DeliveryReport:
     """Send the saved message to each pending recipient, recording each answer at once.
 
-    Temporary failures (no connection, 4xx) are retried with backoff; a 5xx for
-    one recipient is final for that recipient and does not stop the others.
+    One connection serves every recipient. Temporary failures (no connection,
+    4xx) are retried with backoff; a 5xx for one recipient is final for that
+    recipient and does not stop the others. When the server hangs up after
+    taking some (421, a dropped connection, a relay's per-connection limit), a
+    new connection goes on at once with the rest: only connections that get
+    nobody through count as attempts.
     """
     report = DeliveryReport()
     try:
@@ -102,16 +107,45 @@ def deliver_smtp(
             DeliveryError(f"queued message {queued.eml_path} cannot be read: {exc}")
         )
         return report
-    pending = list(queued.pending)
-    for attempt in range(max(1, retry.attempts)):
-        if attempt:
-            retry.sleep(retry.backoff * 2 ** (attempt - 1))
-        error = _attempt(store, queued.id, msg, pending, open_sender, sender, at, report)
+    pending, pace, failures = list(queued.pending), pace or Pace(), 0
+    while True:
+        before = len(pending)
+        error = _attempt(store, queued.id, msg, pending, open_sender, sender, at, report, pace)
         if not pending or (error is not None and error.permanent):
             break
+        if error is not None and len(pending) < before:
+            continue  # hung up after some got through: carry on with the rest
+        failures += 1
+        if failures >= retry.attempts:
+            break
+        retry.sleep(retry.backoff * 2 ** (failures - 1))
     if pending:
         report.errors.append(error or _still_refused(queued.id, report.temporary))
     return report
+
+
+class Pace:
+    """At most `rate` messages a second, for relays that throttle; None means no limit."""
+
+    def __init__(
+        self,
+        rate: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._gap = 1.0 / rate if rate else 0.0
+        self._clock, self._sleep = clock, sleep
+        self._next: float | None = None
+
+    def wait(self) -> None:
+        """Return when the next message may go: at least 1/rate seconds after the last one."""
+        if not self._gap:
+            return
+        now = self._clock()
+        if self._next is not None and now < self._next:
+            self._sleep(self._next - now)
+            now = self._next
+        self._next = now + self._gap
 
 
 def _attempt(
@@ -123,16 +157,27 @@ def _attempt(
     sender: str,
     at: str,
     report: DeliveryReport,
+    pace: Pace,
 ) -> DeliveryError | None:
     """One SMTP session over the recipients still pending; removes those settled."""
+    settled: set[str] = set()
     try:
         with open_sender() as transport:
-            for recipient in list(pending):
+            for recipient in pending:
+                pace.wait()
                 refused = transport.send(mail.for_recipient(msg, recipient), sender, recipient)
                 if _record(store, digest_id, recipient, refused, at, report):
-                    pending.remove(recipient)
+                    settled.add(recipient)
+                elif refused is not None and refused.code == 421:
+                    # smtplib has closed the connection: the rest need a new one
+                    return DeliveryError(
+                        f"the SMTP server closed the connection: 421 {refused.reason}",
+                        "the message stays queued and is retried on the next run",
+                    )
     except DeliveryError as exc:
         return exc
+    finally:
+        pending[:] = [r for r in pending if r not in settled]
     return None
 
 

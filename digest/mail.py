@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.policy
 import re
 import smtplib
 import socket
@@ -9,8 +10,10 @@ import ssl
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.parser import BytesParser
+from email.policy import Policy
 from email.utils import format_datetime, make_msgid, parseaddr
 from types import TracebackType
 
@@ -18,6 +21,30 @@ from digest.config import Settings
 from digest.errors import DeliveryError
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class _UriListHeader(UnstructuredHeader, BaseHeader):
+    """List-Unsubscribe, folded only between its <...> entries and never encoded.
+
+    The default folding turns a URL longer than a line into RFC 2047 encoded
+    words, which no client decodes there (RFC 2369 wants the URL as it is); an
+    unbroken URL may run past 78 columns instead (the hard limit is 998).
+    """
+
+    def fold(self, *, policy: Policy) -> str:
+        entries = re.split(r">\s*,\s*<", str(self))
+        return f"{self.name}: " + f">,{policy.linesep} <".join(entries) + policy.linesep
+
+
+def _policy() -> email.policy.EmailPolicy[EmailMessage]:
+    registry = HeaderRegistry()
+    registry.map_to_type("list-unsubscribe", _UriListHeader)
+    return policy.SMTP.clone(header_factory=registry)
+
+
+# Every message is built, re-read from the queue and re-sent with this policy,
+# so List-Unsubscribe keeps its folding through all three.
+SMTP_POLICY = _policy()
 
 
 def clean_header(value: str) -> str:
@@ -30,17 +57,44 @@ def sender_domain(sender: str) -> str:
     return addr.rpartition("@")[2] or "localhost"
 
 
+def unsubscribe_targets(
+    sender: str, mailto: str | None = None, url: str | None = None
+) -> tuple[str, ...]:
+    """Where a reader unsubscribes: a mailto: URI (the sender's by default), then `url` if set."""
+    _, address = parseaddr(mailto or sender)
+    return (f"mailto:{address}?subject=unsubscribe", *((url,) if url else ()))
+
+
 def build_message(
-    *, subject: str, text: str, html: str, sender: str, recipients: tuple[str, ...], date: datetime
+    *,
+    subject: str,
+    text: str,
+    html: str,
+    sender: str,
+    recipients: tuple[str, ...],
+    date: datetime,
+    list_name: str = "News digest",
+    unsubscribe_mailto: str | None = None,
+    unsubscribe_url: str | None = None,
 ) -> EmailMessage:
-    """multipart/alternative, text first then HTML (clients show the last part they can)."""
-    msg = EmailMessage(policy=policy.SMTP)
+    """multipart/alternative, text first then HTML (clients show the last part they can).
+
+    List-Id and List-Unsubscribe let mail clients show an unsubscribe button
+    and filter the digest; with an https `unsubscribe_url`, List-Unsubscribe-Post
+    asks for RFC 8058 one-click unsubscription (what Gmail and Yahoo expect).
+    """
+    msg = EmailMessage(policy=SMTP_POLICY)
     msg["Subject"] = clean_header(subject)
     msg["From"] = sender
     msg["To"] = ", ".join(recipients)
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = make_msgid(domain=sender_domain(sender))
     msg["Auto-Submitted"] = "auto-generated"
+    msg["List-Id"] = f"{clean_header(list_name)} <digest.{sender_domain(sender)}>"
+    targets = unsubscribe_targets(sender, unsubscribe_mailto, unsubscribe_url)
+    msg["List-Unsubscribe"] = ", ".join(f"<{clean_header(t)}>" for t in targets)
+    if unsubscribe_url:
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["MIME-Version"] = "1.0"
     msg.set_content(text, charset="utf-8", cte="quoted-printable")
     msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
@@ -49,7 +103,7 @@ def build_message(
 
 def parse_message(data: bytes) -> EmailMessage:
     """Read a saved `.eml` back (the queue survives a crash as files)."""
-    msg = BytesParser(policy=policy.SMTP).parsebytes(data)
+    msg = BytesParser(policy=SMTP_POLICY).parsebytes(data)
     assert isinstance(msg, EmailMessage)
     return msg
 
@@ -58,7 +112,7 @@ def for_recipient(msg: EmailMessage, recipient: str) -> bytes:
     """The saved message addressed to one reader (nobody sees the other recipients)."""
     del msg["To"]
     msg["To"] = recipient
-    return msg.as_bytes(policy=policy.SMTP)
+    return msg.as_bytes(policy=SMTP_POLICY)
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,21 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+from digest import batch, sources
 from digest import compose as composer
-from digest import deliver, mail, render, sources
 from digest.config import Settings
-from digest.errors import DeliveryError, SourceError
-from digest.sources import Article, Skipped
+from digest.errors import DeliveryError, DigestError
+from digest.sources import Article, FileVersion, Skipped
 from digest.store import Store, run_lock
-from digest.summarize import Summarizer, Summary
+from digest.summarize import Summarizer
+
+if TYPE_CHECKING:  # imported where used: a run with nothing new never loads Jinja2 or smtplib
+    from email.message import EmailMessage
+
+    from digest import deliver, render
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -68,29 +72,50 @@ class Built:
 def collect(
     settings: Settings, store: Store, *, now: datetime, reporter: Reporter, record: bool
 ) -> tuple[list[Article], list[Skipped]]:
-    """Read the seed files not yet sent; bad files are reported once and remembered."""
-    infos, unlisted = sources.list_files(
+    """Read the seed files not yet sent; bad files are reported once and remembered.
+
+    A file read before whose (path, size, mtime_ns, inode) is unchanged and whose
+    article already went out is not opened again: a run costs what is new, not
+    what the folder holds. `record` remembers this run's files for the next one.
+    """
+    listed, unlisted = sources.scan_files(
         settings.seeds_dir, now=now.timestamp(), settle_seconds=settings.settle_seconds
     )
     # (size, mtime_ns) identify the version reported, so a changed file is tried again
     bad = [(item, _lstat_key(item.path)) for item in unlisted]
     bad = [(item, key) for item, key in bad if not store.is_skipped(item.path, *key)]
+    done, skipped = store.sent_files(), store.skipped_files()
+    fresh = [v for v in listed if v not in done and v[:3] not in skipped]
+    infos = [sources.FileInfo(Path(p), size, mtime, ino) for p, size, mtime, ino in fresh]
+    results = batch.read_all(
+        infos, max_bytes=settings.max_file_bytes, workers=settings.workers, track=reporter.track
+    )
     articles: dict[str, Article] = {}
-    for info in reporter.track(infos, "Reading articles"):
-        if store.is_skipped(info.path, info.size, info.mtime_ns):
+    read: list[tuple[FileVersion, str]] = []
+    for version, (info, got) in zip(fresh, results, strict=True):
+        if isinstance(got, str):
+            bad.append((Skipped(info.path, got), (info.size, info.mtime_ns)))
             continue
-        try:
-            article = sources.read_article(info, max_bytes=settings.max_file_bytes)
-        except SourceError as exc:
-            bad.append((Skipped(info.path, exc.reason), (info.size, info.mtime_ns)))
-            continue
-        articles.setdefault(article.id, article)  # the same article under two names is one
+        read.append((version, got.id))
+        articles.setdefault(got.id, got)  # the same article under two names is one
     for item, (size, mtime_ns) in bad:
         reporter.say(f"skipped {item.path}: {item.reason}")
         if record:
             store.record_skipped(item.path, size, mtime_ns, item.reason, _iso(now))
+    if record:
+        _remember(store, listed, len(listed) - len(fresh), read)
     sent = store.sent_ids(articles)
     return [a for a in articles.values() if a.id not in sent], [item for item, _ in bad]
+
+
+def _remember(
+    store: Store, listed: list[FileVersion], unread: int, read: list[tuple[FileVersion, str]]
+) -> None:
+    """Remember the files read; forget those gone, once rows outnumber the files listed."""
+    if read:
+        store.remember_files(read)
+    if store.file_count() > unread + len(read):
+        store.forget_files_except({path for path, *_ in listed})
 
 
 def _lstat_key(path: Path) -> tuple[int, int]:
@@ -108,20 +133,37 @@ def build(
     created: datetime,
     reporter: Reporter,
     summarizer: Summarizer | None = None,
+    cache: Store | None = None,
 ) -> Built:
-    """Summarize the entries shown in full, then compose and render the digest."""
-    engine = summarizer or Summarizer(settings.summarizer)
+    """Summarize the entries shown in full, then compose and render the digest.
+
+    Summaries made before (same article, method, count and code) come from
+    `cache`; new ones are kept in it, and made in DIGEST_WORKERS processes.
+    """
+    from digest import render
+
     full, _ = composer.choose(articles, settings.max_articles)
-    summaries: dict[str, Summary] = {}
-    for article in reporter.track(full, "Summarizing"):
-        summaries[article.id] = engine.summarize(article, settings.sentences)
+    summaries = batch.summarize_all(
+        full,
+        settings.sentences,
+        summarizer=summarizer or Summarizer(settings.summarizer),
+        workers=settings.workers,
+        cache=cache,
+        track=reporter.track,
+    )
     digest = composer.compose(
         articles,
         lambda a: summaries[a.id],
         max_articles=settings.max_articles,
         created=created,
     )
-    return Built(digest, render.render(digest, templates_dir=settings.templates_dir))
+    rendered = render.render(
+        digest,
+        templates_dir=settings.templates_dir,
+        unsubscribe=unsubscribe_link(settings),
+        budget_bytes=settings.html_budget_kb * 1024,
+    )
+    return Built(digest, rendered)
 
 
 def run_once(
@@ -164,6 +206,8 @@ def _dry_run(
     summarizer: Summarizer | None,
     to: tuple[str, ...],
 ) -> RunResult:
+    from digest import deliver
+
     store = Store.open(settings.state_dir, readonly=True)
     try:
         articles, skipped = collect(settings, store, now=now, reporter=rep, record=False)
@@ -173,7 +217,7 @@ def _dry_run(
     if not articles:
         result.status = "nothing-new"
         return result
-    built = build(settings, articles, created=now, reporter=rep, summarizer=summarizer)
+    built = _build_cached(settings, articles, now, rep, summarizer)
     eml = _message(settings, built, to, now).as_bytes()
     stem = f"dry-run-{now:%Y%m%d-%H%M%S}"
     result.digest = built.digest
@@ -188,12 +232,18 @@ def _flush_queue(
     open_sender: deliver.SenderFactory | None,
     result: RunResult,
 ) -> None:
-    for queued in store.queued():
+    queue = store.queued()
+    if not queue:
+        return
+    from digest import deliver, mail
+
+    pace = deliver.Pace(settings.smtp_rate)  # one pace for the whole run: DIGEST_SMTP_RATE
+    for queued in queue:
         at = _iso(clock())
         if settings.is_smtp:
             factory = open_sender or (lambda: mail.SmtpSender(settings))
             retry = deliver.Retry(settings.smtp_attempts, settings.smtp_backoff)
-            report = deliver.deliver_smtp(store, queued, factory, settings.sender, at, retry)
+            report = deliver.deliver_smtp(store, queued, factory, settings.sender, at, retry, pace)
         else:
             report = deliver.deliver_file(store, queued, at)
         result.accepted += report.accepted
@@ -218,7 +268,9 @@ def _new_digest(
     articles, result.skipped = collect(settings, store, now=now, reporter=rep, record=True)
     if not articles and (not send_empty or result.accepted or result.errors):
         return  # the empty note only when this run got nothing else out (and mail flows)
-    built = build(settings, articles, created=now, reporter=rep, summarizer=summarizer)
+    from digest import deliver
+
+    built = build(settings, articles, created=now, reporter=rep, summarizer=summarizer, cache=store)
     eml = _message(settings, built, to, now).as_bytes()
     ids = built.digest.article_ids
     stem = f"digest-{now:%Y%m%d-%H%M%S}-{ids[0][:8] if ids else 'empty'}"
@@ -230,6 +282,8 @@ def _new_digest(
         articles=[(a.id, str(a.path), a.title) for a in articles],
         recipients=to,
     )
+    if not built.digest.is_empty:
+        _archive(settings, built.digest, stem, rep)
     result.digest, result.eml_path = built.digest, eml_path
     if result.errors:
         result.status = "queued"  # the queue ahead of it is stuck; it goes out next run
@@ -239,6 +293,8 @@ def _new_digest(
 
 
 def _message(settings: Settings, built: Built, to: tuple[str, ...], now: datetime) -> EmailMessage:
+    from digest import mail
+
     return mail.build_message(
         subject=built.rendered.subject,
         text=built.rendered.text,
@@ -246,7 +302,33 @@ def _message(settings: Settings, built: Built, to: tuple[str, ...], now: datetim
         sender=settings.sender,
         recipients=to,
         date=now,
+        unsubscribe_mailto=settings.unsubscribe_mailto,
+        unsubscribe_url=settings.unsubscribe_url,
     )
+
+
+def unsubscribe_link(settings: Settings) -> str:
+    """The footer's way out: the one-click page when there is one, else the mailto."""
+    from digest import mail
+
+    mailto = mail.unsubscribe_targets(settings.sender, settings.unsubscribe_mailto)[0]
+    return settings.unsubscribe_url or mailto
+
+
+def _archive(settings: Settings, digest: composer.Digest, stem: str, rep: Reporter) -> None:
+    """Keep the digest in DIGEST_ARCHIVE_DIR; a failure there is reported, not fatal."""
+    from digest import archive
+
+    try:
+        archive.keep(
+            settings.archive_dir,
+            stem,
+            digest,
+            templates_dir=settings.templates_dir,
+            unsubscribe=unsubscribe_link(settings),
+        )
+    except DigestError as exc:
+        rep.say(f"archive: {exc}")
 
 
 def preview(
@@ -262,7 +344,25 @@ def preview(
         store.close()
     if not articles:
         return None
-    return build(settings, articles, created=now, reporter=rep)
+    return _build_cached(settings, articles, now, rep, None)
+
+
+def _build_cached(
+    settings: Settings,
+    articles: Sequence[Article],
+    now: datetime,
+    rep: Reporter,
+    summarizer: Summarizer | None,
+) -> Built:
+    """`build` for commands that change no state: summaries still go to an existing cache."""
+    cache = Store.open_existing(settings.state_dir)
+    try:
+        return build(
+            settings, articles, created=now, reporter=rep, summarizer=summarizer, cache=cache
+        )
+    finally:
+        if cache is not None:
+            cache.close()
 
 
 def _iso(moment: datetime) -> str:

@@ -1,8 +1,12 @@
 """Render a `Digest` into the subject, HTML and plain-text bodies of one email.
 
-This is the only module that imports Jinja2. Templates come first from the
-user's `templates_dir` (DIGEST_TEMPLATES_DIR), file by file, then from the
-templates shipped with the package, so a user may override just one of them.
+This is the only module that imports Jinja2 and css-inline. Templates come
+first from the user's `templates_dir` (DIGEST_TEMPLATES_DIR), file by file,
+then from the templates shipped with the package, so a user may override just
+one of them. The HTML body's <style> rules are then inlined onto the elements
+(mail clients drop <style> blocks); only @media rules (dark mode, narrow
+screens) stay in a <style> block. With a size budget, the lowest-ranked
+entries become titles under "More stories" until the inlined HTML fits.
 
 Template variables, the same for `digest.html.j2` and `digest.txt.j2`:
 
@@ -10,14 +14,17 @@ Template variables, the same for `digest.html.j2` and `digest.txt.j2`:
     subject         str    the email subject, one line
     preheader       str    inbox preview text, plain, at most 120 characters
     created         str    the digest's date for display, e.g. "Tuesday 5 March 2024"
-    entries         tuple[EntryView, ...]  articles shown in full, newest first, with
+    date_range      str | None  the span of the articles' dates, e.g. "3–5 Mar 2024"
+    entries         tuple[EntryView, ...]  articles shown in full, best first, with
                     .title .source .section .url .published (display date or None)
                     .summary (tuple of sentences) .reading_minutes
                     .meta ("source · section · date · N min read")
+    toc             bool   True when there are enough entries for a table of contents
     more            tuple[MoreView, ...]   articles listed by title: .title .source .url
     unlisted_count  int    articles only counted ("and 12 more")
     article_count   int    every article in this digest
     source_count    int    distinct sources among the entries
+    unsubscribe     str | None  an https: or mailto: link that stops the digest
     digest          Digest the raw value, not cleaned: prefer the fields above
 
 Every string in the views is cleaned of control characters, and `url` is None
@@ -31,21 +38,19 @@ from __future__ import annotations
 import functools
 import textwrap
 import traceback
-import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
+import css_inline
 import jinja2
 
-from digest.compose import Digest, Entry
+from digest import compose, views
+from digest.compose import Digest
 from digest.errors import TemplateError
-from digest.sources import Article
 
 HTML_TEMPLATE = "digest.html.j2"
 TEXT_TEMPLATE = "digest.txt.j2"
-PREHEADER_LIMIT = 120  # inbox previews show roughly this much
 TEXT_WIDTH = 72
 
 # Python exceptions a template expression can raise by itself ({{ 1 / 0 }}); they
@@ -58,168 +63,130 @@ class Rendered:
     """The parts of one email that come from the templates."""
 
     subject: str
-    html: str
+    html: str  # CSS inlined; within the budget unless even the bare frame is larger
     text: str
     preheader: str
-
-
-@dataclass(frozen=True)
-class EntryView:
-    """One full entry as the templates see it: cleaned, dates already formatted."""
-
-    title: str
-    source: str | None
-    section: str | None
-    url: str | None
-    published: str | None
-    summary: tuple[str, ...]
-    reading_minutes: int
-
-    @property
-    def meta(self) -> str:
-        parts = [self.source, self.section, self.published, f"{self.reading_minutes} min read"]
-        return " · ".join(p for p in parts if p)
-
-
-@dataclass(frozen=True)
-class MoreView:
-    """One article listed by title under "More stories"."""
-
-    title: str
-    source: str | None
-    url: str | None
+    digest: Digest  # as rendered: entries over the budget moved to "More stories"
 
 
 def render(
-    digest: Digest, *, templates_dir: Path | None = None, title: str = "News digest"
+    digest: Digest,
+    *,
+    templates_dir: Path | None = None,
+    title: str = "News digest",
+    unsubscribe: str | None = None,
+    budget_bytes: int | None = None,
 ) -> Rendered:
-    """Render the digest's subject, preheader, HTML and plain-text bodies."""
+    """Render the digest's subject, preheader, HTML and plain-text bodies.
+
+    With `budget_bytes`, the inlined HTML is kept within that many bytes (UTF-8)
+    by showing the lowest-ranked entries by title only; both bodies show the
+    same, fitted digest.
+    """
+    _check_dir(templates_dir)
+
+    def html_of(d: Digest) -> str:
+        context = views.context(d, title, unsubscribe)
+        return inline_css(_render_one(templates_dir, HTML_TEMPLATE, context, html=True))
+
+    digest, html = _fit(digest, budget_bytes, html_of)
+    context = views.context(digest, title, unsubscribe)
+    return Rendered(
+        subject=str(context["subject"]),
+        html=html,
+        text=_render_one(templates_dir, TEXT_TEMPLATE, context, html=False),
+        preheader=str(context["preheader"]),
+        digest=digest,
+    )
+
+
+def render_page(
+    name: str, context: Mapping[str, object], *, templates_dir: Path | None = None
+) -> str:
+    """Render another HTML page template, e.g. the archive index (autoescaped, not inlined)."""
+    _check_dir(templates_dir)
+    return _render_one(templates_dir, name, dict(context), html=True)
+
+
+def _check_dir(templates_dir: Path | None) -> None:
     if templates_dir is not None and not templates_dir.is_dir():
         raise TemplateError(
             f"DIGEST_TEMPLATES_DIR={templates_dir}: no such folder",
             "create it or unset DIGEST_TEMPLATES_DIR",
         )
-    context = _context(digest, _line(title) or "News digest")
-    return Rendered(
-        subject=str(context["subject"]),
-        html=_render_one(templates_dir, HTML_TEMPLATE, context, html=True),
-        text=_render_one(templates_dir, TEXT_TEMPLATE, context, html=False),
-        preheader=str(context["preheader"]),
-    )
 
 
-def _context(digest: Digest, title: str) -> dict[str, object]:
-    entries = tuple(_entry_view(e) for e in digest.entries)
-    source_count = len(digest.sources)
-    return {
-        "digest": digest,
-        "title": title,
-        "subject": _subject(digest, title),
-        "preheader": _preheader(digest, entries, source_count),
-        "created": _long_date(digest.created),
-        "entries": entries,
-        "more": tuple(_more_view(a) for a in digest.more),
-        "unlisted_count": len(digest.unlisted),
-        "article_count": digest.article_count,
-        "source_count": source_count,
-    }
+# --- CSS inlining and the size budget
+
+# Mail clients drop <style> blocks and never fetch stylesheets; @media rules
+# cannot be inlined, so they stay behind for the clients that honour them.
+_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
 
-def _subject(digest: Digest, title: str) -> str:
-    count = _plural(digest.article_count, "new article", "new articles")
-    return _line(f"{title} — {digest.created:%a %d %b %Y}: {count}")
-
-
-def _preheader(digest: Digest, entries: tuple[EntryView, ...], source_count: int) -> str:
-    if not entries:
-        return "No new articles."
-    stories = _plural(digest.article_count, "story", "stories")
-    origin = f" from {_plural(source_count, 'source', 'sources')}" if source_count else ""
-    return _truncate(f"{stories}{origin} — top: {entries[0].title}", PREHEADER_LIMIT)
-
-
-def _entry_view(entry: Entry) -> EntryView:
-    article = entry.article
-    return EntryView(
-        title=_title(article),
-        source=_optional_line(article.source),
-        section=_optional_line(article.section),
-        url=_safe_url(article.url),
-        published=_short_date(article.published) if article.published else None,
-        summary=tuple(s for s in map(_line, entry.summary.sentences) if s),
-        reading_minutes=entry.reading_minutes,
-    )
-
-
-def _more_view(article: Article) -> MoreView:
-    return MoreView(
-        title=_title(article),
-        source=_optional_line(article.source),
-        url=_safe_url(article.url),
-    )
-
-
-def _title(article: Article) -> str:
-    return _line(article.title) or "(untitled)"
-
-
-# --- cleaning: article text is data and must not be able to shape the output
-
-
-def _clean(value: str) -> str:
-    """Drop control characters except newline; tabs become spaces.
-
-    Lone surrogates (from a surrogateescape decode) go too: they cannot be
-    encoded into the UTF-8 email later.
-    """
-    value = value.replace("\r\n", "\n").replace("\t", " ")
-    value = value.replace("\u2028", "\n").replace("\u2029", "\n")
-    return "".join(ch for ch in value if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cs"))
-
-
-def _line(value: str) -> str:
-    """Clean and fold onto one line: titles, names and the subject never hold a newline."""
-    return " ".join(_clean(value).split())
-
-
-def _optional_line(value: str | None) -> str | None:
-    return (_line(value) or None) if value else None
-
-
-def _safe_url(url: str | None) -> str | None:
-    """The URL if it is a plain http(s) link; anything else (javascript:, data:) is dropped."""
-    if not url:
-        return None
-    url = _clean(url).strip()
-    if any(ch.isspace() for ch in url):
-        return None
+def inline_css(html: str) -> str:
+    """Move the <style> rules onto the elements they match; keep @media rules in <style>."""
     try:
-        parts = urlsplit(url)
-    except ValueError:  # e.g. a malformed IPv6 host
-        return None
-    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+        return _INLINER.inline(html)
+    except css_inline.InlineError as exc:
+        reason = " ".join(str(exc).split())
+        raise TemplateError(
+            f"{HTML_TEMPLATE}: its CSS cannot be inlined ({reason})",
+            "fix the <style> block of the template",
+        ) from exc
 
 
-def _truncate(value: str, limit: int) -> str:
-    if len(value) <= limit:
-        return value
-    cut = value[: limit - 1]
-    # End on a word boundary unless that throws away most of the text.
-    if " " in cut[limit // 2 :]:
-        cut = cut.rsplit(" ", 1)[0]
-    return cut.rstrip(" —-·,;:") + "…"
+def html_size(html: str) -> int:
+    """Bytes of HTML as Gmail counts them for clipping (~102 KB): UTF-8, after inlining."""
+    return len(html.encode("utf-8"))
 
 
-def _plural(count: int, one: str, many: str) -> str:
-    return f"{count:,} {one if count == 1 else many}"
+def _fit(
+    digest: Digest, budget: int | None, html_of: Callable[[Digest], str]
+) -> tuple[Digest, str]:
+    """The digest with as many full entries, then titles, as keep its HTML within `budget`.
+
+    The lowest-ranked entries (the last) become titles under "More stories"
+    first; if the titles alone are still too many, the last ones are only
+    counted. Nothing is cut mid-entry.
+    """
+    html = html_of(digest)
+    if budget is None or html_size(html) <= budget:
+        return digest, html
+    steps = len(digest.entries)
+    digest, html = _fewest(steps, functools.partial(compose.demote, digest), html_of, budget)
+    if html_size(html) > budget:
+        steps = len(digest.more)
+        digest, html = _fewest(steps, functools.partial(compose.unlist, digest), html_of, budget)
+    return digest, html
 
 
-def _short_date(moment: datetime) -> str:
-    return f"{moment.day} {moment:%b %Y}"
+def _fewest(
+    steps: int,
+    make: Callable[[int], Digest],
+    html_of: Callable[[Digest], str],
+    budget: int,
+) -> tuple[Digest, str]:
+    """The fewest steps (0..steps) whose HTML fits, by bisection; all steps when none fits.
 
+    Each step shows one more article in a shorter form, so the size only falls.
+    """
+    tried: dict[int, tuple[Digest, str]] = {}
 
-def _long_date(moment: datetime) -> str:
-    return f"{moment:%A} {moment.day} {moment:%B %Y}"
+    def fits(n: int) -> bool:
+        if n not in tried:
+            candidate = make(n)
+            tried[n] = (candidate, html_of(candidate))
+        return html_size(tried[n][1]) <= budget
+
+    low, high = 0, steps
+    while low < high:
+        middle = (low + high) // 2
+        if fits(middle):
+            high = middle
+        else:
+            low = middle + 1
+    fits(low)
+    return tried[low]
 
 
 # --- filters registered on both environments

@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from digest.errors import LockBusyError, StateError
+from digest.summarize import Summary
+
+# (path, size, mtime_ns, inode): one version of a seed file, as listed.
+FileVersion = tuple[str, int, int, int]
 
 DB_NAME = "state.sqlite3"
-SCHEMA_VERSION = 2  # PRAGMA user_version; 1 was the first release (no `meta` table)
+SCHEMA_VERSION = 4  # PRAGMA user_version; 1 was the first release (no `meta` table)
 LOCK_NAME = "lock"
 
 SCHEMA = """
@@ -58,6 +63,35 @@ CREATE TABLE IF NOT EXISTS skipped (
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,       -- e.g. the scheduler's last scheduled run
     value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,      -- a seed file already read: unchanged, it is not read again
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    article_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS summaries (
+    article_id TEXT NOT NULL,   -- a cache: a digest built again never summarizes again
+    method TEXT NOT NULL,       -- as asked for (DIGEST_SUMMARIZER)
+    sentences INTEGER NOT NULL, -- as asked for (DIGEST_SENTENCES)
+    version TEXT NOT NULL,      -- the code that made it; another version is a miss
+    used_method TEXT NOT NULL,  -- what made it ("lead" when the ranker could not)
+    language TEXT NOT NULL,
+    body TEXT NOT NULL,         -- JSON list of the sentences
+    PRIMARY KEY (article_id, method, sentences, version)
+);
+CREATE TABLE IF NOT EXISTS prints (
+    article_id TEXT PRIMARY KEY, -- a sent article's MinHash sketch (digest.stories): a copy
+    created TEXT NOT NULL,       -- under another name within DIGEST_DEDUPE_DAYS is not sent again
+    signature BLOB NOT NULL,
+    size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS repeats (
+    id TEXT PRIMARY KEY,        -- an article left out as a copy of one already sent
+    path TEXT NOT NULL,
+    title TEXT NOT NULL,
+    at TEXT NOT NULL
 );
 """
 
@@ -114,17 +148,36 @@ class Store:
         conn.execute("PRAGMA foreign_keys=ON")
         return cls(conn)
 
+    @classmethod
+    def open_existing(cls, state_dir: Path) -> Store | None:
+        """Open the database for writing only if it already exists, else None.
+
+        Commands that change no state (preview, dry run, summarize) still keep
+        the summaries they made in it, but never create it.
+        """
+        if not (state_dir / DB_NAME).is_file():
+            return None
+        try:
+            return cls.open(state_dir)
+        except StateError:
+            return None
+
     def close(self) -> None:
         self._conn.close()
 
     def sent_ids(self, ids: Iterable[str]) -> set[str]:
-        """The ids among `ids` that are already part of a digest."""
+        """The ids among `ids` that are already part of a digest, or left out as copies."""
         wanted = list(ids)
         found: set[str] = set()
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(f"SELECT id FROM articles WHERE id IN ({marks})", chunk)
+            found.update(row[0] for row in rows)
+            try:
+                rows = self._conn.execute(f"SELECT id FROM repeats WHERE id IN ({marks})", chunk)
+            except sqlite3.OperationalError:  # a read-only open of a database older than it
+                continue
             found.update(row[0] for row in rows)
         return found
 
@@ -152,8 +205,12 @@ class Store:
         eml_path: Path,
         articles: Sequence[tuple[str, str, str]],
         recipients: Sequence[str],
+        prints: Sequence[tuple[str, bytes, int]] = (),
     ) -> int:
-        """Record a saved message and mark its articles (id, path, title) as taken, atomically."""
+        """Record a saved message and mark its articles (id, path, title) as taken, atomically.
+
+        `prints` are the articles' sketches (id, signature, size), kept to spot copies.
+        """
         with self._conn:
             cur = self._conn.execute(
                 "INSERT INTO digests (created, subject, eml_path, article_count, status)"
@@ -169,7 +226,32 @@ class Store:
                 "INSERT INTO deliveries (digest_id, recipient, status) VALUES (?, ?, 'pending')",
                 [(digest_id, r) for r in recipients],
             )
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO prints (article_id, created, signature, size)"
+                " VALUES (?, ?, ?, ?)",
+                [(aid, created, signature, size) for aid, signature, size in prints],
+            )
         return digest_id
+
+    def recent_prints(self, since: str) -> list[tuple[str, bytes, int]]:
+        """(id, signature, size) of the articles sent in digests created at or after `since`."""
+        try:
+            rows = self._conn.execute(
+                "SELECT article_id, signature, size FROM prints WHERE created >= ?"
+                " ORDER BY article_id",
+                (since,),
+            ).fetchall()
+        except sqlite3.OperationalError:  # a read-only open of a database older than `prints`
+            return []
+        return [(str(aid), bytes(sig), int(size)) for aid, sig, size in rows]
+
+    def record_repeats(self, articles: Sequence[tuple[str, str, str]], at: str) -> None:
+        """Remember articles (id, path, title) left out as copies of sent ones: never sent."""
+        with self._conn:
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO repeats (id, path, title, at) VALUES (?, ?, ?, ?)",
+                [(*article, at) for article in articles],
+            )
 
     def queued(self) -> list[QueuedDigest]:
         """Digests with recipients still pending, oldest first."""
@@ -240,10 +322,88 @@ class Store:
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value)
             )
 
+    # --- caches: what a run can skip because an earlier one already did it --------------------
+
+    def sent_files(self) -> set[FileVersion]:
+        """The remembered file versions whose article already went out in a digest."""
+        try:
+            rows = self._conn.execute(
+                "SELECT f.path, f.size, f.mtime_ns, f.inode FROM files f"
+                " JOIN articles a ON a.id = f.article_id"
+            )
+            return set(rows)
+        except sqlite3.OperationalError:  # a read-only open of a database older than `files`
+            return set()
+
+    def skipped_files(self) -> set[tuple[str, int, int]]:
+        """(path, size, mtime_ns) of every file version already reported as unusable."""
+        return set(self._conn.execute("SELECT path, size, mtime_ns FROM skipped"))
+
+    def remember_files(self, files: Iterable[tuple[FileVersion, str]]) -> None:
+        """Remember which article each file version holds, so it need not be read again."""
+        with self._conn:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO files (path, size, mtime_ns, inode, article_id)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(*version, article_id) for version, article_id in files],
+            )
+
+    def forget_files_except(self, paths: set[str]) -> None:
+        """Drop what is remembered about files no longer listed (deleted or renamed)."""
+        stale = [(p,) for (p,) in self._conn.execute("SELECT path FROM files") if p not in paths]
+        with self._conn:
+            self._conn.executemany("DELETE FROM files WHERE path = ?", stale)
+
+    def file_count(self) -> int:
+        try:
+            return int(self._conn.execute("SELECT count(*) FROM files").fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
+
+    def cached_summaries(
+        self, ids: Iterable[str], method: str, count: int, version: str
+    ) -> dict[str, Summary]:
+        """The summaries already made of these articles with the same method, count and code."""
+        wanted = list(ids)
+        found: dict[str, Summary] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            try:
+                rows = self._conn.execute(
+                    "SELECT article_id, used_method, language, body FROM summaries"
+                    " WHERE method = ? AND sentences = ? AND version = ?"
+                    f" AND article_id IN ({marks})",
+                    (method, count, version, *chunk),
+                ).fetchall()
+            except sqlite3.OperationalError:  # read-only, older than `summaries`
+                return found
+            for aid, used, language, body in rows:
+                found[str(aid)] = Summary(tuple(json.loads(body)), str(language), str(used))
+        return found
+
+    def save_summaries(
+        self, summaries: Mapping[str, Summary], method: str, count: int, version: str
+    ) -> None:
+        """Keep summaries (by article id) for the next digest built of the same articles."""
+        rows = [
+            (aid, method, count, version, s.method, s.language, json.dumps(list(s.sentences)))
+            for aid, s in summaries.items()
+        ]
+        try:
+            with self._conn:
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO summaries (article_id, method, sentences, version,"
+                    " used_method, language, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot save summaries in the state database: {exc}") from exc
+
 
 # Changes to existing tables, by the version they lead to. New tables need no entry:
 # SCHEMA's CREATE TABLE IF NOT EXISTS adds them to an old database.
-MIGRATIONS: dict[int, tuple[str, ...]] = {2: ()}
+MIGRATIONS: dict[int, tuple[str, ...]] = {2: (), 3: (), 4: ()}
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -10,14 +11,27 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
+from digest import rank
+from digest.language import (
+    FUNCTION_WORDS,
+    ISO_CODES,
+    NO_MODEL_LANGUAGES,
+    SCRIPT_LANGUAGES,
+    by_script,
+)
+
 if TYPE_CHECKING:
     from digest.sources import Article
+
+logger = logging.getLogger("digest")
 
 # sumy, numpy, nltk and punkt are imported inside functions only: config imports
 # METHODS at start-up, and loading them costs about a second.
 
-#: Selectable summary methods, the default first; "lead" takes the first sentences.
+#: Selectable summary methods, the default first. "news" weighs sumy's Reduction centrality
+#: by position (see digest.rank); "lead" takes the first sentences; the rest are sumy's own.
 METHODS: tuple[str, ...] = (
+    "news",
     "lexrank",
     "textrank",
     "lsa",
@@ -44,33 +58,11 @@ _MAX_CHARS = 100_000
 _MAX_SENTENCES = 200
 # KL rates every sentence against every growing summary (cubic): 60 take ~0.5 s.
 _RANKED_SENTENCES = {"kl": 60}
+_CACHED_SENTENCES = 5000
 _DETECT_WORDS = 2000
 _MIN_STOP_HITS = 3
-
-_ISO_CODES = {
-    "cs": "czech",
-    "da": "danish",
-    "nl": "dutch",
-    "en": "english",
-    "et": "estonian",
-    "fi": "finnish",
-    "fr": "french",
-    "de": "german",
-    "el": "greek",
-    "it": "italian",
-    "ml": "malayalam",
-    "no": "norwegian",
-    "nb": "norwegian",
-    "nn": "norwegian",
-    "pl": "polish",
-    "pt": "portuguese",
-    "ru": "russian",
-    "sl": "slovene",
-    "es": "spanish",
-    "sv": "swedish",
-    "tr": "turkish",
-}
-
+# An article of fewer sentences is shown as its first sentences: too short to summarize.
+SHORT_ARTICLE = 5
 # sumy's own test for a word token (sumy.nlp.tokenizers.Tokenizer._WORD_PATTERN).
 _WORD = re.compile(r"^[^\W\d_](?:[^\W\d_]|['-])*$")
 _LETTERS = re.compile(r"[^\W\d_]+")
@@ -87,19 +79,22 @@ class Summary:
 
 
 class Summarizer:
-    """Pick an article's best sentences with one of METHODS."""
+    """Pick an article's best sentences with one of METHODS, in its language or a forced one."""
 
-    def __init__(self, method: str = "lexrank") -> None:
+    def __init__(self, method: str = METHODS[0], language: str | None = None) -> None:
         self.method = _checked(method)
+        self.language = _checked_language(language) if language else None
 
     def summarize(self, article: Article, count: int) -> Summary:
         """Return the `count` best sentences of the article body, in article order."""
-        language = supported_language(article.language) or detect_language(article.text)
+        language = (
+            self.language or supported_language(article.language) or detect_language(article.text)
+        )
         return _summarize(article.paragraphs, article.title, language, count, self.method)
 
 
 def summarize_text(
-    text: str, count: int, method: str = "lexrank", language: str | None = None
+    text: str, count: int, method: str = METHODS[0], language: str | None = None
 ) -> Summary:
     """Summarize plain text whose paragraphs are separated by blank lines."""
     resolved = supported_language(language) or detect_language(text)
@@ -112,15 +107,26 @@ def _checked(method: str) -> str:
     return method
 
 
-def split_sentences(text: str, language: str) -> list[str]:
-    """Split text into whitespace-normalised sentences: blank lines, then punkt."""
+def _checked_language(language: str) -> str:
     resolved = supported_language(language)
     if resolved is None:
-        raise ValueError(
-            f"no sentence model for language {language!r}; "
-            f"choose one of {', '.join(_punkt_languages())}"
-        )
-    tokenizer = _tokenizer(resolved)
+        raise ValueError(f"unknown language {language!r}; choose one of {', '.join(languages())}")
+    return resolved
+
+
+def languages() -> tuple[str, ...]:
+    """Every language we split: punkt's sentence models, then those shown as their lead."""
+    return _punkt_languages() + NO_MODEL_LANGUAGES
+
+
+def has_model(language: str) -> bool:
+    """Whether a language gets a ranked summary (else its articles show their lead)."""
+    return language in _punkt_languages()
+
+
+def split_sentences(text: str, language: str) -> list[str]:
+    """Split text into whitespace-normalised sentences: blank lines, then punkt."""
+    tokenizer = _tokenizer(_checked_language(language))
     return [s for p in _paragraphs(text) for s in tokenizer.to_sentences(p)]
 
 
@@ -129,18 +135,18 @@ def supported_language(language: str | None) -> str | None:
     if not language:
         return None
     name = language.strip().lower()
-    languages = _punkt_languages()
-    if name in languages:
+    known = languages()
+    if name in known:
         return name
     code = re.split(r"[-_]", name, maxsplit=1)[0]
-    mapped = _ISO_CODES.get(code)
-    return mapped if mapped in languages else None
+    mapped = ISO_CODES.get(code)
+    return mapped if mapped in known else None
 
 
 def detect_language(text: str) -> str:
     """Guess the language of text from its script and stop words; "english" when unclear."""
     sample = text[: _DETECT_WORDS * 20]
-    script = _script(sample)
+    script = by_script(sample)
     if script is not None:
         return script
     words = _LETTERS.findall(sample.lower())[:_DETECT_WORDS]
@@ -152,76 +158,93 @@ def detect_language(text: str) -> str:
     return best
 
 
-def _script(sample: str) -> str | None:
-    """Name the language of a sample mostly written in Cyrillic or Greek letters."""
-    letters = cyrillic = greek = 0
-    for char in sample:
-        if not char.isalpha():
-            continue
-        letters += 1
-        if "\u0400" <= char <= "\u052f":
-            cyrillic += 1
-        elif "\u0370" <= char <= "\u03ff" or "\u1f00" <= char <= "\u1fff":
-            greek += 1
-    if cyrillic * 2 > letters:
-        return "russian"  # the one Cyrillic punkt model; sumy has no Cyrillic stop words
-    if greek * 2 > letters:
-        return "greek"
-    return None
-
-
 def _summarize(
     paragraphs: Sequence[str], title: str, language: str, count: int, method: str
 ) -> Summary:
     if count <= 0:
         return Summary((), language, method)
     sentences = _candidates(paragraphs, title, _tokenizer(language))
-    if len(sentences) <= count:
-        return Summary(tuple(sentences), language, method)
-    if method != "lead":
+    if not has_model(language):
+        logger.info("no sentence model for %s: showing the first %d sentences", language, count)
+    elif len(sentences) >= SHORT_ARTICLE and len(sentences) > count and method != "lead":
         chosen = _rank(sentences, count, language, method)
         if chosen is not None:
             return Summary(tuple(sentences[i] for i in chosen), language, method)
-    # "lead" by request, or because the ranker failed on degenerate text.
+    # A short article, "lead" by request, no model, or sumy failed on degenerate text.
     return Summary(tuple(sentences[:count]), language, "lead")
 
 
 def _candidates(paragraphs: Sequence[str], title: str, tokenizer: _Tokenizer) -> list[str]:
-    """The article's distinct sentences in order, without the headline, within the bounds."""
-    headline = _headline_key(title)
+    """The article's sentences as shown, in order and once each: no headline, dateline,
+    credits or fragments (unless the article has nothing else), within the bounds."""
+    headline = "" if _title_from_body(title, paragraphs) else _headline_key(title)
     seen: set[str] = set()
     sentences: list[str] = []
     for paragraph in _clip(paragraphs, _MAX_CHARS):
         for sentence in tokenizer.to_sentences(paragraph):
+            if not sentences and not seen:
+                sentence = rank.strip_dateline(sentence)
             # sumy's Sentence compares by text, so a repeated sentence would be one node.
             if sentence in seen or (headline and _headline_key(sentence) == headline):
                 continue
             seen.add(sentence)
             sentences.append(sentence)
             if len(sentences) == _MAX_SENTENCES:
-                return sentences
-    return sentences
+                return _clean(sentences, tokenizer)
+    return _clean(sentences, tokenizer)
+
+
+def _clean(sentences: list[str], tokenizer: _Tokenizer) -> list[str]:
+    kept = [
+        s
+        for s in sentences
+        if not rank.is_boilerplate(s) and not rank.is_fragment(tokenizer.to_words(s))
+    ]
+    return kept or sentences
+
+
+def _title_from_body(title: str, paragraphs: Sequence[str]) -> bool:
+    """Whether the title is the article's own opening (a file without a headline)."""
+    opening = title.removesuffix("…")
+    first = paragraphs[0] if paragraphs else ""
+    return bool(opening) and first != opening and first.startswith(opening)
 
 
 def _rank(sentences: list[str], count: int, language: str, method: str) -> list[int] | None:
-    """Indexes of the best `count` sentences, ascending; None when sumy cannot rank them."""
+    """Indexes of the best `count` sentences, ascending; None when they cannot be ranked."""
+    try:
+        if method == "news":
+            return _rank_news(sentences, count, language)
+        return _rank_sumy(sentences, count, language, method)
+    except Exception:  # sumy fails in many ways on degenerate text; the lead still works
+        return None
+
+
+def _rank_news(sentences: list[str], count: int, language: str) -> list[int]:
+    tokenizer = _tokenizer(language)
+    words = [tokenizer.to_words(s) for s in sentences]
+    stem, stop_words = _stemmer(language), _stop_words(language)
+    # As sumy's rankers see a sentence: lower-cased stems without stop words.
+    stems = [[stem(w.lower()) for w in ws if w.lower() not in stop_words] for ws in words]
+    # Fewer than `count` only when the rest repeat what is chosen or overflow the word budget.
+    return rank.choose(rank.centrality(stems), stems, [len(ws) for ws in words], count)
+
+
+def _rank_sumy(sentences: list[str], count: int, language: str, method: str) -> list[int]:
     from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
 
     tokenizer = _tokenizer(language)
     ranked = sentences[: _RANKED_SENTENCES.get(method, _MAX_SENTENCES)]
     document = ObjectDocumentModel([Paragraph([Sentence(s, tokenizer) for s in ranked])])
     summarizer = _sumy_summarizer(method, language)
-    try:
-        with warnings.catch_warnings():
-            # LSA warns about short texts (still ranks); numpy's RuntimeWarnings
-            # mean NaN scores, so that ranking is worth nothing: use the lead.
-            warnings.simplefilter("ignore")
-            warnings.simplefilter("error", RuntimeWarning)
-            best = summarizer(document, count)
-        position = {s: i for i, s in enumerate(ranked)}
-        chosen = sorted({position[str(s)] for s in best})
-    except Exception:  # sumy fails in many ways on degenerate text; the lead still works
-        return None
+    with warnings.catch_warnings():
+        # LSA warns about short texts (still ranks); numpy's RuntimeWarnings
+        # mean NaN scores, so that ranking is worth nothing: use the lead.
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", RuntimeWarning)
+        best = summarizer(document, count)
+    position = {s: i for i, s in enumerate(ranked)}
+    chosen = sorted({position[str(s)] for s in best})
     return _top_up(chosen, count)
 
 
@@ -244,7 +267,8 @@ def _sumy_summarizer(method: str, language: str) -> Callable[[Any, int], Iterabl
 
 
 class _Tokenizer:
-    """sumy's tokenizer interface over punkt's bundled models, so nothing is downloaded."""
+    """sumy's tokenizer interface over punkt's bundled models, so nothing is downloaded;
+    a language without a model is split after sentence-ending punctuation."""
 
     def __init__(self, language: str) -> None:
         import punkt
@@ -252,8 +276,13 @@ class _Tokenizer:
 
         self._language = language
         # prefixes: known abbreviations (e.g., i.e., No. 5) never end a sentence.
-        self._sentences = punkt.tokenizer_for(language, prefixes=punkt.has_prefixes(language))
+        self._sentences: Any = (
+            punkt.tokenizer_for(language, prefixes=punkt.has_prefixes(language))
+            if has_model(language)
+            else _PlainSentences()
+        )
         self._words = NLTKWordTokenizer()
+        self._seen: dict[str, tuple[str, ...]] = {}
 
     @property
     def language(self) -> str:
@@ -264,8 +293,21 @@ class _Tokenizer:
         return tuple(s for s in (_normalise(span) for span in spans) if s)
 
     def to_words(self, sentence: str) -> tuple[str, ...]:
-        words: list[str] = self._words.tokenize(sentence)
-        return tuple(w for w in words if _WORD.match(w))
+        # Cleaning, ranking and sumy each ask for a sentence's words: tokenize it once.
+        found = self._seen.get(sentence)
+        if found is None:
+            if len(self._seen) >= _CACHED_SENTENCES:
+                self._seen.clear()
+            words: list[str] = self._words.tokenize(sentence)
+            found = self._seen[sentence] = tuple(w for w in words if _WORD.match(w))
+        return found
+
+
+class _PlainSentences:
+    _END = re.compile(r"(?<=[.!?…؟։।])\s+|(?<=[。！？])")
+
+    def tokenize(self, paragraph: str) -> list[str]:
+        return self._END.split(paragraph)
 
 
 @cache
@@ -301,14 +343,15 @@ def _stop_words(language: str) -> frozenset[str]:
     try:
         return frozenset(get_stop_words(language))
     except LookupError:
-        return frozenset()
+        return FUNCTION_WORDS.get(language, frozenset())
 
 
 @cache
 def _detection_stop_words() -> dict[str, frozenset[str]]:
-    """Stop words of every language we can both detect and split; English first wins ties."""
-    languages = sorted(_punkt_languages(), key=lambda name: name != "english")
-    found = {name: _stop_words(name) for name in languages}
+    """Stop words of every language written in Latin letters; English first wins ties."""
+    latin = [name for name in languages() if name not in SCRIPT_LANGUAGES]
+    names = sorted(latin, key=lambda name: name != "english")
+    found = {name: _stop_words(name) for name in names}
     return {name: words for name, words in found.items() if words}
 
 

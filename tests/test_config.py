@@ -82,3 +82,57 @@ def test_cli_prints_the_env_file_warning(tmp_path: Path) -> None:
     assert result.code == 0, result.err
     assert "chmod 600" in result.err
     assert "hunter2-secret" not in result.out + result.err
+
+
+# --- the email's settings: archive, size budget, unsubscribe
+
+
+def test_email_settings_defaults() -> None:
+    s = load_settings({}, None)
+    assert s.archive_dir == Path("archive")
+    assert s.html_budget_kb == 90
+    assert (s.unsubscribe_mailto, s.unsubscribe_url) == (None, None)
+
+
+def test_email_settings_are_read() -> None:
+    s = load_settings(
+        {
+            "DIGEST_ARCHIVE_DIR": "/srv/digest/archive",
+            "DIGEST_HTML_BUDGET_KB": "60",
+            "DIGEST_UNSUBSCRIBE_MAILTO": "mailto:Leave@Example.org",
+            "DIGEST_UNSUBSCRIBE_URL": "https://example.org/unsubscribe?list=news&id=1",
+        },
+        None,
+    )
+    assert s.archive_dir == Path("/srv/digest/archive")
+    assert s.html_budget_kb == 60
+    assert s.unsubscribe_mailto == "Leave@Example.org"
+    assert s.unsubscribe_url == "https://example.org/unsubscribe?list=news&id=1"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("DIGEST_UNSUBSCRIBE_URL", "http://example.org/unsubscribe", "not an https URL"),
+        ("DIGEST_UNSUBSCRIBE_URL", "example.org/unsubscribe", "not an https URL"),
+        ("DIGEST_UNSUBSCRIBE_URL", "https://", "not an https URL"),
+        ("DIGEST_UNSUBSCRIBE_URL", "https://example.org/a b", "not an https URL"),
+        ("DIGEST_UNSUBSCRIBE_URL", "https://example.org/>,<mailto:x@y", "not an https URL"),
+        ("DIGEST_UNSUBSCRIBE_URL", "https://example.org/" + "a" * 900, "at most 900"),
+        ("DIGEST_UNSUBSCRIBE_MAILTO", "https://example.org/unsubscribe", "not an email address"),
+        ("DIGEST_UNSUBSCRIBE_MAILTO", "leave", "not an email address"),
+        ("DIGEST_HTML_BUDGET_KB", "5", "between 10 and 100000"),
+        ("DIGEST_HTML_BUDGET_KB", "big", "not a whole number"),
+    ],
+)
+def test_bad_email_setting_is_one_line_naming_it(name: str, value: str, shown: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings({name: value}, None)
+    message = str(info.value)
+    assert message.startswith(f"{name}=") and shown in message and "\n" not in message
+
+
+def test_cli_refuses_a_plain_http_unsubscribe_url(tmp_path: Path) -> None:
+    result = run_cli("preview", env={"DIGEST_UNSUBSCRIBE_URL": "http://example.org/u"})
+    assert result.code == 2
+    assert result.err.count("\n") == 1 and "DIGEST_UNSUBSCRIBE_URL" in result.err

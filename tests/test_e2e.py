@@ -192,3 +192,32 @@ def test_summarize_json_prints_one_object_per_file(tmp_path: Path, seeds: SeedWr
         assert set(record) == {"path", "title", "source", "language", "summary"}
         assert record["language"] == "english"
         assert len(record["summary"]) == 2
+
+
+def test_sent_email_has_list_headers_inlined_css_and_an_archive_copy(
+    tmp_path: Path, smtp_server: SmtpServer
+) -> None:
+    copy_real_seed(tmp_path)
+    env = smtp_server.env(
+        DIGEST_FROM="News <news@example.org>",
+        DIGEST_TO="ann@example.org",
+        DIGEST_UNSUBSCRIBE_URL="https://example.org/unsubscribe?list=news",
+    )
+    result = run_cli("run", env=env)
+    assert result.code == 0, result.err
+    (received,) = smtp_server.messages
+    msg = parse(received.content)
+    assert msg["List-Id"] == "News digest <digest.example.org>"
+    assert msg["List-Unsubscribe"] == (
+        "<mailto:news@example.org?subject=unsubscribe>, <https://example.org/unsubscribe?list=news>"
+    )
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert list(msg.iter_attachments()) == []
+    html_part = msg.get_body(("html",))
+    assert html_part is not None
+    html = html_part.get_content()
+    assert '<td class="pad" style="padding: 20px 28px;' in html  # CSS inlined
+    assert 'href="https://example.org/unsubscribe?list=news"' in html
+    pages = sorted(p.name for p in (tmp_path / "archive").iterdir())
+    assert len(pages) == 2 and pages[1] == "index.html"
+    assert HEADLINE in (tmp_path / "archive" / pages[0]).read_text(encoding="utf-8")

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from digest.compose import Digest, Entry
+from digest.compose import Digest, Entry, demote
 from digest.errors import TemplateError
-from digest.render import Rendered, render
+from digest.render import Rendered, html_size, render
 from digest.sources import Article
 from digest.summarize import Summary
 
@@ -90,7 +90,7 @@ def test_bodies_hold_headline_source_and_every_sentence(
 
 def test_html_is_a_standalone_email(make_article: MakeArticle, make_digest: MakeDigest) -> None:
     html = render(make_digest(make_article())).html
-    assert html.startswith("<!doctype html>")
+    assert html.startswith("<!DOCTYPE html>")  # as css-inline serializes it
     assert '<meta charset="utf-8">' in html
     assert 'name="viewport"' in html
     assert "max-width: 640px" in html
@@ -100,7 +100,7 @@ def test_html_is_a_standalone_email(make_article: MakeArticle, make_digest: Make
     assert "src=" not in html
     assert "url(" not in html
     assert "@import" not in html
-    assert "DIGEST_TO" in html
+    assert "You get this email because your address is on the recipient list" in html
 
 
 def test_text_is_numbered_with_url_on_its_own_line(
@@ -138,7 +138,7 @@ def test_summary_markup_is_escaped_in_html(
 ) -> None:
     digest = make_digest(make_article(), sentences=('He said "<b>no</b>" & left.',))
     html = render(digest).html
-    assert "He said &#34;&lt;b&gt;no&lt;/b&gt;&#34; &amp; left." in html
+    assert 'He said "&lt;b&gt;no&lt;/b&gt;" &amp; left.' in html
 
 
 @pytest.mark.parametrize(
@@ -146,7 +146,10 @@ def test_summary_markup_is_escaped_in_html(
     [
         ("https://news.example.org/a?b=1&c=2", 'href="https://news.example.org/a?b=1&amp;c=2"'),
         ("HTTP://NEWS.EXAMPLE.ORG/x", 'href="HTTP://NEWS.EXAMPLE.ORG/x"'),
-        ('https://news.example.org/"><script>', 'href="https://news.example.org/&#34;&gt;&lt;'),
+        (
+            'https://news.example.org/"><script>',
+            'href="https://news.example.org/%22%3E%3Cscript%3E"',
+        ),
         ("javascript:alert(1)", None),
         ("data:text/html,<b>hi</b>", None),
         ("ftp://news.example.org/file", None),
@@ -167,7 +170,7 @@ def test_only_http_urls_are_linked(
         if url:
             assert url not in rendered.text
     else:
-        assert rendered.html.count(href) == 2
+        assert rendered.html.count(href) == 3  # headline, "Read the full article", More
         assert "<script" not in rendered.html.lower()
 
 
@@ -327,7 +330,7 @@ def test_user_template_overrides_one_file(
     assert rendered.text == (
         "CUSTOM News digest — Tue 05 Mar 2024: 1 new article\n* Bridge vote number 1\n"
     )
-    assert rendered.html.startswith("<!doctype html>")
+    assert rendered.html.startswith("<!DOCTYPE html>")
     assert "Bridge vote number 1" in rendered.html
 
 
@@ -343,7 +346,8 @@ def test_user_template_can_extend_a_partial(
     )
     digest = make_digest(make_article(title="<i>x</i>"))
     html = render(digest, templates_dir=tmp_path).html
-    assert html == "<p>&lt;i&gt;x&lt;/i&gt;</p>"
+    # Inlining makes any output a whole document.
+    assert html == "<html><head></head><body><p>&lt;i&gt;x&lt;/i&gt;</p></body></html>"
 
 
 @pytest.mark.parametrize(
@@ -401,3 +405,138 @@ def test_any_titles_give_a_one_line_subject_and_clean_bodies(title: str, headlin
     # Same markup as a harmless title: nothing in the titles became a tag.
     plain = render(_digest(_article(title="x")), title="x")
     assert rendered.html.count("<") == plain.html.count("<")
+
+
+# --- CSS inlining, layout, footer
+
+
+def test_css_is_inlined_and_only_media_rules_stay_in_style(
+    make_article: MakeArticle, make_digest: MakeDigest
+) -> None:
+    html = render(make_digest(make_article())).html
+    (style,) = re.findall(r"<style>(.*?)</style>", html, re.DOTALL)
+    assert "@media (prefers-color-scheme: dark)" in style
+    assert "@media screen and (max-width: 480px)" in style
+    # Outside the @media blocks nothing is left: those rules were inlined.
+    assert re.sub(r"@media[^{]*\{(?:[^{}]*\{[^{}]*\})*\s*\}", "", style).strip() == ""
+    assert re.search(r'<td class="pad" style="padding: 20px 28px;[^"]*font-family: ', html)
+    assert re.search(r'<h2 style="margin: 0 0 4px;font-size: 19px;', html)
+    assert "<link" not in html
+
+
+def test_table_of_contents_links_each_entry(
+    make_article: MakeArticle, make_digest: MakeDigest
+) -> None:
+    html = render(make_digest(*(make_article(n) for n in (1, 2, 3)))).html
+    assert "In this issue" in html
+    for n in (1, 2, 3):
+        assert f'href="#entry-{n}"' in html
+        assert f'id="entry-{n}"' in html
+    few = render(make_digest(make_article(1), make_article(2))).html
+    assert "In this issue" not in few and "#entry-" not in few
+
+
+@pytest.mark.parametrize(
+    "link, shown",
+    [
+        ("https://example.org/unsub?id=1&l=news", "https://example.org/unsub?id=1&amp;l=news"),
+        ("mailto:news@example.org?subject=unsubscribe", "mailto:news@example.org?subject=unsub"),
+        ("javascript:alert(1)", None),
+        ("http://example.org/unsub", None),
+    ],
+)
+def test_footer_says_why_and_how_to_stop(
+    link: str, shown: str | None, make_article: MakeArticle, make_digest: MakeDigest
+) -> None:
+    rendered = render(make_digest(make_article()), unsubscribe=link, title="Morning news")
+    text = " ".join(rendered.text.split())
+    for body in (rendered.html, text):
+        assert "your address is on the recipient list of Morning news" in body
+    if shown is None:
+        assert "reply and ask the sender to remove your address" in text
+        assert link not in rendered.html and link not in rendered.text
+    else:
+        assert f'<a href="{shown}' in rendered.html
+        assert "Unsubscribe</a> to stop it." in rendered.html
+        assert f"\n{link}\n" in rendered.text
+
+
+def test_header_shows_the_date_range(make_article: MakeArticle, make_digest: MakeDigest) -> None:
+    older = make_article(2, published=datetime(2024, 2, 28, 9, 0, tzinfo=UTC))
+    rendered = render(make_digest(make_article(1), older))
+    assert "Tuesday 5 March 2024 · news from 28 Feb – 4 Mar 2024" in rendered.html
+    assert rendered.text.splitlines()[3] == "News from 28 Feb – 4 Mar 2024"
+
+
+# --- the size budget: Gmail clips HTML above ~102 KB
+
+BUDGET = 90 * 1024
+LONG_SENTENCES = tuple(
+    f"Sentence {i} of a long summary keeps going with many more words about the bridge, "
+    "the council, the budget and the river, so that each entry weighs a few kilobytes." * 2
+    for i in range(4)
+)
+
+
+def _sixty(make_article: MakeArticle, make_digest: MakeDigest) -> Digest:
+    articles = [make_article(n, title=f"Story {n:02d} about the bridge") for n in range(1, 61)]
+    return make_digest(*articles, sentences=LONG_SENTENCES)
+
+
+def test_over_budget_the_last_entries_become_titles(
+    make_article: MakeArticle, make_digest: MakeDigest
+) -> None:
+    digest = _sixty(make_article, make_digest)
+    unlimited = render(digest)
+    assert html_size(unlimited.html) > BUDGET
+    rendered = render(digest, budget_bytes=BUDGET)
+    assert html_size(rendered.html) <= BUDGET
+    kept = len(rendered.digest.entries)
+    assert 0 < kept < 60
+    # The best entries stay in full; the lowest ranked are listed by title, in order.
+    assert rendered.digest.entries == digest.entries[:kept]
+    assert rendered.digest.more == tuple(e.article for e in digest.entries[kept:])
+    assert rendered.digest.unlisted == ()
+    more_section = rendered.html.split("More stories", 1)[1]
+    for article in rendered.digest.more:
+        assert f">{article.title}</a>" in more_section
+    # Only as many as needed: one entry more in full would be over the budget.
+    assert html_size(render(demote(digest, 60 - kept - 1)).html) > BUDGET
+    # The text part is made from the same digest and holds every headline.
+    text = " ".join(rendered.text.split())
+    for n in range(1, 61):
+        assert f"Story {n:02d} about the bridge" in text
+    assert rendered.subject == unlimited.subject
+    assert text.count(LONG_SENTENCES[0]) == kept
+
+
+def test_too_many_titles_are_counted_instead(
+    make_article: MakeArticle, make_digest: MakeDigest
+) -> None:
+    more = tuple(make_article(n, title=f"Title {n} " + "word " * 30) for n in range(2, 102))
+    digest = make_digest(make_article(1), more=more)
+    rendered = render(digest, budget_bytes=20 * 1024)
+    assert html_size(rendered.html) <= 20 * 1024
+    fitted = rendered.digest
+    assert fitted.entries == ()
+    assert 0 < len(fitted.more) < 101
+    assert fitted.more == (digest.entries[0].article, *more)[: len(fitted.more)]
+    assert f"and {len(fitted.unlisted)} more" in rendered.html
+    assert fitted.article_count == 101
+
+
+def test_a_budget_smaller_than_the_frame_counts_everything(
+    make_article: MakeArticle, make_digest: MakeDigest
+) -> None:
+    digest = make_digest(make_article(1), more=(make_article(2),))
+    rendered = render(digest, budget_bytes=1024)
+    assert rendered.digest.entries == () and rendered.digest.more == ()
+    assert "and 2 more" in rendered.html
+    assert "...and 2 more." in rendered.text
+
+
+def test_within_budget_nothing_moves(make_article: MakeArticle, make_digest: MakeDigest) -> None:
+    digest = make_digest(*(make_article(n) for n in range(1, 31)))
+    rendered = render(digest, budget_bytes=BUDGET)
+    assert rendered.digest == digest
+    assert rendered.html == render(digest).html

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import subprocess
 import sys
@@ -9,15 +11,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from digest.sources import Article
+from digest import summarize
+from digest.config import load_settings
+from digest.errors import SettingsError
+from digest.sources import Article, FileInfo, parse_article
 from digest.summarize import (
     METHODS,
+    NO_MODEL_LANGUAGES,
     Summarizer,
     Summary,
     detect_language,
+    languages,
     split_sentences,
     summarize_text,
     supported_language,
@@ -65,6 +73,18 @@ cosecha.
 La ministra explicó que el plan incluye inversiones en plantas desaladoras y en la \
 modernización de los regadíos. También se prevén campañas para que los ciudadanos ahorren agua \
 en sus casas. Los ecologistas consideran que las medidas llegan tarde y son insuficientes."""
+
+FRENCH = """Le gouvernement a présenté jeudi un projet de loi pour rénover les logements les \
+plus anciens du pays. Selon le ministère, près de cinq millions de logements sont mal isolés et \
+coûtent trop cher à chauffer.
+
+Les propriétaires pourront recevoir une aide de l'État pour changer les fenêtres et isoler les \
+murs. Les associations de locataires estiment que les loyers risquent d'augmenter après les \
+travaux.
+
+La ministre a promis que les premières aides seraient versées dès le mois de septembre. Elle a \
+aussi annoncé la création d'un guichet unique dans chaque département. L'opposition juge le \
+budget insuffisant pour atteindre les objectifs fixés par l'Union européenne."""
 
 RUSSIAN = """В среду правительство объявило о новой программе поддержки малого бизнеса. По \
 словам министра экономики, предприниматели смогут получить льготные кредиты на развитие \
@@ -140,9 +160,15 @@ def test_real_seed(method: str) -> None:
     assert_in_order(summary.sentences, "\n\n".join(body))
 
 
-@pytest.mark.parametrize(
-    ("text", "language"), [(GERMAN, "german"), (SPANISH, "spanish"), (RUSSIAN, "russian")]
-)
+LANGUAGE_ARTICLES = [
+    (GERMAN, "german"),
+    (SPANISH, "spanish"),
+    (FRENCH, "french"),
+    (RUSSIAN, "russian"),
+]
+
+
+@pytest.mark.parametrize(("text", "language"), LANGUAGE_ARTICLES)
 @pytest.mark.parametrize("method", METHODS)
 def test_other_languages_are_detected_and_summarized(text: str, language: str, method: str) -> None:
     assert detect_language(text) == language
@@ -177,6 +203,9 @@ def test_article_language_wins_when_supported(given: str | None, expected: str) 
         ("pt-BR", "portuguese"),
         ("ru", "russian"),
         ("el", "greek"),
+        ("uk", "ukrainian"),
+        ("zh-TW", "chinese"),
+        ("Arabic", "arabic"),
         ("klingon", None),
         ("", None),
         (None, None),
@@ -200,6 +229,19 @@ def test_supported_language(given: str | None, expected: str | None) -> None:
         ("Hunden och katten är i huset, men inte med mig.", "swedish"),
         ("Η γάτα και ο σκύλος είναι στο σπίτι.", "greek"),
         ("Кошка и собака дома.", "russian"),
+        ("Кішка і собака вдома, але їх немає.", "ukrainian"),
+        ("De hond en de kat zijn in het huis, maar niet met mij.", "dutch"),
+        ("Hunden og katten er i huset, men ikke med mig efter det.", "danish"),
+        ("Koira ja kissa ovat talossa, mutta ei minun kanssa, että se on.", "finnish"),
+        ("Köpek ve kedi evde, ama benimle değil, bu çok daha iyi.", "turkish"),
+        ("A kutya és a macska a házban van, de nem velem, és ez is jó.", "hungarian"),
+        ("Câinele și pisica sunt în casă, dar nu cu mine, care este.", "romanian"),
+        ("الكلب والقطة في البيت.", "arabic"),
+        ("הכלב והחתול בבית.", "hebrew"),
+        ("狗和猫在家里。", "chinese"),
+        ("犬と猫は家にいます。", "japanese"),
+        ("개와 고양이는 집에 있다.", "korean"),
+        ("สุนัขและแมวอยู่ในบ้าน", "thai"),
     ],
 )
 def test_detect_language(text: str, expected: str) -> None:
@@ -241,6 +283,8 @@ def test_unknown_names_are_refused() -> None:
         summarize_text("Some text.", 1, method="bogus")
     with pytest.raises(ValueError, match="'klingon'.*english"):
         split_sentences("Some text.", "klingon")
+    with pytest.raises(ValueError, match="'klingon'.*german"):
+        Summarizer(language="klingon")
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -279,11 +323,12 @@ def test_odd_text_never_raises(method: str, text: str) -> None:
     assert_in_order(summary.sentences, text)
 
 
-@pytest.mark.parametrize("method", ["lexrank", "kl"])
+@pytest.mark.parametrize("method", ["news", "lexrank", "kl"])
 def test_many_sentences_stay_bounded(method: str) -> None:
     text = " ".join(f"Sentence number {i} talks about item {i % 7}." for i in range(20_000))
     summary = summarize_text(text, 3, method)
-    assert len(summary.sentences) == 3
+    # To "news" these sentences say the same thing (the numbers are not words): one is shown.
+    assert len(summary.sentences) == (1 if method == "news" else 3)
     assert_in_order(summary.sentences, text)
 
 
@@ -367,3 +412,132 @@ def test_import_is_cheap() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# --- the "news" method, sentence hygiene, short articles and languages ------------------------
+
+ARABIC = (
+    "أعلنت الحكومة يوم الثلاثاء عن خطة جديدة لدعم المزارعين. وقال الوزير إن الخطة ستبدأ في "
+    "الشهر المقبل. ويأمل المزارعون أن تساعدهم الخطة على مواجهة الجفاف. وانتقدت المعارضة "
+    "الخطة ووصفتها بأنها متأخرة. وسيتم تقييم النتائج في نهاية العام."
+)
+CHINESE = (
+    "政府周二宣布了一项支持农民的新计划。部长说，该计划将于下个月开始实施。"
+    "农民们希望这项计划能帮助他们应对干旱。反对党批评该计划来得太晚。年底将对结果进行评估。"
+)
+UKRAINIAN = (
+    "У вівторок уряд оголосив нову програму підтримки фермерів. Міністр сказав, що програма "
+    "почне діяти наступного місяця. Фермери сподіваються, що вона допоможе їм пережити посуху. "
+    "Опозиція розкритикувала програму як запізнілу. Результати оцінять наприкінці року."
+)
+CNN_STYLE = (
+    "Moscow (CNN)A Russian TV channel aired a campaign video with a rating stamp for mature "
+    "audiences. The channel said it did not want to break a controversial law. 1. Critics said "
+    "the decision showed how far the law reaches into everyday television. The video was "
+    "released over the weekend and features two men holding hands. Rights groups have called "
+    "the law discriminatory since it was passed in 2013. ET, Sunday, HBO . The channel said "
+    "it would keep the rating until lawyers had reviewed the case. CNN's Jane Doe and John "
+    "Roe contributed to this report."
+)
+
+
+def test_news_is_the_default() -> None:
+    assert METHODS[0] == "news"
+    assert Summarizer().method == "news"
+    assert summarize_text("\n\n".join(ENGLISH[1:]), 3).method == "news"
+    assert load_settings({}, None).summarizer == "news"
+
+
+@pytest.mark.parametrize(("text", "language"), LANGUAGE_ARTICLES)
+def test_each_language_gets_its_own_model_stemmer_and_stop_words(text: str, language: str) -> None:
+    assert summarize.has_model(language)
+    tokenizer = summarize._tokenizer(language)
+    words = [w.lower() for s in split_sentences(text, language) for w in tokenizer.to_words(s)]
+    stem = summarize._stemmer(language)
+    assert {stem(w) for w in words} != set(words)  # a real stemmer, not just lower case
+    assert summarize._stop_words(language) & set(words)
+    summary = Summarizer().summarize(make_article(text, title="Nachricht"), 3)
+    assert (summary.language, summary.method) == (language, "news")
+    assert len(summary.sentences) == 3
+    assert_in_order(summary.sentences, text)
+
+
+def test_a_forced_language_wins_over_the_article_and_detection() -> None:
+    article = make_article(SPANISH, language="es")
+    assert Summarizer(language="de").summarize(article, 2).language == "german"
+    assert Summarizer(language="German").language == "german"
+
+
+@pytest.mark.parametrize(
+    ("text", "language"), [(ARABIC, "arabic"), (CHINESE, "chinese"), (UKRAINIAN, "ukrainian")]
+)
+def test_a_language_without_a_model_shows_its_lead_and_says_so(
+    text: str, language: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert language in NO_MODEL_LANGUAGES and language in languages()
+    assert not summarize.has_model(language)
+    caplog.set_level(logging.INFO, logger="digest")
+    summary = Summarizer().summarize(make_article(text, title="-"), 2)
+    assert (summary.language, summary.method) == (language, "lead")
+    assert summary.sentences == tuple(split_sentences(text, language)[:2])
+    assert len(split_sentences(text, language)) == 5
+    assert f"no sentence model for {language}" in caplog.text
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_short_article_shows_its_first_sentences(method: str) -> None:
+    body = ENGLISH[1:3]  # four sentences
+    summary = Summarizer(method).summarize(make_article(body), 3)
+    assert summary.sentences == tuple(split_sentences("\n\n".join(body), "english")[:3])
+    assert summary.method == "lead"
+    five = Summarizer(method).summarize(make_article(ENGLISH[1:3] + ENGLISH[4:5]), 3)
+    assert five.method == method
+
+
+def seed_json(title: str, text: str) -> Article:
+    data = json.dumps({"title": title, "text": text}).encode()
+    return parse_article(FileInfo(Path("story.json"), len(data), 0, 0), data)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_sentences_are_clean_in_every_method(method: str) -> None:
+    article = seed_json("", CNN_STYLE)
+    assert article.title.startswith("Moscow (CNN)A Russian")  # the loader's stand-in title
+    everything = Summarizer(method).summarize(article, 50).sentences
+    assert everything[0].startswith("A Russian TV channel aired")  # kept, without dateline
+    assert "1." not in everything and "ET, Sunday, HBO ." not in everything
+    assert not any("contributed to this report" in s for s in everything)
+    summary = Summarizer(method).summarize(article, 3)
+    assert len(summary.sentences) == 3
+    assert set(summary.sentences) <= set(everything)
+
+
+def test_news_prefers_the_opening_but_not_blindly() -> None:
+    summary = Summarizer().summarize(seed_json("", CNN_STYLE), 2)
+    assert summary.sentences[0].startswith("A Russian TV channel")
+    assert summary.sentences[1].startswith("The channel said")
+
+
+def test_summarize_json_shows_what_the_digest_shows(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "cnn.json").write_text(json.dumps({"title": "", "text": CNN_STYLE}))
+    (seeds / "storm.txt").write_text("\n\n".join(ENGLISH[1:]) + "\n")
+    (seeds / "energie.json").write_text(json.dumps({"title": "Energie", "text": GERMAN}))
+    env = {"DIGEST_SETTLE_SECONDS": "0"}
+    preview = run_cli("preview", "--json", env=env)
+    assert preview.code == 0, preview.err
+    shown = {e["title"]: e["summary"] for e in json.loads(preview.out)["entries"]}
+    paths = sorted(str(p) for p in seeds.iterdir())
+    printed = run_cli("summarize", "--json", *paths, env=env)
+    assert printed.code == 0, printed.err
+    records = [json.loads(line) for line in printed.out.splitlines()]
+    assert {r["title"]: r["summary"] for r in records} == shown
+    assert len(shown) == 3 and all(len(s) == 3 for s in shown.values())
+
+
+def test_digest_language_setting_is_checked() -> None:
+    assert load_settings({}, None).language is None
+    assert load_settings({"DIGEST_LANGUAGE": "pt-BR"}, None).language == "portuguese"
+    with pytest.raises(SettingsError, match="DIGEST_LANGUAGE.*unknown language.*german"):
+        load_settings({"DIGEST_LANGUAGE": "klingon"}, None)

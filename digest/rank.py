@@ -1,0 +1,124 @@
+"""Sentence hygiene and the "news" choice: position, centrality, no repeats, a word budget.
+
+Pure functions over plain strings and numbers; `summarize` feeds them sumy's
+sentence ratings and word stems, so this module imports no third-party library.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+# A sentence with fewer words is a fragment ("1.", "ET, Sunday, HBO .", "Why?").
+MIN_WORDS = 4
+# Weight of the sentence at index i (0-based) is (1 + i) ** -POSITION_EXPONENT: news puts
+# the story first, and a sentence must be that much more central to beat an earlier one.
+POSITION_EXPONENT = 0.5
+# Two sentences sharing this share of the shorter one's distinct stems say the same thing.
+DUPLICATE_OVERLAP = 0.7
+# A summary of N sentences holds at most N * WORDS_PER_SENTENCE words; the first pick always fits.
+WORDS_PER_SENTENCE = 35
+
+_NAME = r"[A-Z][\w.&'’-]*"
+_AGENCY = rf"\({_NAME}(?: {_NAME}){{0,2}}\)"  # (CNN) (AP) (Rolling Stone)
+_PLACE = rf"{_NAME}(?:,? {_NAME}){{0,4}}"  # Moscow, Charleston, South Carolina
+_CAPS = r"[A-Z][A-Z.'’-]+(?: [A-Z][A-Z.'’-]+){0,3}"  # SAN SALVADOR
+_DASH = r"(?:--|[—–])"
+# Only at the very start of an article, and only when a capital, digit or quote follows, so
+# "Pelosi (D-CA) said" or "NASA said" are left alone.
+_DATELINE = re.compile(
+    rf"(?:(?:{_PLACE} )?{_AGENCY}\s*(?:(?:{_DASH}|-)\s*)?"
+    rf"|{_CAPS}(?:, {_PLACE})?(?: {_AGENCY})? {_DASH}\s*)"
+    r"(?=[\"“‘'\d]|[^\W\d_])"
+)
+_BOILERPLATE = re.compile(
+    r".*\bcontributed (?:to )?(?:this |the )?(?:report|reporting|story|article)\b.{0,60}"
+    r"|(?:read (?:more|this)|watch(?: the video)?|related|see also)\s*:.*"
+    r"|click here\b.*|follow @\w+ on twitter\b.*|(?:copyright|©).*",
+    re.I | re.S,
+)
+
+
+def strip_dateline(sentence: str) -> str:
+    """The opening sentence without a dateline: "Moscow (CNN)A Russian ..." -> "A Russian ..."."""
+    match = _DATELINE.match(sentence)
+    if match is None or sentence[match.end() :][:1].islower():
+        return sentence
+    return sentence[match.end() :]
+
+
+def is_boilerplate(sentence: str) -> bool:
+    """Credits and furniture that are never news: "CNN's X contributed to this report."."""
+    return _BOILERPLATE.fullmatch(sentence) is not None
+
+
+def is_fragment(words: Sequence[str]) -> bool:
+    """A "sentence" too short to stand alone in a summary."""
+    return len(words) < MIN_WORDS
+
+
+def prior(index: int) -> float:
+    """How much the position of a sentence counts for it: 1 for the first, falling slowly."""
+    return float((1 + index) ** -POSITION_EXPONENT)
+
+
+def choose(
+    ratings: Sequence[float],
+    stems: Sequence[Sequence[str]],
+    lengths: Sequence[int],
+    count: int,
+) -> list[int]:
+    """Indexes of up to `count` sentences, ascending: best position-weighted centrality first,
+    skipping a sentence that repeats one already chosen or overflows the word budget."""
+    top = max(ratings, default=0.0)
+    scale = top if top > 0 and math.isfinite(top) else 1.0
+    scores = [max(r, 0.0) / scale * prior(i) for i, r in enumerate(ratings)]
+    order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+    budget = count * WORDS_PER_SENTENCE
+    chosen: list[int] = []
+    words = 0
+    for i in order:
+        if len(chosen) == count:
+            break
+        if chosen and words + lengths[i] > budget:
+            continue
+        if any(_repeats(stems[i], stems[j]) for j in chosen):
+            continue
+        chosen.append(i)
+        words += lengths[i]
+    return sorted(chosen)
+
+
+def _repeats(a: Sequence[str], b: Sequence[str]) -> bool:
+    first, second = set(a), set(b)
+    if not first or not second:
+        return False
+    return len(first & second) >= DUPLICATE_OVERLAP * min(len(first), len(second))
+
+
+def centrality(stems: Sequence[Sequence[str]]) -> list[float]:
+    """sumy's Reduction rating of each sentence: its summed similarity to every other one.
+
+    The similarity of two sentences is the number of matching stem pairs over the sum of the
+    logs of their lengths (sumy.summarizers.reduction); counting by stem makes it linear.
+    """
+    counts = [_counts(s) for s in stems]
+    logs = [math.log(len(s)) if s else 0.0 for s in stems]
+    ratings = [0.0] * len(stems)
+    for i in range(len(stems)):
+        for j in range(i + 1, len(stems)):
+            small, large = sorted((counts[i], counts[j]), key=len)
+            shared = sum(n * large.get(w, 0) for w, n in small.items())
+            norm = logs[i] + logs[j]
+            if shared and norm:
+                ratings[i] += shared / norm
+                ratings[j] += shared / norm
+    return ratings
+
+
+def _counts(words: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for word in words:
+        found[word] = found.get(word, 0) + 1
+    return found

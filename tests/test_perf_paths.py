@@ -1,0 +1,480 @@
+"""The paths that keep a big archive fast give the same answers as the plain ones.
+
+Incremental scans, the summary cache, the process pool and SMTP connection
+reuse are checked for correctness here; how fast they are is measured by
+benchmarks/bench.py, not by tests.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from conftest import Handler, free_port
+
+from digest import batch, deliver, mail, pipeline, sources
+from digest.config import Settings
+from digest.sources import Article
+from digest.store import Store
+from digest.summarize import Summarizer, Summary
+
+NOW = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
+TOPICS = ("harbour", "council", "railway", "hospital", "library", "market", "school", "bridge")
+
+
+def story(n: int) -> str:
+    """An article of eight sentences whose words differ from one story to the next."""
+    topic = TOPICS[n % len(TOPICS)]
+    lines = [
+        f"The {topic} in district {n} reopened on Monday after repairs costing {n} million.",
+        f"Officials said the {topic} work had taken {n % 7 + 2} months longer than planned.",
+        f"Residents of district {n} complained that the {topic} closure disrupted daily life.",
+        f"The mayor praised the builders and promised a review of the {topic} budget.",
+        f"Critics argued the {topic} contract for district {n} was awarded without a tender.",
+        f"An inquiry into the {topic} spending will report to the council in spring.",
+        f"Local shops near the {topic} reported that trade had recovered within days.",
+        f"The next phase of the {topic} programme in district {n} starts next year.",
+    ]
+    return f"{topic.title()} reopens in district {n}\n\n" + "\n\n".join(lines) + "\n"
+
+
+def article(n: int) -> Article:
+    info = sources.FileInfo(Path(f"seeds/{n:03d}.txt"), 0, 1_700_000_000_000_000_000 + n, n)
+    return sources.parse_article(info, story(n).encode())
+
+
+def write_seed(folder: Path, name: str, text: str, *, mtime_ns: int | None = None) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    stamp = mtime_ns if mtime_ns is not None else time.time_ns() - 3_600 * 10**9
+    os.utime(path, ns=(stamp, stamp))
+    return path
+
+
+def settings_for(tmp_path: Path, **extra: object) -> Settings:
+    values: dict[str, object] = {
+        "seeds_dir": tmp_path / "seeds",
+        "state_dir": tmp_path / "state",
+        "outbox_dir": tmp_path / "outbox",
+        "archive_dir": tmp_path / "archive",
+        "workers": 1,
+    }
+    values.update(extra)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def quiet() -> pipeline.Reporter:
+    return pipeline.Reporter(lambda _: None)
+
+
+class Counting(Summarizer):
+    """The real summarizer, counting the articles it is asked to summarize."""
+
+    def __init__(self, method: str = "lexrank") -> None:
+        super().__init__(method)
+        self.calls: list[str] = []
+
+    def summarize(self, article: Article, count: int) -> Summary:
+        self.calls.append(article.id)
+        return super().summarize(article, count)
+
+
+# --- the process pool ------------------------------------------------------------------------
+
+
+def test_pool_summaries_are_the_serial_ones_in_the_same_order() -> None:
+    articles = [article(n) for n in range(batch.POOL_MIN_ITEMS + 4)]
+    serial = batch.summarize_all(articles, 3, summarizer=Summarizer(), workers=1)
+    pooled = batch.summarize_all(articles, 3, summarizer=Summarizer(), workers=2)
+    assert list(pooled) == [a.id for a in articles]
+    assert pooled == serial
+    assert all(len(s.sentences) == 3 for s in pooled.values())
+
+
+def test_pool_reads_the_files_the_serial_path_reads(tmp_path: Path) -> None:
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    for n in range(batch.POOL_MIN_FILES + 6):
+        write_seed(folder, f"{n:03d}.txt", story(n))
+    write_seed(folder, "zz-empty.txt", "")
+    infos = sources.list_files(folder, now=time.time(), settle_seconds=5)[0]
+    serial = list(batch.read_all(infos, max_bytes=100_000, workers=1))
+    pooled = list(batch.read_all(infos, max_bytes=100_000, workers=2))
+    assert pooled == serial
+    assert serial[-1] == (infos[-1], "empty file")
+
+
+def test_scan_gives_the_listing_as_plain_values(tmp_path: Path) -> None:
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    (folder / "sub").mkdir()
+    write_seed(folder, "a.txt", story(1))
+    write_seed(folder / "sub", "b.MD", story(2))
+    write_seed(folder, "notes.tmp", story(3))
+    infos, _ = sources.list_files(folder, now=time.time(), settle_seconds=5)
+    plain, _ = sources.scan_files(folder, now=time.time(), settle_seconds=5)
+    assert [(str(i.path), i.size, i.mtime_ns, i.inode) for i in infos] == plain
+    assert [Path(p).name for p, *_ in plain] == ["a.txt", "b.MD"]
+
+
+# --- incremental scans -----------------------------------------------------------------------
+
+
+def test_unchanged_seen_files_are_not_read_again(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    kept = write_seed(folder, "kept.txt", story(1))
+    write_seed(folder, "edited.txt", story(2))
+    assert pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet()).status == "sent"
+
+    # Same size, same mtime_ns, same inode, other words: only reading it would notice.
+    stat = kept.stat()
+    with kept.open("r+", encoding="utf-8") as fh:
+        fh.write(story(1).replace("district 1", "district 7"))
+    assert kept.stat().st_size == stat.st_size
+    os.utime(kept, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    write_seed(folder, "edited.txt", story(2) + "\nA late correction was added.\n")
+    write_seed(folder, "new.txt", story(3))
+
+    store = Store.open(settings.state_dir)
+    try:
+        found, _ = pipeline.collect(settings, store, now=NOW, reporter=quiet(), record=True)
+    finally:
+        store.close()
+    assert sorted(a.path.name for a in found) == ["edited.txt", "new.txt"]
+    assert all("district 7" not in a.text for a in found)  # kept.txt was not read
+
+
+def test_a_file_replaced_under_the_same_name_is_read_again(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    first = write_seed(folder, "a.txt", story(1))
+    pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet())
+    stat = first.stat()
+    other = story(1).replace("district 1", "district 7")
+    replacement = write_seed(folder, "a.txt.new", other, mtime_ns=stat.st_mtime_ns)
+    os.replace(replacement, first)  # how scrapers write: a new inode, maybe the same size and time
+    store = Store.open(settings.state_dir, readonly=True)
+    try:
+        found, _ = pipeline.collect(settings, store, now=NOW, reporter=quiet(), record=False)
+    finally:
+        store.close()
+    assert [a.title for a in found] == ["Council reopens in district 7"]
+
+
+def test_dry_run_and_preview_do_not_remember_files(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    (tmp_path / "seeds").mkdir()
+    write_seed(tmp_path / "seeds", "a.txt", story(1))
+    pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet())
+    write_seed(tmp_path / "seeds", "b.txt", story(2))
+    pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet(), dry_run=True)
+    assert pipeline.preview(settings, clock=lambda: NOW, reporter=quiet()) is not None
+    store = Store.open(settings.state_dir)
+    try:
+        assert {p for p, *_ in store.sent_files()} == {str(tmp_path / "seeds" / "a.txt")}
+        assert store.file_count() == 1
+    finally:
+        store.close()
+
+
+def test_deleted_files_are_forgotten(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    (tmp_path / "seeds").mkdir()
+    gone = write_seed(tmp_path / "seeds", "a.txt", story(1))
+    write_seed(tmp_path / "seeds", "b.txt", story(2))
+    pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet())
+    gone.unlink()
+    pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet())
+    store = Store.open(settings.state_dir)
+    try:
+        assert store.file_count() == 1
+    finally:
+        store.close()
+
+
+def test_a_run_with_nothing_new_loads_neither_sumy_nor_jinja_nor_smtplib(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    (tmp_path / "seeds").mkdir()
+    write_seed(tmp_path / "seeds", "a.txt", story(1))
+    pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet())
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from digest import pipeline
+        from digest.config import Settings
+        base = Path({str(tmp_path)!r})
+        settings = Settings(seeds_dir=base / "seeds", state_dir=base / "state",
+                            outbox_dir=base / "outbox", archive_dir=base / "archive")
+        assert pipeline.run_once(settings).status == "nothing-new"
+        heavy = {{"sumy", "numpy", "nltk", "jinja2", "css_inline", "smtplib", "multiprocessing"}}
+        print(sorted(heavy & set(sys.modules)))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+# --- the summary cache -----------------------------------------------------------------------
+
+
+def test_a_digest_built_again_is_not_summarized_again(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, max_articles=3)
+    articles = [article(n) for n in range(5)]
+    store = Store.open(tmp_path / "state")
+    try:
+        first, second = Counting(), Counting()
+        one = pipeline.build(
+            settings, articles, created=NOW, reporter=quiet(), summarizer=first, cache=store
+        )
+        two = pipeline.build(
+            settings, articles, created=NOW, reporter=quiet(), summarizer=second, cache=store
+        )
+    finally:
+        store.close()
+    assert len(first.calls) == 3  # only the entries shown in full
+    assert second.calls == []
+    assert two.digest.entries == one.digest.entries
+
+
+def test_cache_is_keyed_by_method_count_and_code_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    articles = [article(1)]
+    store = Store.open(tmp_path / "state")
+    try:
+        batch.summarize_all(articles, 3, summarizer=Counting(), cache=store)
+        for method, count in (("lexrank", 2), ("lead", 3)):
+            engine = Counting(method)
+            batch.summarize_all(articles, count, summarizer=engine, cache=store)
+            assert len(engine.calls) == 1, (method, count)
+        monkeypatch.setattr(batch, "CACHE_VERSION", batch.CACHE_VERSION + 1)
+        engine = Counting()
+        batch.summarize_all(articles, 3, summarizer=engine, cache=store)
+        assert len(engine.calls) == 1
+    finally:
+        store.close()
+
+
+def test_preview_then_run_summarizes_once(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    (tmp_path / "seeds").mkdir()
+    write_seed(tmp_path / "seeds", "a.txt", story(1))
+    pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet())  # the state exists now
+    write_seed(tmp_path / "seeds", "b.txt", story(2))
+    shown = pipeline.preview(settings, clock=lambda: NOW, reporter=quiet())
+    assert shown is not None
+    engine = Counting()
+    result = pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet(), summarizer=engine)
+    assert result.status == "sent"
+    assert engine.calls == []
+    assert result.digest is not None and result.digest.entries == shown.digest.entries
+
+
+def test_preview_without_a_state_database_creates_none(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    (tmp_path / "seeds").mkdir()
+    write_seed(tmp_path / "seeds", "a.txt", story(1))
+    assert pipeline.preview(settings, clock=lambda: NOW, reporter=quiet()) is not None
+    assert not settings.state_dir.exists()
+
+
+# --- SMTP: one connection for many, a new one when the server hangs up ------------------------
+
+
+class PerConnectionLimit(Handler):
+    """Takes `limit` messages per connection, then hangs up the way relays do."""
+
+    def __init__(self, limit: int, how: str) -> None:
+        super().__init__()
+        self.limit, self.how = limit, how
+        self.sessions: dict[Session, int] = {}  # keeps each session alive: ids stay unique
+
+    def _over(self, session: Session) -> bool:
+        return self.sessions.get(session, 0) >= self.limit
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self._over(session) and self.how == "421-mail":
+            return "421 4.7.0 too many messages in this connection"
+        if self._over(session) and self.how == "drop":
+            assert server.transport is not None
+            server.transport.close()
+            return "250 OK"
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self._over(session) and self.how == "421-rcpt":
+            return "421 4.7.0 too many messages in this connection"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.sessions[session] = self.sessions.get(session, 0) + 1
+        return await super().handle_DATA(server, session, envelope)
+
+
+Start = Callable[[PerConnectionLimit], int]
+
+
+@pytest.fixture
+def limited() -> Iterator[Start]:
+    """Start a plain loopback SMTP server with the given handler; returns its port."""
+    handlers: list[Controller] = []
+
+    def start(handler: PerConnectionLimit) -> int:
+        controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+        controller.start()
+        handlers.append(controller)
+        return int(controller.port)
+
+    yield start
+    for controller in handlers:
+        controller.stop()
+
+
+def queue_message(tmp_path: Path, store: Store, recipients: tuple[str, ...]) -> int:
+    msg = mail.build_message(
+        subject="News",
+        text="Hello",
+        html="<p>Hello</p>",
+        sender="digest@example.org",
+        recipients=recipients,
+        date=NOW,
+    )
+    eml = deliver.save_to_outbox(tmp_path / "outbox", "d", msg.as_bytes(), "<p>Hello</p>")
+    return store.queue_digest(
+        created="2026-11-26T07:00:00+00:00",
+        subject="News",
+        eml_path=eml,
+        articles=[("a1", "seeds/a.txt", "A")],
+        recipients=recipients,
+    )
+
+
+@pytest.mark.parametrize("how", ["421-mail", "421-rcpt", "drop"])
+def test_hang_up_mid_batch_reconnects_and_delivers_to_everyone_once(
+    tmp_path: Path, limited: Start, how: str
+) -> None:
+    handler = PerConnectionLimit(3, how)
+    port = limited(handler)
+    settings = settings_for(
+        tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none", smtp_timeout=5.0
+    )
+    recipients = tuple(f"reader{n}@example.org" for n in range(10))
+    store = Store.open(settings.state_dir)
+    slept: list[float] = []
+    try:
+        queue_message(tmp_path, store, recipients)
+        (queued,) = store.queued()
+        report = deliver.deliver_smtp(
+            store,
+            queued,
+            lambda: mail.SmtpSender(settings),
+            settings.sender,
+            "t",
+            deliver.Retry(attempts=3, backoff=1.0, sleep=slept.append),
+        )
+        assert store.queued() == []
+    finally:
+        store.close()
+    assert report.errors == [] and sorted(report.accepted) == sorted(recipients)
+    got = [r for m in handler.messages for r in m.rcpt_tos]
+    assert sorted(got) == sorted(recipients)  # everyone, once
+    assert len(handler.sessions) == 4  # 3 + 3 + 3 + 1, more than the 3 attempts allow
+    assert slept == []  # progress each time: no backoff
+
+
+def test_a_server_that_takes_nobody_still_gets_only_the_attempts(
+    tmp_path: Path, limited: Start
+) -> None:
+    handler = PerConnectionLimit(0, "421-mail")
+    port = limited(handler)
+    settings = settings_for(tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
+    store = Store.open(settings.state_dir)
+    slept: list[float] = []
+    try:
+        queue_message(tmp_path, store, ("a@example.org", "b@example.org"))
+        (queued,) = store.queued()
+        report = deliver.deliver_smtp(
+            store,
+            queued,
+            lambda: mail.SmtpSender(settings),
+            settings.sender,
+            "t",
+            deliver.Retry(attempts=3, backoff=1.0, sleep=slept.append),
+        )
+        assert store.queued()[0].pending == ("a@example.org", "b@example.org")
+    finally:
+        store.close()
+    assert slept == [1.0, 2.0]
+    assert len(report.errors) == 1 and "421" in str(report.errors[0])
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_rate_limit_spaces_messages_by_the_injected_clock(tmp_path: Path, limited: Start) -> None:
+    handler = PerConnectionLimit(100, "none")
+    port = limited(handler)
+    settings = settings_for(tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
+    clock = FakeClock()
+    sent_at: list[float] = []
+
+    class Timed(mail.SmtpSender):
+        def send(self, data: bytes, sender: str, recipient: str) -> mail.Refused | None:
+            sent_at.append(clock.now)
+            return super().send(data, sender, recipient)
+
+    recipients = tuple(f"r{n}@example.org" for n in range(5))
+    store = Store.open(settings.state_dir)
+    try:
+        queue_message(tmp_path, store, recipients)
+        (queued,) = store.queued()
+        pace = deliver.Pace(4.0, clock=lambda: clock.now, sleep=clock.sleep)
+        report = deliver.deliver_smtp(
+            store, queued, lambda: Timed(settings), settings.sender, "t", pace=pace
+        )
+    finally:
+        store.close()
+    assert len(report.accepted) == 5
+    assert sent_at == [100.0, 100.25, 100.5, 100.75, 101.0]
+
+
+def test_pace_waits_only_for_what_is_left_of_the_gap() -> None:
+    clock = FakeClock()
+    pace = deliver.Pace(2.0, clock=lambda: clock.now, sleep=clock.sleep)
+    pace.wait()
+    clock.now += 0.2  # sending took a while
+    pace.wait()
+    clock.now += 1.0  # longer than the gap
+    pace.wait()
+    assert clock.slept == [pytest.approx(0.3)]
+    unlimited = deliver.Pace(None, clock=lambda: clock.now, sleep=clock.sleep)
+    for _ in range(3):
+        unlimited.wait()
+    assert len(clock.slept) == 1
