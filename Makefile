@@ -8,7 +8,7 @@ BENCH_STAMP := $(VENV)/.installed-bench
 # The browser test drives this Chromium (Debian's package; Playwright downloads nothing).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run serve test lint typecheck pytest browser eval bench clean
+.PHONY: run serve test lint typecheck pytest browser eval bench dedupe-eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,3 +63,15 @@ $(BENCH_STAMP): $(STAMP)
 # benchmarks/RESULTS.md; e.g. `make eval EVAL_ARGS="--limit 50"` for a quick look.
 eval: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/eval.py $(EVAL_ARGS)
+
+# One story, one entry: precision/recall of copies found, false merges, updates, sections
+# on ../shared/eval (or DIGEST_EVAL_DIR); e.g. `make dedupe-eval DEDUPE_ARGS="--sample 50"`.
+dedupe-eval: $(STAMP)
+	$(BIN)/python benchmarks/dedupe_eval.py --write $(DEDUPE_ARGS)
+
+# Speed at archive scale (benchmarks/bench.py): the real `digest` on corpora built from
+# ../shared/eval (or DIGEST_EVAL_DIR), as ratios to a naive sumy loop run alongside; needs the
+# test extras (aiosmtpd, trustme). `make bench BENCH_ARGS=--quick` for smaller sizes,
+# BENCH_ARGS=--record to write the table into benchmarks/RESULTS.md.
+bench: $(TEST_STAMP)
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)

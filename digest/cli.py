@@ -132,8 +132,7 @@ def preview(ctx: Context, as_json: bool, open_browser: bool) -> None:
     settings = ctx.settings()
     built = pipeline.preview(settings, reporter=ClickReporter())
     if as_json:
-        entries = [] if built is None else [_entry_json(e) for e in built.digest.entries]
-        click.echo(json.dumps({"entries": entries}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(_digest_json(built), ensure_ascii=False, indent=2))
         return
     if built is None:
         click.echo("nothing new to preview")
@@ -148,6 +147,18 @@ def preview(ctx: Context, as_json: bool, open_browser: bool) -> None:
         webbrowser.open(path.resolve().as_uri())
 
 
+def _digest_json(built: pipeline.Built | None) -> dict[str, Any]:
+    """The entries in reading order, and the same entries grouped by section."""
+    entries = [] if built is None else list(built.digest.entries)
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        sections.setdefault(entry.section or "", []).append(_entry_json(entry))
+    return {
+        "entries": [_entry_json(e) for e in entries],
+        "sections": [{"name": name, "entries": items} for name, items in sections.items()],
+    }
+
+
 def _entry_json(entry: Any) -> dict[str, Any]:
     article = entry.article
     return {
@@ -155,7 +166,10 @@ def _entry_json(entry: Any) -> dict[str, Any]:
         "source": article.source,
         "url": article.url,
         "published": article.published.isoformat() if article.published else None,
-        "section": article.section,
+        "section": entry.section or article.section,
+        "rank": entry.rank,
+        "updated": entry.updated,
+        "also_reported_by": [{"source": a.source, "url": a.url} for a in entry.also],
         "summary": list(entry.summary.sentences),
     }
 

@@ -45,6 +45,7 @@ class Settings:
     timezone: str | None = None  # IANA zone for the schedule; None is the system's
     sentences: int = 3  # sentences per article summary
     max_articles: int = 30  # full entries per digest
+    dedupe_days: int = 7  # a copy of an article sent in the last this many days is left out
     summarizer: str = "news"  # summary method (see summarize.METHODS)
     language: str | None = None  # one language for every article; None detects each one's
     settle_seconds: float = 5.0  # files modified more recently wait for the next run
@@ -99,6 +100,7 @@ def _from_values(v: Mapping[str, str]) -> Settings:
         timezone=v.get("DIGEST_TIMEZONE"),
         sentences=_int(v, "DIGEST_SENTENCES", 3, 1, 50),
         max_articles=_int(v, "DIGEST_MAX_ARTICLES", 30, 1, 10_000),
+        dedupe_days=_int(v, "DIGEST_DEDUPE_DAYS", 7, 0, 3650),
         summarizer=_summarizer(v),
         language=_language(v),
         settle_seconds=_float(v, "DIGEST_SETTLE_SECONDS", 5.0, 0.0, 86_400.0),

@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
@@ -108,9 +107,10 @@ def deliver_smtp(
         )
         return report
     pending, pace, failures = list(queued.pending), pace or Pace(), 0
+    address = mail.addresser(msg)
     while True:
         before = len(pending)
-        error = _attempt(store, queued.id, msg, pending, open_sender, sender, at, report, pace)
+        error = _attempt(store, queued.id, address, pending, open_sender, sender, at, report, pace)
         if not pending or (error is not None and error.permanent):
             break
         if error is not None and len(pending) < before:
@@ -151,7 +151,7 @@ class Pace:
 def _attempt(
     store: Store,
     digest_id: int,
-    msg: EmailMessage,
+    address: Callable[[str], bytes],
     pending: list[str],
     open_sender: SenderFactory,
     sender: str,
@@ -165,7 +165,7 @@ def _attempt(
         with open_sender() as transport:
             for recipient in pending:
                 pace.wait()
-                refused = transport.send(mail.for_recipient(msg, recipient), sender, recipient)
+                refused = transport.send(address(recipient), sender, recipient)
                 if _record(store, digest_id, recipient, refused, at, report):
                     settled.add(recipient)
                 elif refused is not None and refused.code == 421:

@@ -7,6 +7,8 @@ import re
 import smtplib
 import socket
 import ssl
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -113,6 +115,25 @@ def for_recipient(msg: EmailMessage, recipient: str) -> bytes:
     del msg["To"]
     msg["To"] = recipient
     return msg.as_bytes(policy=SMTP_POLICY)
+
+
+def addresser(msg: EmailMessage) -> Callable[[str], bytes]:
+    """`for_recipient` for many readers, byte for byte: the message is written out once.
+
+    Only the To line changes from one reader to the next; writing out a 100 KB
+    digest again for each of a thousand readers would cost seconds.
+    """
+    marker = f"to-{uuid.uuid4().hex}@invalid"
+    head, _, tail = for_recipient(msg, marker).partition(_to_line(marker))
+
+    def address(recipient: str) -> bytes:
+        return head + _to_line(recipient) + tail
+
+    return address
+
+
+def _to_line(recipient: str) -> bytes:
+    return SMTP_POLICY.fold_binary(*SMTP_POLICY.header_store_parse("To", recipient))
 
 
 @dataclass(frozen=True)

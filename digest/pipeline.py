@@ -5,22 +5,22 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from digest import batch, sources
-from digest import compose as composer
 from digest.config import Settings
 from digest.errors import DeliveryError, DigestError
 from digest.sources import Article, FileVersion, Skipped
 from digest.store import Store, run_lock
 from digest.summarize import Summarizer
 
-if TYPE_CHECKING:  # imported where used: a run with nothing new never loads Jinja2 or smtplib
+if TYPE_CHECKING:  # imported where used: a run with nothing new loads no numpy, Jinja2, smtplib
     from email.message import EmailMessage
 
-    from digest import deliver, render
+    from digest import compose as composer
+    from digest import deliver, render, stories
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -140,9 +140,11 @@ def build(
     Summaries made before (same article, method, count and code) come from
     `cache`; new ones are kept in it, and made in DIGEST_WORKERS processes.
     """
+    from digest import compose as composer
     from digest import render
 
-    full, _ = composer.choose(articles, settings.max_articles)
+    sent = recent_prints(settings, cache, created)
+    full, _ = composer.choose(articles, settings.max_articles, now=created, sent=sent)
     summaries = batch.summarize_all(
         full,
         settings.sentences,
@@ -156,6 +158,7 @@ def build(
         lambda a: summaries[a.id],
         max_articles=settings.max_articles,
         created=created,
+        sent=sent,
     )
     rendered = render.render(
         digest,
@@ -164,6 +167,16 @@ def build(
         budget_bytes=settings.html_budget_kb * 1024,
     )
     return Built(digest, rendered)
+
+
+def recent_prints(settings: Settings, store: Store | None, now: datetime) -> list[stories.Print]:
+    """Sketches of the articles sent in the last DIGEST_DEDUPE_DAYS: their copies stay out."""
+    if store is None or settings.dedupe_days == 0:
+        return []
+    from digest import stories
+
+    since = _iso(now - timedelta(days=settings.dedupe_days))
+    return [stories.Print(signature, size) for _, signature, size in store.recent_prints(since)]
 
 
 def run_once(
@@ -271,6 +284,10 @@ def _new_digest(
     from digest import deliver
 
     built = build(settings, articles, created=now, reporter=rep, summarizer=summarizer, cache=store)
+    if built.digest.is_empty and articles and not send_empty:
+        # every article was a copy of one sent lately: remember them, send nothing
+        store.record_repeats([(a.id, str(a.path), a.title) for a in articles], _iso(now))
+        return
     eml = _message(settings, built, to, now).as_bytes()
     ids = built.digest.article_ids
     stem = f"digest-{now:%Y%m%d-%H%M%S}-{ids[0][:8] if ids else 'empty'}"
@@ -281,6 +298,7 @@ def _new_digest(
         eml_path=eml_path,
         articles=[(a.id, str(a.path), a.title) for a in articles],
         recipients=to,
+        prints=[(a.id, *_sketch(a)) for a in articles],
     )
     if not built.digest.is_empty:
         _archive(settings, built.digest, stem, rep)
@@ -290,6 +308,13 @@ def _new_digest(
         return
     _flush_queue(settings, store, clock, open_sender, result)
     result.status = "queued" if result.errors else "sent"
+
+
+def _sketch(article: Article) -> tuple[bytes, int]:
+    from digest import stories
+
+    found = stories.fingerprint(article.text)
+    return found.signature, found.size
 
 
 def _message(settings: Settings, built: Built, to: tuple[str, ...], now: datetime) -> EmailMessage:

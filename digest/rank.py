@@ -32,6 +32,7 @@ _DATELINE = re.compile(
     rf"|{_CAPS}(?:, {_PLACE})?(?: {_AGENCY})? {_DASH}\s*)"
     r"(?=[\"“‘'\d]|[^\W\d_])"
 )
+_WORDS = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _BOILERPLATE = re.compile(
     r".*\bcontributed (?:to )?(?:this |the )?(?:report|reporting|story|article)\b.{0,60}"
     r"|(?:read (?:more|this)|watch(?: the video)?|related|see also)\s*:.*"
@@ -53,9 +54,9 @@ def is_boilerplate(sentence: str) -> bool:
     return _BOILERPLATE.fullmatch(sentence) is not None
 
 
-def is_fragment(words: Sequence[str]) -> bool:
+def is_fragment(sentence: str) -> bool:
     """A "sentence" too short to stand alone in a summary."""
-    return len(words) < MIN_WORDS
+    return len(_WORDS.findall(sentence)) < MIN_WORDS
 
 
 def prior(index: int) -> float:

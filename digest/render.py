@@ -19,6 +19,8 @@ Template variables, the same for `digest.html.j2` and `digest.txt.j2`:
                     .title .source .section .url .published (display date or None)
                     .summary (tuple of sentences) .reading_minutes
                     .meta ("source · section · date · N min read")
+                    .heading (a section's name when one starts here, else None)
+                    .also (other outlets' reports: .source .url) .updated (bool)
     toc             bool   True when there are enough entries for a table of contents
     more            tuple[MoreView, ...]   articles listed by title: .title .source .url
     unlisted_count  int    articles only counted ("and 12 more")

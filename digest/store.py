@@ -325,11 +325,11 @@ class Store:
     # --- caches: what a run can skip because an earlier one already did it --------------------
 
     def sent_files(self) -> set[FileVersion]:
-        """The remembered file versions whose article already went out in a digest."""
+        """The remembered file versions whose article went out, or was left out as a copy."""
         try:
             rows = self._conn.execute(
-                "SELECT f.path, f.size, f.mtime_ns, f.inode FROM files f"
-                " JOIN articles a ON a.id = f.article_id"
+                "SELECT path, size, mtime_ns, inode FROM files WHERE article_id IN"
+                " (SELECT id FROM articles UNION ALL SELECT id FROM repeats)"
             )
             return set(rows)
         except sqlite3.OperationalError:  # a read-only open of a database older than `files`

@@ -58,7 +58,6 @@ _MAX_CHARS = 100_000
 _MAX_SENTENCES = 200
 # KL rates every sentence against every growing summary (cubic): 60 take ~0.5 s.
 _RANKED_SENTENCES = {"kl": 60}
-_CACHED_SENTENCES = 5000
 _DETECT_WORDS = 2000
 _MIN_STOP_HITS = 3
 # An article of fewer sentences is shown as its first sentences: too short to summarize.
@@ -190,16 +189,12 @@ def _candidates(paragraphs: Sequence[str], title: str, tokenizer: _Tokenizer) ->
             seen.add(sentence)
             sentences.append(sentence)
             if len(sentences) == _MAX_SENTENCES:
-                return _clean(sentences, tokenizer)
-    return _clean(sentences, tokenizer)
+                return _clean(sentences)
+    return _clean(sentences)
 
 
-def _clean(sentences: list[str], tokenizer: _Tokenizer) -> list[str]:
-    kept = [
-        s
-        for s in sentences
-        if not rank.is_boilerplate(s) and not rank.is_fragment(tokenizer.to_words(s))
-    ]
+def _clean(sentences: list[str]) -> list[str]:
+    kept = [s for s in sentences if not rank.is_boilerplate(s) and not rank.is_fragment(s)]
     return kept or sentences
 
 
@@ -282,7 +277,6 @@ class _Tokenizer:
             else _PlainSentences()
         )
         self._words = NLTKWordTokenizer()
-        self._seen: dict[str, tuple[str, ...]] = {}
 
     @property
     def language(self) -> str:
@@ -293,14 +287,8 @@ class _Tokenizer:
         return tuple(s for s in (_normalise(span) for span in spans) if s)
 
     def to_words(self, sentence: str) -> tuple[str, ...]:
-        # Cleaning, ranking and sumy each ask for a sentence's words: tokenize it once.
-        found = self._seen.get(sentence)
-        if found is None:
-            if len(self._seen) >= _CACHED_SENTENCES:
-                self._seen.clear()
-            words: list[str] = self._words.tokenize(sentence)
-            found = self._seen[sentence] = tuple(w for w in words if _WORD.match(w))
-        return found
+        words: list[str] = self._words.tokenize(sentence)
+        return tuple(w for w in words if _WORD.match(w))
 
 
 class _PlainSentences:

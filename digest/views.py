@@ -33,6 +33,9 @@ class EntryView:
     published: str | None
     summary: tuple[str, ...]
     reading_minutes: int
+    heading: str | None = None  # a section starts here: its name (only with two or more)
+    also: tuple[MoreView, ...] = ()  # other outlets' reports: .source (never None) .url
+    updated: bool = False  # sent before, back with substantial new text
 
     @property
     def meta(self) -> str:
@@ -52,7 +55,8 @@ class MoreView:
 def context(digest: Digest, title: str, unsubscribe: str | None) -> dict[str, object]:
     """Every variable the digest templates receive (documented in render.py and README)."""
     title = line(title) or "News digest"
-    entries = tuple(_entry_view(e) for e in digest.entries)
+    headings = _headings(digest)
+    entries = tuple(_entry_view(e, headings.get(i)) for i, e in enumerate(digest.entries))
     source_count = len(digest.sources)
     return {
         "digest": digest,
@@ -84,7 +88,30 @@ def _preheader(digest: Digest, entries: tuple[EntryView, ...], source_count: int
     return _truncate(f"{stories}{origin} — top: {entries[0].title}", PREHEADER_LIMIT)
 
 
-def _entry_view(entry: Entry) -> EntryView:
+def _headings(digest: Digest) -> dict[int, str]:
+    """Entry index -> the section name shown above it, when the digest has two or more."""
+    if len(digest.sections) < 2:
+        return {}
+    found: dict[int, str] = {}
+    for i, entry in enumerate(digest.entries):
+        if entry.section and (i == 0 or digest.entries[i - 1].section != entry.section):
+            found[i] = line(entry.section)
+    return found
+
+
+def _also(entry: Entry) -> tuple[MoreView, ...]:
+    """One link per other outlet: each named source once, not the lead's own."""
+    seen = {_optional_line(entry.article.source)}
+    found = []
+    for article in entry.also:
+        source = _optional_line(article.source)
+        if source is not None and source not in seen:
+            seen.add(source)
+            found.append(MoreView(title=_title(article), source=source, url=safe_url(article.url)))
+    return tuple(found)
+
+
+def _entry_view(entry: Entry, heading: str | None = None) -> EntryView:
     article = entry.article
     return EntryView(
         title=_title(article),
@@ -94,6 +121,9 @@ def _entry_view(entry: Entry) -> EntryView:
         published=short_date(article.published) if article.published else None,
         summary=tuple(s for s in map(line, entry.summary.sentences) if s),
         reading_minutes=entry.reading_minutes,
+        heading=heading,
+        also=_also(entry),
+        updated=entry.updated,
     )
 
 

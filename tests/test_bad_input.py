@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -31,8 +32,17 @@ RUSSIAN = (
 
 
 def unique(word: str) -> str:
-    """The shared body plus a sentence of its own (a shared body would be one article)."""
-    return f"{BODY} The {word} case was filed under its own name."
+    """A sentence of the shared body, then made-up words seeded by `word`: a text of its own.
+
+    Texts that are mostly one body would be one story (digest.stories merges copies).
+    """
+    rng = random.Random(word)
+
+    def made_up() -> str:
+        return "".join(rng.choice("bdfgklmnprstvz") + rng.choice("aeiou") for _ in range(3))
+
+    own = [" ".join(made_up() for _ in range(9)).capitalize() + "." for _ in range(3)]
+    return " ".join([BODY.split(". ")[0] + ".", *own])
 
 
 def txt(title: str, body: str | None = None) -> str:

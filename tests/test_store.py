@@ -105,3 +105,27 @@ def test_lock_lets_one_in(tmp_path: Path) -> None:
             pass
     with run_lock(tmp_path):  # released on exit
         pass
+
+
+def test_sketches_of_sent_articles_are_kept_and_read_back_by_date(tmp_path: Path) -> None:
+    store = Store.open(tmp_path)
+    store.queue_digest(
+        created="2026-11-20T07:00:00+00:00",
+        subject="News",
+        eml_path=Path("outbox/d.eml"),
+        articles=[("a1", "seeds/a1.txt", "A1")],
+        recipients=("x@y.z",),
+        prints=[("a1", b"\x01\x02", 7)],
+    )
+    assert store.recent_prints("2026-11-19T00:00:00+00:00") == [("a1", b"\x01\x02", 7)]
+    assert store.recent_prints("2026-11-21T00:00:00+00:00") == []
+
+
+def test_copies_left_out_count_as_sent(tmp_path: Path) -> None:
+    store = Store.open(tmp_path)
+    store.record_repeats([("c1", "seeds/copy.txt", "Copy")], "2026-11-26T07:00:00+00:00")
+    assert store.sent_ids(["c1", "c2"]) == {"c1"}
+    store.close()
+    readonly = Store.open(tmp_path, readonly=True)
+    assert readonly.sent_ids(["c1"]) == {"c1"}
+    readonly.close()

@@ -512,7 +512,7 @@ def test_sentences_are_clean_in_every_method(method: str) -> None:
     assert set(summary.sentences) <= set(everything)
 
 
-def test_news_prefers_the_opening_but_not_blindly() -> None:
+def test_news_starts_with_the_opening_sentence() -> None:
     summary = Summarizer().summarize(seed_json("", CNN_STYLE), 2)
     assert summary.sentences[0].startswith("A Russian TV channel")
     assert summary.sentences[1].startswith("The channel said")
