@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import traceback
@@ -63,7 +64,9 @@ pass_ctx = click.make_pass_decorator(Context)
     show_default=True,
     help="Settings file read before the environment.",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for errors.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show details (e.g. language fallbacks) and tracebacks."
+)
 @click.version_option(package_name="digest")
 @click.pass_context
 def cli(ctx: click.Context, env_file: Path, verbose: bool) -> None:
@@ -75,6 +78,17 @@ def cli(ctx: click.Context, env_file: Path, verbose: bool) -> None:
     Example: digest run --dry-run
     """
     ctx.obj = Context(env_file, verbose)
+    if verbose:
+        _log_details()
+
+
+def _log_details() -> None:
+    """Send the library's INFO lines (logger "digest") to stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("digest: %(message)s"))
+    log = logging.getLogger("digest")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
 
 
 @cli.command()
