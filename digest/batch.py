@@ -125,7 +125,10 @@ def summarize_all(
     track: Tracker = no_progress,
 ) -> dict[str, Summary]:
     """Each article's summary by id: taken from `cache` when made before, else made and kept."""
-    method, version = summarizer.method, code_version()
+    # A forced language (DIGEST_LANGUAGE) makes other summaries: it is part of the key.
+    forced = getattr(summarizer, "language", None)
+    method = f"{summarizer.method}:{forced}" if forced else summarizer.method
+    version = code_version()
     unique = list({a.id: a for a in articles}.values())
     done = cache.cached_summaries([a.id for a in unique], method, count, version) if cache else {}
     todo = [a for a in unique if a.id not in done]
@@ -148,9 +151,9 @@ def _summarize(
         return [engine.summarize(a, count) for a in track(todo, "Summarizing")]
     # The first one here: it loads sumy and the sentence model once, before the fork.
     first = engine.summarize(todo[0], count)
-    rest = pool_map(partial(_summarize_one, engine.method, count), todo[1:], workers)
+    rest = pool_map(partial(_summarize_one, engine, count), todo[1:], workers)
     return [s for _, s in zip(track(todo, "Summarizing"), chain([first], rest), strict=True)]
 
 
-def _summarize_one(method: str, count: int, article: Article) -> Summary:
-    return Summarizer(method).summarize(article, count)
+def _summarize_one(engine: Summarizer, count: int, article: Article) -> Summary:
+    return engine.summarize(article, count)

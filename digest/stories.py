@@ -171,11 +171,8 @@ def against_sent(prints: Sequence[Print], sent: Sequence[Print]) -> list[Status]
     status: list[Status] = ["new"] * len(prints)
     if not sent:
         return status
-    n = len(prints)
-    for i, j, jaccard in similar_pairs([*prints, *sent]):
-        if i >= n or j < n:
-            continue  # two new texts, or two sent ones
-        new, old = prints[i], sent[j - n]
+    for i, j, jaccard in _pairs_across(prints, sent):
+        new, old = prints[i], sent[j]
         if not same_text(jaccard, new.size, old.size):
             continue
         novel = 1 - shares(jaccard, old.size, new.size)[1]
@@ -184,6 +181,38 @@ def against_sent(prints: Sequence[Print], sent: Sequence[Print]) -> list[Status]
         elif status[i] == "new":
             status[i] = "updated"
     return status
+
+
+def _pairs_across(prints: Sequence[Print], sent: Sequence[Print]) -> list[tuple[int, int, float]]:
+    """(i, j, estimated Jaccard) of new sketch i and sent sketch j agreeing on a band.
+
+    The candidates `similar_pairs` finds, but only across the two lists: pairs of
+    sent texts (a wire story sent in 25 copies is 300 of them per band) are never
+    formed, so the cost follows the new texts and their matches, not what was sent.
+    """
+    new_sigs, old_sigs = _matrix(prints), _matrix(sent)
+    new_bands, old_bands = _bands(new_sigs), _bands(old_sigs)
+    old_used = np.array([p.size > 0 for p in sent], dtype=bool)
+    found: set[tuple[int, int]] = set()
+    for b in range(new_bands.shape[1]):
+        index: dict[int, list[int]] = {}
+        for i, value in enumerate(new_bands[:, b].tolist()):
+            if prints[i].size > 0:
+                index.setdefault(value, []).append(i)
+        column = old_bands[:, b]
+        hits = np.flatnonzero(np.isin(column, np.fromiter(index, np.uint64)) & old_used)
+        for j in hits.tolist():
+            found.update((i, j) for i in index[int(column[j])])
+    if not found:
+        return []
+    pairs = np.array(sorted(found), dtype=np.int64)
+    jaccards = (new_sigs[pairs[:, 0]] == old_sigs[pairs[:, 1]]).mean(axis=1)
+    return [(int(i), int(j), float(s)) for (i, j), s in zip(pairs, jaccards, strict=True)]
+
+
+def _bands(sigs: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint64]:
+    """Each sketch's PERMUTATIONS/2 bands: two minima side by side in one 64-bit value."""
+    return (sigs[:, 0::2].astype(np.uint64) << np.uint64(32)) | sigs[:, 1::2].astype(np.uint64)
 
 
 class _Groups:

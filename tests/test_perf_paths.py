@@ -7,6 +7,7 @@ benchmarks/bench.py, not by tests.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from conftest import Handler, free_port
 
-from digest import batch, deliver, mail, pipeline, sources
+from digest import batch, deliver, mail, pipeline, sources, stories
 from digest.config import Settings
 from digest.sources import Article
 from digest.store import Store
@@ -101,10 +102,12 @@ class Counting(Summarizer):
 # --- the process pool ------------------------------------------------------------------------
 
 
-def test_pool_summaries_are_the_serial_ones_in_the_same_order() -> None:
+@pytest.mark.parametrize("language", [None, "english"])
+def test_pool_summaries_are_the_serial_ones_in_the_same_order(language: str | None) -> None:
     articles = [article(n) for n in range(batch.POOL_MIN_ITEMS + 4)]
-    serial = batch.summarize_all(articles, 3, summarizer=Summarizer(), workers=1)
-    pooled = batch.summarize_all(articles, 3, summarizer=Summarizer(), workers=2)
+    engine = Summarizer(language=language)
+    serial = batch.summarize_all(articles, 3, summarizer=engine, workers=1)
+    pooled = batch.summarize_all(articles, 3, summarizer=engine, workers=2)
     assert list(pooled) == [a.id for a in articles]
     assert pooled == serial
     assert all(len(s.sentences) == 3 for s in pooled.values())
@@ -212,6 +215,31 @@ def test_deleted_files_are_forgotten(tmp_path: Path) -> None:
         assert store.file_count() == 1
     finally:
         store.close()
+
+
+def test_a_listing_found_all_handled_is_not_looked_up_again(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    write_seed(folder, "a.txt", story(1))
+    broken = write_seed(folder, "b.json", "{not json")
+    lines: list[str] = []
+    report = pipeline.Reporter(lines.append)
+    assert pipeline.run_once(settings, clock=lambda: NOW, reporter=report).status == "sent"
+    assert len(lines) == 1 and "b.json" in lines[0]  # reported once
+    for _ in range(3):  # the second run finds all handled and says so; the third trusts it
+        again = pipeline.run_once(settings, clock=lambda: NOW, reporter=report)
+        assert again.status == "nothing-new"
+    assert len(lines) == 1
+    store = Store.open(settings.state_dir, readonly=True)
+    try:
+        assert store.get_meta(pipeline.HANDLED_LISTING) is not None
+    finally:
+        store.close()
+    write_seed(folder, broken.name, json.dumps({"title": "Fixed", "text": story(2)}))
+    result = pipeline.run_once(settings, clock=lambda: NOW, reporter=report)
+    assert result.status == "sent" and result.digest is not None
+    assert [e.article.title for e in result.digest.entries] == ["Fixed"]
 
 
 def test_a_run_with_nothing_new_loads_neither_sumy_nor_jinja_nor_smtplib(tmp_path: Path) -> None:
@@ -512,3 +540,41 @@ def test_a_message_written_once_is_the_one_written_for_each_reader(recipient: st
     address = mail.addresser(mail.parse_message(saved))
     for reader in (recipient, "z@example.org"):
         assert address(reader) == mail.for_recipient(mail.parse_message(saved), reader)
+
+
+# --- copies of sent articles: found without pairing the sent ones with each other -----------
+
+
+def reference_against_sent(
+    prints: list[stories.Print], sent: list[stories.Print]
+) -> list[stories.Status]:
+    """What against_sent answered when it paired every sketch with every other (quadratic)."""
+    status: list[stories.Status] = ["new"] * len(prints)
+    n = len(prints)
+    for i, j, jaccard in stories.similar_pairs([*prints, *sent]):
+        if i >= n or j < n or not stories.same_text(jaccard, prints[i].size, sent[j - n].size):
+            continue
+        novel = 1 - stories.shares(jaccard, sent[j - n].size, prints[i].size)[1]
+        if novel < stories.UPDATE_SHARE:
+            status[i] = "repeat"
+        elif status[i] == "new":
+            status[i] = "updated"
+    return status
+
+
+def test_copies_of_sent_articles_are_the_ones_the_quadratic_pairing_found() -> None:
+    texts = [article(n).text for n in range(12)]
+    # sent: each story several times over (a wire story from many outlets), one empty text
+    sent_texts = [t + f"\n\nFiled by outlet {k}." for t in texts[:8] for k in range(4)] + [""]
+    new_texts = [
+        texts[0],  # a repeat
+        texts[1] + "\n\n" + texts[9] + "\n\n" + texts[10],  # sent, with much new text
+        texts[11],  # new
+        texts[2].replace("district 2", "district 20"),  # a repeat, edited
+        "",
+    ]
+    sent = [stories.fingerprint(t) for t in sent_texts]
+    new = [stories.fingerprint(t) for t in new_texts]
+    got = stories.against_sent(new, sent)
+    assert got == reference_against_sent(new, sent)
+    assert got[:3] == ["repeat", "updated", "new"]
