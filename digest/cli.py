@@ -211,7 +211,7 @@ def summarize(ctx: Context, paths: tuple[Path, ...], as_json: bool, count: int |
     from digest.summarize import Summarizer
 
     settings = ctx.settings()
-    engine = Summarizer(settings.summarizer)
+    engine = Summarizer(settings.summarizer, settings.language)
     infos: list[sources.FileInfo] = []
     for path in paths:
         try:

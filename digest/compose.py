@@ -76,18 +76,6 @@ def sort_key(article: Article) -> tuple[datetime, str]:
     return (article.published or article.modified, article.id)
 
 
-def choose(
-    articles: Sequence[Article],
-    max_articles: int,
-    *,
-    now: datetime | None = None,
-    sent: Sequence[Print] = (),
-) -> tuple[list[Article], list[Article]]:
-    """Split the stories into those shown in full and the rest, by their leading articles."""
-    shown, rest = plan(articles, max_articles, now=now, sent=sent)
-    return [s.lead for s in shown], [s.lead for s in rest]
-
-
 def plan(
     articles: Sequence[Article],
     max_articles: int,
@@ -114,12 +102,14 @@ def compose(
     max_articles: int,
     created: datetime,
     sent: Sequence[Print] = (),
+    planned: tuple[list[Story], list[Story]] | None = None,
 ) -> Digest:
     """One entry per story, in sections, best first; summarize only the stories shown in full.
 
     `sent` holds the sketches of articles sent lately: their copies are left out.
+    `planned` is `plan()`'s answer when the caller has it already (it is the costly part).
     """
-    shown, rest = plan(articles, max_articles, now=created, sent=sent)
+    shown, rest = planned or plan(articles, max_articles, now=created, sent=sent)
     entries = tuple(
         Entry(
             s.lead,

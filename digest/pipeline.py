@@ -172,11 +172,11 @@ def build(
     from digest import render
 
     sent = recent_prints(settings, cache, created)
-    full, _ = composer.choose(articles, settings.max_articles, now=created, sent=sent)
+    planned = composer.plan(articles, settings.max_articles, now=created, sent=sent)
     summaries = batch.summarize_all(
-        full,
+        [story.lead for story in planned[0]],
         settings.sentences,
-        summarizer=summarizer or Summarizer(settings.summarizer),
+        summarizer=summarizer or Summarizer(settings.summarizer, settings.language),
         workers=settings.workers,
         cache=cache,
         track=reporter.track,
@@ -187,6 +187,7 @@ def build(
         max_articles=settings.max_articles,
         created=created,
         sent=sent,
+        planned=planned,
     )
     rendered = render.render(
         digest,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -79,3 +80,15 @@ def test_missing_seeds_folder_is_one_line(tmp_path: Path) -> None:
     assert result.code == 2
     (line,) = result.err.strip().splitlines()
     assert "DIGEST_SEEDS_DIR" in line
+
+
+def test_forced_language_reaches_summarize_and_the_email(tmp_path: Path) -> None:
+    (tmp_path / "seeds").mkdir()
+    shutil.copy2(REAL_SEED, tmp_path / "seeds" / "a.txt")
+    env = {"DIGEST_LANGUAGE": "de"}
+    result = run_cli("summarize", "--json", "seeds/a.txt", env=env)
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["language"] == "german"
+    preview = run_cli("preview", "--json", env=env)
+    summary = json.loads(preview.out)["entries"][0]["summary"]
+    assert summary == json.loads(result.out)["summary"]  # the email shows what summarize says
