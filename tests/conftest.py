@@ -113,13 +113,11 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> tuple[trustme.CA, Path]:
     return ca, ca_path
 
 
-@pytest.fixture
-def smtp_server(certs: tuple[trustme.CA, Path]) -> Iterator[SmtpServer]:
-    """A real aiosmtpd server on a free loopback port: STARTTLS required, AUTH required."""
-    ca, ca_path = certs
+def start_tls_server(handler: Handler, certs: tuple[trustme.CA, Path]) -> Controller:
+    """Start aiosmtpd on a free loopback port with STARTTLS and AUTH both required."""
+    ca, _ = certs
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    handler = Handler()
     controller = Controller(
         handler,
         hostname="127.0.0.1",
@@ -131,8 +129,16 @@ def smtp_server(certs: tuple[trustme.CA, Path]) -> Iterator[SmtpServer]:
         ready_timeout=10,
     )
     controller.start()
+    return controller
+
+
+@pytest.fixture
+def smtp_server(certs: tuple[trustme.CA, Path]) -> Iterator[SmtpServer]:
+    """A real aiosmtpd server on a free loopback port: STARTTLS required, AUTH required."""
+    handler = Handler()
+    controller = start_tls_server(handler, certs)
     try:
-        yield SmtpServer(controller.port, handler, ca_path)
+        yield SmtpServer(controller.port, handler, certs[1])
     finally:
         controller.stop()
 

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import ssl
 import subprocess
 import sys
 import threading
@@ -21,9 +20,8 @@ from pathlib import Path
 
 import pytest
 import trustme
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from conftest import Handler, SeedWriter, SmtpServer, authenticate, free_port, run_cli
+from conftest import Handler, SeedWriter, SmtpServer, run_cli, start_tls_server
 
 BUDGET = (
     "The city council approved a new budget on Tuesday after a long debate. "
@@ -81,23 +79,10 @@ class Server(SmtpServer):
 @pytest.fixture
 def smtp(certs: tuple[trustme.CA, Path]) -> Iterator[Server]:
     """Like conftest's smtp_server (STARTTLS and AUTH required), with a SlowHandler."""
-    ca, ca_path = certs
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
     handler = SlowHandler()
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=free_port(),
-        tls_context=context,
-        require_starttls=True,
-        auth_required=True,
-        authenticator=authenticate,
-        ready_timeout=10,
-    )
-    controller.start()
+    controller = start_tls_server(handler, certs)
     try:
-        yield Server(controller.port, handler, ca_path)
+        yield Server(controller.port, handler, certs[1])
     finally:
         handler.delay = 0.0
         controller.stop()
