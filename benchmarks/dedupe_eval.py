@@ -35,6 +35,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from results import write_section
+
 from digest import stories
 from digest.sources import Article, FileInfo, parse_article
 
@@ -316,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         run_all(args.sample, args.seed)
     print(captured.getvalue(), end="")
     if args.write:
-        write_section(RESULTS, section(captured.getvalue(), args))
+        write_section(RESULTS, SECTION, section(captured.getvalue(), args))
         print(f"wrote {RESULTS.relative_to(ROOT)}", file=sys.stderr)
     return 0
 
@@ -354,17 +356,6 @@ def section(output: str, args: argparse.Namespace) -> str:
         " 5-gram Jaccard >= 0.5).\n\n"
         f"```\n{output.rstrip()}\n```\n"
     )
-
-
-def write_section(path: Path, text: str) -> None:
-    """Replace this script's section of RESULTS.md, keeping every other section as it is."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: text + "\n", old, count=1).rstrip("\n") + "\n"
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -25,6 +24,8 @@ from dataclasses import dataclass
 from datetime import date
 from multiprocessing import Pool
 from pathlib import Path
+
+from results import write_section
 
 from digest.sources import Article, FileInfo, parse_article
 from digest.summarize import METHODS, Summarizer, split_sentences, supported_language
@@ -210,17 +211,6 @@ def section(report: str, counts: dict[str, int], sentences: int) -> str:
     )
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace this script's section of RESULTS.md, keeping every other section as it is."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: text + "\n", old, count=1).rstrip("\n") + "\n"
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, help="only the first N articles of each dataset")
@@ -258,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     full = args.limit is None and args.methods is None
     if args.write if args.write is not None else full:
         counts = {n: len(r) for n, r in records.items()}
-        write_section(RESULTS, section(report, counts, args.sentences))
+        write_section(RESULTS, SECTION, section(report, counts, args.sentences))
         print(f"wrote {RESULTS.relative_to(ROOT)}", file=sys.stderr)
     return 0
 

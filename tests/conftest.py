@@ -143,6 +143,25 @@ def smtp_server(certs: tuple[trustme.CA, Path]) -> Iterator[SmtpServer]:
         controller.stop()
 
 
+StartServer = Callable[[Handler], int]
+
+
+@pytest.fixture
+def plain_server() -> Iterator[StartServer]:
+    """Start plain (no TLS, no AUTH) aiosmtpd servers with given handlers; each returns its port."""
+    controllers: list[Controller] = []
+
+    def start(handler: Handler) -> int:
+        controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+        controller.start()
+        controllers.append(controller)
+        return int(controller.port)
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
 SeedWriter = Callable[..., Path]
 
 

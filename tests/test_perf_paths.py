@@ -13,14 +13,12 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from conftest import Handler, free_port
+from conftest import Handler, StartServer
 
 from digest import batch, deliver, mail, pipeline, sources, stories
 from digest.config import Settings
@@ -369,25 +367,6 @@ class PerConnectionLimit(Handler):
         return await super().handle_DATA(server, session, envelope)
 
 
-Start = Callable[[PerConnectionLimit], int]
-
-
-@pytest.fixture
-def limited() -> Iterator[Start]:
-    """Start a plain loopback SMTP server with the given handler; returns its port."""
-    handlers: list[Controller] = []
-
-    def start(handler: PerConnectionLimit) -> int:
-        controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-        controller.start()
-        handlers.append(controller)
-        return int(controller.port)
-
-    yield start
-    for controller in handlers:
-        controller.stop()
-
-
 def queue_message(tmp_path: Path, store: Store, recipients: tuple[str, ...]) -> int:
     msg = mail.build_message(
         subject="News",
@@ -409,10 +388,10 @@ def queue_message(tmp_path: Path, store: Store, recipients: tuple[str, ...]) -> 
 
 @pytest.mark.parametrize("how", ["421-mail", "421-rcpt", "drop"])
 def test_hang_up_mid_batch_reconnects_and_delivers_to_everyone_once(
-    tmp_path: Path, limited: Start, how: str
+    tmp_path: Path, plain_server: StartServer, how: str
 ) -> None:
     handler = PerConnectionLimit(3, how)
-    port = limited(handler)
+    port = plain_server(handler)
     settings = settings_for(
         tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none", smtp_timeout=5.0
     )
@@ -441,10 +420,10 @@ def test_hang_up_mid_batch_reconnects_and_delivers_to_everyone_once(
 
 
 def test_a_server_that_takes_nobody_still_gets_only_the_attempts(
-    tmp_path: Path, limited: Start
+    tmp_path: Path, plain_server: StartServer
 ) -> None:
     handler = PerConnectionLimit(0, "421-mail")
-    port = limited(handler)
+    port = plain_server(handler)
     settings = settings_for(tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
     store = Store.open(settings.state_dir)
     slept: list[float] = []
@@ -476,9 +455,11 @@ class FakeClock:
         self.now += seconds
 
 
-def test_rate_limit_spaces_messages_by_the_injected_clock(tmp_path: Path, limited: Start) -> None:
+def test_rate_limit_spaces_messages_by_the_injected_clock(
+    tmp_path: Path, plain_server: StartServer
+) -> None:
     handler = PerConnectionLimit(100, "none")
-    port = limited(handler)
+    port = plain_server(handler)
     settings = settings_for(tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
     clock = FakeClock()
     sent_at: list[float] = []

@@ -6,14 +6,14 @@ import shutil
 import socket
 import ssl
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from conftest import PASSWORD, REAL_SEED, Handler, SmtpServer, free_port, run_cli
+from conftest import PASSWORD, REAL_SEED, Handler, SmtpServer, StartServer, free_port, run_cli
 
 FAST = {"DIGEST_SMTP_TIMEOUT": "2", "DIGEST_SMTP_BACKOFF": "0.2"}
 
@@ -56,22 +56,6 @@ class Flaky(Handler):
         if self.replies:
             return self.replies.pop(0)
         return await super().handle_DATA(server, session, envelope)
-
-
-@pytest.fixture
-def plain_server() -> Iterator[Callable[[Handler], int]]:
-    """Start a plain (no TLS, no AUTH) aiosmtpd with the given handler; returns its port."""
-    controllers: list[Controller] = []
-
-    def start(handler: Handler) -> int:
-        controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-        controller.start()
-        controllers.append(controller)
-        return int(controller.port)
-
-    yield start
-    for controller in controllers:
-        controller.stop()
 
 
 def scripted_server(script: Callable[[socket.socket], None]) -> int:
@@ -142,9 +126,7 @@ def test_broken_server_fails_in_one_line_and_keeps_the_message_queued(
     assert "queued messages: 1" in status.out
 
 
-def test_451_once_is_retried_in_the_same_run(
-    tmp_path: Path, plain_server: Callable[[Handler], int]
-) -> None:
+def test_451_once_is_retried_in_the_same_run(tmp_path: Path, plain_server: StartServer) -> None:
     copy_seed(tmp_path)
     handler = Flaky(["451 4.3.0 try again later"])
     result = run_cli("run", env=plain_env(plain_server(handler)))
@@ -153,7 +135,7 @@ def test_451_once_is_retried_in_the_same_run(
 
 
 def test_451_forever_stays_queued_and_the_next_run_delivers(
-    tmp_path: Path, plain_server: Callable[[Handler], int]
+    tmp_path: Path, plain_server: StartServer
 ) -> None:
     copy_seed(tmp_path)
     stubborn = Flaky(["451 4.3.0 busy"] * 10)
@@ -168,7 +150,7 @@ def test_451_forever_stays_queued_and_the_next_run_delivers(
 
 
 def test_550_for_one_of_three_does_not_stop_the_others_and_is_not_retried(
-    tmp_path: Path, plain_server: Callable[[Handler], int]
+    tmp_path: Path, plain_server: StartServer
 ) -> None:
     copy_seed(tmp_path)
     handler = Flaky([], refuse=frozenset({"bob@example.org"}))
@@ -187,9 +169,7 @@ def test_550_for_one_of_three_does_not_stop_the_others_and_is_not_retried(
     assert len(handler.messages) == 2
 
 
-def test_starttls_required_but_not_offered(
-    tmp_path: Path, plain_server: Callable[[Handler], int]
-) -> None:
+def test_starttls_required_but_not_offered(tmp_path: Path, plain_server: StartServer) -> None:
     copy_seed(tmp_path)
     port = plain_server(Handler())
     result = run_cli("run", env=plain_env(port, DIGEST_SMTP_SECURITY="starttls"))
@@ -198,7 +178,7 @@ def test_starttls_required_but_not_offered(
 
 
 def test_ssl_mode_against_a_plain_server_names_the_setting(
-    tmp_path: Path, plain_server: Callable[[Handler], int]
+    tmp_path: Path, plain_server: StartServer
 ) -> None:
     copy_seed(tmp_path)
     port = plain_server(Handler())
