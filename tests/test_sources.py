@@ -19,12 +19,12 @@ from digest.errors import SettingsError, SourceError
 from digest.sources import (
     Article,
     FileInfo,
-    _normalise,
     file_info,
     list_files,
     parse_article,
     read_article,
 )
+from digest.text import clean_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 REAL_SEED = FIXTURES / "washington_times.txt"
@@ -765,10 +765,10 @@ CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 @given(st.text())
 def test_normalise_never_fails_and_leaves_no_control_characters(text: str) -> None:
-    cleaned = _normalise(text)
+    cleaned = clean_text(text)
     assert not CONTROL.search(cleaned)
     assert "\t" not in cleaned and "\r" not in cleaned
-    assert _normalise(cleaned) == cleaned
+    assert clean_text(cleaned) == cleaned
 
 
 @settings(max_examples=300)
