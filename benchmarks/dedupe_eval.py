@@ -38,7 +38,7 @@ from pathlib import Path
 from results import write_section
 
 from digest import stories
-from digest.sources import Article, FileInfo, parse_article
+from digest.sources import Article, FileVersion, parse_article
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -86,7 +86,7 @@ def as_article(record_id: str, title: str, text: str, section: str | None = None
     """Load text as a .txt seed file in the scraper layout, the way a run does."""
     head = f"{section}\n\n" if section else ""
     data = f"{head}{title}\n\n{text}".encode()
-    info = FileInfo(Path(f"{record_id}.txt"), len(data), 0, 0)
+    info = FileVersion(f"{record_id}.txt", len(data), 0, 0)
     return parse_article(info, data)
 
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from digest.errors import SettingsError, SourceError
 from digest.sources import (
     Article,
-    FileInfo,
+    FileVersion,
     file_info,
     list_files,
     parse_article,
@@ -52,7 +52,7 @@ def read(path: Path, *, max_bytes: int = LIMIT) -> Article:
 
 def parse(name: str, content: str | bytes) -> Article:
     data = content.encode("utf-8") if isinstance(content, str) else content
-    return parse_article(FileInfo(Path(name), len(data), 0, 0), data)
+    return parse_article(FileVersion(name, len(data), 0, 0), data)
 
 
 def reason(name: str, content: str | bytes) -> str:
@@ -63,7 +63,7 @@ def reason(name: str, content: str | bytes) -> str:
 
 def listed(folder: Path, settle: float = 5.0) -> tuple[list[str], dict[str, str]]:
     found, skipped = list_files(folder, now=NOW, settle_seconds=settle)
-    names = [str(f.path.relative_to(folder)) for f in found]
+    names = [str(Path(f.path).relative_to(folder)) for f in found]
     return names, {str(s.path.relative_to(folder)): s.reason for s in skipped}
 
 
@@ -91,7 +91,7 @@ def test_real_seed_is_read_cleanly() -> None:
 def test_real_seed_is_listed(tmp_path: Path) -> None:
     write(tmp_path, "000_49638b6ecd2811bf.txt", REAL_SEED.read_bytes())
     found, skipped = list_files(tmp_path, now=NOW, settle_seconds=5)
-    assert [f.path.name for f in found] == ["000_49638b6ecd2811bf.txt"]
+    assert [Path(f.path).name for f in found] == ["000_49638b6ecd2811bf.txt"]
     assert skipped == []
     assert found[0].size == REAL_SEED.stat().st_size
     assert found[0].mtime_ns == int((NOW - 3600) * 1e9)
@@ -268,7 +268,7 @@ def test_fifo_is_not_read(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.txt"
     os.mkfifo(fifo)
     with pytest.raises(SourceError, match="not a regular file"):
-        read_article(FileInfo(fifo, 0, 0, 0), max_bytes=LIMIT)
+        read_article(FileVersion(str(fifo), 0, 0, 0), max_bytes=LIMIT)
     _, skipped = listed(tmp_path)
     assert skipped == {"pipe.txt": "not a regular file"}
 

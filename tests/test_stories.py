@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from digest import stories
 from digest.compose import compose, demote
-from digest.sources import Article, FileInfo, parse_article
+from digest.sources import Article, FileVersion, parse_article
 from digest.summarize import Summary
 
 NOW = datetime(2024, 3, 5, 7, 0, tzinfo=UTC)
@@ -96,7 +96,7 @@ def article(
 def scraped(text: str, n: int) -> Article:
     """A .txt seed file in the scraper layout, read the way a run reads it."""
     data = text.encode()
-    return parse_article(FileInfo(Path(f"copy-{n}.txt"), len(data), 0, n), data)
+    return parse_article(FileVersion(f"copy-{n}.txt", len(data), 0, n), data)
 
 
 def edited_copies() -> list[Article]:

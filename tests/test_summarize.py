@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from digest import summarize
 from digest.config import load_settings
 from digest.errors import SettingsError
-from digest.sources import Article, FileInfo, parse_article
+from digest.sources import Article, FileVersion, parse_article
 from digest.summarize import (
     METHODS,
     NO_MODEL_LANGUAGES,
@@ -496,7 +496,7 @@ def test_a_short_article_shows_its_first_sentences(method: str) -> None:
 
 def seed_json(title: str, text: str) -> Article:
     data = json.dumps({"title": title, "text": text}).encode()
-    return parse_article(FileInfo(Path("story.json"), len(data), 0, 0), data)
+    return parse_article(FileVersion("story.json", len(data), 0, 0), data)
 
 
 @pytest.mark.parametrize("method", METHODS)

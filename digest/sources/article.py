@@ -9,20 +9,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from digest.text import clean_text
-
-# (path, size, mtime_ns, inode): one version of a listed file, as plain values.
-FileVersion = tuple[str, int, int, int]
 
 TITLE_MAX = 300
 
 
-@dataclass(frozen=True)
-class FileInfo:
-    """One candidate file as listed, before it is read."""
+class FileVersion(NamedTuple):
+    """One version of a file as listed, before it is read: a file's identity for every stage.
 
-    path: Path
+    A tuple, so it equals the (path, size, mtime_ns, inode) row the store keeps; the path
+    is text, as the listing found it (no `Path` per file: 100,000 of them cost seconds).
+    """
+
+    path: str
     size: int
     mtime_ns: int
     inode: int
@@ -80,7 +81,7 @@ class Draft:
 # --- the checks and normal forms every article gets ------------------------------------------
 
 
-def finish(info: FileInfo, draft: Draft) -> Article:
+def finish(info: FileVersion, draft: Draft) -> Article:
     """The `Article` a draft makes, or `Rejected` when it holds no article text."""
     title = _one_line(draft.title or "")
     paragraphs = _without_title(title, [p for p in map(_one_line, draft.paragraphs) if p])
@@ -91,7 +92,7 @@ def finish(info: FileInfo, draft: Draft) -> Article:
     fallback = _shorten(_first_sentence(paragraphs[0]), 100)
     return Article(
         id=article_id(paragraphs),
-        path=info.path,
+        path=Path(info.path),
         title=_shorten(title, TITLE_MAX) if title else fallback,
         paragraphs=tuple(paragraphs),
         modified=datetime.fromtimestamp(info.mtime_ns / 1e9, tz=UTC),

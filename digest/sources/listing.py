@@ -10,8 +10,8 @@ from operator import attrgetter
 from pathlib import Path
 
 from digest.errors import SettingsError, SourceError
-from digest.sources.article import FileInfo, FileVersion, Skipped
-from digest.sources.reading import read_error
+from digest.sources.article import FileVersion, Skipped
+from digest.sources.reading import read_error, suffix_of
 
 ARTICLE_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".json"})
 
@@ -22,26 +22,12 @@ _TEMP_NAME = re.compile(r".*(~|\.(tmp|part|partial|crdownload|download|swp|swx))
 _BY_NAME = attrgetter("name")
 
 
-def _suffix(name: str) -> str:
-    """`Path(name).suffix.lower()`, without building a Path."""
-    dot = name.rfind(".")
-    return name[dot:].lower() if 0 < dot < len(name) - 1 else ""
-
-
 def list_files(
     seeds_dir: Path, *, now: float, settle_seconds: float
-) -> tuple[list[FileInfo], list[Skipped]]:
-    """List the article files under `seeds_dir` that are settled, and those that cannot be used."""
-    found, skipped = scan_files(seeds_dir, now=now, settle_seconds=settle_seconds)
-    return [FileInfo(Path(p), size, mtime, ino) for p, size, mtime, ino in found], skipped
-
-
-def scan_files(
-    seeds_dir: Path, *, now: float, settle_seconds: float
 ) -> tuple[list[FileVersion], list[Skipped]]:
-    """`list_files`, each file as plain (path, size, mtime_ns, inode): cheap for 100,000 files.
+    """List the article files under `seeds_dir` that are settled, and those that cannot be used.
 
-    Nothing is read; the path text is what `str()` of the listed `FileInfo.path` gives.
+    Nothing is read, and no `Path` is built per file: cheap for 100,000 files.
     """
     try:
         root = seeds_dir.resolve(strict=True)
@@ -56,7 +42,7 @@ def scan_files(
     return listing.found, listing.skipped
 
 
-def file_info(path: Path) -> FileInfo:
+def file_info(path: Path) -> FileVersion:
     """Describe one file named on the command line, as `list_files` would."""
     try:
         st = path.stat()
@@ -64,7 +50,7 @@ def file_info(path: Path) -> FileInfo:
         raise read_error(path, exc) from None
     if not stat.S_ISREG(st.st_mode):
         raise SourceError(str(path), "not a regular file")
-    return FileInfo(path, st.st_size, st.st_mtime_ns, st.st_ino)
+    return FileVersion(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 @dataclass
@@ -97,14 +83,14 @@ class _Listing:
                 except OSError:
                     st = None
                 if st is not None and stat.S_ISREG(st.st_mode) and st.st_mtime <= earliest:
-                    found.append((entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
+                    found.append(FileVersion(entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
                     continue
             if not _TEMP_NAME.fullmatch(name):
                 self.visit(entry)
 
     def visit(self, entry: os.DirEntry[str]) -> None:
         # No Path per file: with 100,000 files, building them is most of a listing's time.
-        suffix = _suffix(entry.name)
+        suffix = suffix_of(entry.name)
         wanted = suffix in ARTICLE_SUFFIXES
         if entry.is_symlink() and not self.link_inside(
             Path(entry.path), report=wanted or not suffix
@@ -123,7 +109,7 @@ class _Listing:
             self.skipped.append(Skipped(Path(entry.path), "not a regular file"))
         elif wanted and abs(self.now - st.st_mtime) >= self.settle_seconds:
             # A file modified moments ago may still be being written: it waits for the next run.
-            self.found.append((entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
+            self.found.append(FileVersion(entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
 
     def link_inside(self, path: Path, *, report: bool) -> bool:
         try:

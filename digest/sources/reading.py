@@ -7,20 +7,27 @@ import stat
 from pathlib import Path
 
 from digest.errors import SourceError
-from digest.sources.article import Article, FileInfo, Rejected, finish
+from digest.sources.article import Article, FileVersion, Rejected, finish
 from digest.sources.decoding import decode, looks_binary
 from digest.sources.formats import parse
 from digest.text import clean_text
 
 
-def read_article(info: FileInfo, *, max_bytes: int) -> Article:
+def suffix_of(name: str) -> str:
+    """`Path(name).suffix.lower()`, without building a Path."""
+    dot = name.rfind(".")
+    slash = name.rfind("/")
+    return name[dot:].lower() if slash + 1 < dot < len(name) - 1 else ""
+
+
+def read_article(info: FileVersion, *, max_bytes: int) -> Article:
     """Read one listed file into an `Article`, or raise `SourceError` saying why it is skipped."""
-    return parse_article(info, _read_bytes(info.path, max_bytes))
+    return parse_article(info, _read_bytes(Path(info.path), max_bytes))
 
 
-def parse_article(info: FileInfo, data: bytes) -> Article:
+def parse_article(info: FileVersion, data: bytes) -> Article:
     """Turn one file's bytes into an `Article`; the suffix of `info.path` picks the format."""
-    suffix = info.path.suffix.lower()
+    suffix = suffix_of(info.path)
     try:
         raw = decode(data, html=suffix in (".html", ".htm"))
         if looks_binary(raw):
