@@ -16,3 +16,35 @@ def clean_text(text: str) -> str:
     text = _JUNK.sub("", _NEWLINES.sub("\n", text))
     text = _SPACES.sub(" ", unicodedata.normalize("NFC", text))
     return re.sub(r" ?\n ?", "\n", text).strip()
+
+
+def one_line(text: str) -> str:
+    """Text on one line: every run of whitespace, newlines too, becomes one space."""
+    return " ".join(text.split())
+
+
+def headline_key(text: str) -> str:
+    """What a headline and its repeat in the body share: letters and digits, case-blind."""
+    return _NOT_WORD.sub("", text.casefold())
+
+
+_NOT_WORD = re.compile(r"\W+")
+_ASCII = str.maketrans(
+    {"‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "“": '"', "”": '"', "„": '"', "‟": '"'}
+    | {"″": '"', "«": '"', "»": '"', "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-"}
+    | {"―": "-", "−": "-", "…": "..."}
+)
+
+
+def identity_text(text: str) -> str:
+    """The text an article id hashes: blind to case, spacing, quote and dash style (NFKC)."""
+    text = unicodedata.normalize("NFKC", text.translate(_ASCII)).casefold()
+    return "".join(text.split())
+
+
+_WORD = re.compile(r"\w+")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words, blind to accents' encoding, quotes, dashes and spacing."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from digest.text import clean_text
+from digest.text import clean_text, headline_key, identity_text, one_line
 
 TITLE_MAX = 300
 
@@ -105,7 +104,7 @@ def finish(info: FileVersion, draft: Draft) -> Article:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(clean_text(text).split())
+    return one_line(clean_text(text))
 
 
 def _optional(text: str | None) -> str | None:
@@ -120,15 +119,11 @@ def _web_url(url: str | None) -> str | None:
 
 def _without_title(title: str, paragraphs: list[str]) -> list[str]:
     """Pages often repeat the headline as a first paragraph; keep it once, as the title."""
-    key = _compare_key(title)
+    key = headline_key(title)
     for i, paragraph in enumerate(paragraphs[:3]):
-        if key and _compare_key(paragraph) == key:
+        if key and headline_key(paragraph) == key:
             return paragraphs[:i] + paragraphs[i + 1 :]
     return paragraphs
-
-
-def _compare_key(text: str) -> str:
-    return re.sub(r"\W+", "", text.casefold())
 
 
 _SENTENCE = re.compile(r".{20,}?[.!?…](?=\s|$)")
@@ -148,17 +143,9 @@ def _shorten(text: str, limit: int) -> str:
     return (head.rstrip(" ,;:-–—") or cut) + "…"
 
 
-_ASCII = str.maketrans(
-    {"‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "“": '"', "”": '"', "„": '"', "‟": '"'}
-    | {"″": '"', "«": '"', "»": '"', "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-"}
-    | {"―": "-", "−": "-", "…": "..."}
-)
-
-
 def article_id(paragraphs: list[str]) -> str:
     """Hash of the body alone, blind to case, spacing, quote and dash style: same story, same id."""
-    text = unicodedata.normalize("NFKC", " ".join(paragraphs).translate(_ASCII)).casefold()
-    return hashlib.sha256("".join(text.split()).encode()).hexdigest()[:16]
+    return hashlib.sha256(identity_text(" ".join(paragraphs)).encode()).hexdigest()[:16]
 
 
 def parse_date(value: str | None) -> datetime | None:
