@@ -7,7 +7,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from helpers import write_seed
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_SEED = ROOT / "seeds" / "000_49638b6ecd2811bf.txt"
@@ -172,11 +172,7 @@ def seeds(tmp_path: Path) -> SeedWriter:
     folder.mkdir(exist_ok=True)
 
     def write(name: str, content: str | bytes) -> Path:
-        path = folder / name
-        path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-        past = time.time() - 3600
-        os.utime(path, (past, past))
-        return path
+        return write_seed(folder, name, content, age_seconds=3600)
 
     return write
 

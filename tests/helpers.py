@@ -35,13 +35,19 @@ def write_seed(
     *,
     age_seconds: float = 60,
     now: float | None = None,
+    mtime_ns: int | None = None,
 ) -> Path:
-    """Write a seed file dated `age_seconds` before `now` (the real clock by default): settled."""
+    """Write a seed file dated `age_seconds` before `now` (the real clock by default): settled.
+
+    `mtime_ns` dates it exactly instead (a file swapped in under the same time stamp).
+    """
     path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
-    stamp = (time.time() if now is None else now) - age_seconds
-    os.utime(path, (stamp, stamp))
+    if mtime_ns is None:
+        stamp = (time.time() if now is None else now) - age_seconds
+        mtime_ns = int(stamp * 1e9)
+    os.utime(path, ns=(mtime_ns, mtime_ns))
     return path
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from conftest import Handler, StartServer
+from helpers import write_seed
 
 from digest import batch, deliver, mail, pipeline, sources, stories
 from digest.config import Settings
@@ -59,14 +60,6 @@ def story(n: int) -> str:
 def article(n: int) -> Article:
     info = sources.FileVersion(f"seeds/{n:03d}.txt", 0, 1_700_000_000_000_000_000 + n, n)
     return sources.parse_article(info, story(n).encode())
-
-
-def write_seed(folder: Path, name: str, text: str, *, mtime_ns: int | None = None) -> Path:
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    stamp = mtime_ns if mtime_ns is not None else time.time_ns() - 3_600 * 10**9
-    os.utime(path, ns=(stamp, stamp))
-    return path
 
 
 def settings_for(tmp_path: Path, **extra: object) -> Settings:

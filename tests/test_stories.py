@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from helpers import make_article
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -80,7 +81,7 @@ def article(
     section: str | None = None,
     published: datetime = NOW - timedelta(hours=2),
 ) -> Article:
-    return Article(
+    return make_article(
         id=f"a{n}",
         path=Path(f"{n}.txt"),
         title=title,

@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import helpers
 import pytest
 from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
@@ -103,7 +104,7 @@ def make_article(
 ) -> Article:
     if isinstance(paragraphs, str):
         paragraphs = tuple(p for p in paragraphs.split("\n\n") if p.strip())
-    return Article(
+    return helpers.make_article(
         id="test",
         path=Path("article.txt"),
         title=title,
