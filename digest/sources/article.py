@@ -28,7 +28,7 @@ class FileVersion(NamedTuple):
     inode: int
 
     # A listing's repr is hashed into the "nothing changed" key (pipeline): the tuple's own
-    # repr keeps that key what it was before this type existed, at the tuple's speed.
+    # repr keeps that key what it was before this type existed (and costs about the same).
     def __repr__(self) -> str:
         return tuple.__repr__(self)
 
