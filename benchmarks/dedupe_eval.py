@@ -39,7 +39,7 @@ from results import write_section
 from stories_memory import old_similar_pairs
 
 from digest import stories
-from digest.sources import Article, FileInfo, parse_article
+from digest.sources import Article, FileVersion, parse_article
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -87,7 +87,7 @@ def as_article(record_id: str, title: str, text: str, section: str | None = None
     """Load text as a .txt seed file in the scraper layout, the way a run does."""
     head = f"{section}\n\n" if section else ""
     data = f"{head}{title}\n\n{text}".encode()
-    info = FileInfo(Path(f"{record_id}.txt"), len(data), 0, 0)
+    info = FileVersion(f"{record_id}.txt", len(data), 0, 0)
     return parse_article(info, data)
 
 

@@ -80,7 +80,7 @@ def collect(
     article already went out is not opened again: a run costs what is new, not
     what the folder holds. `record` remembers this run's files for the next one.
     """
-    listed, unlisted = sources.scan_files(
+    listed, unlisted = sources.list_files(
         settings.seeds_dir, now=now.timestamp(), settle_seconds=settings.settle_seconds
     )
     key = None if unlisted else _listing_key(listed)
@@ -115,15 +115,14 @@ def _read_new(
     bad = [(item, key) for item, key in bad if not store.is_skipped(item.path, *key)]
     done, skipped = store.sent_files(), store.skipped_files()
     fresh = [v for v in listed if v not in done and v[:3] not in skipped]
-    infos = [sources.FileInfo(Path(p), size, mtime, ino) for p, size, mtime, ino in fresh]
     results = batch.read_all(
-        infos, max_bytes=settings.max_file_bytes, workers=settings.workers, track=reporter.track
+        fresh, max_bytes=settings.max_file_bytes, workers=settings.workers, track=reporter.track
     )
     articles: dict[str, Article] = {}
     read: list[tuple[FileVersion, str]] = []
     for version, (info, got) in zip(fresh, results, strict=True):
         if isinstance(got, str):
-            bad.append((Skipped(info.path, got), (info.size, info.mtime_ns)))
+            bad.append((Skipped(Path(info.path), got), (info.size, info.mtime_ns)))
             continue
         read.append((version, got.id))
         articles.setdefault(got.id, got)  # the same article under two names is one

@@ -20,7 +20,6 @@ import functools
 import hashlib
 import math
 import re
-import unicodedata
 import zlib
 from collections import Counter
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from digest.sources import Article
+from digest.text import words
 
 SHINGLE_WORDS = 3
 PERMUTATIONS = 128  # sketch length; the Jaccard estimate's error is about 0.5 / sqrt(this)
@@ -74,16 +74,10 @@ class Story:
 
 # --- copies: MinHash of word shingles ---------------------------------------------------------
 
-_WORD = re.compile(r"\w+")
 _SEED = hashlib.shake_128(b"digest.stories minhash v1").digest(16 * PERMUTATIONS)
 _MULTIPLIERS = np.frombuffer(_SEED[: 8 * PERMUTATIONS], dtype="<u8").astype(np.uint64) | 1
 _OFFSETS = np.frombuffer(_SEED[8 * PERMUTATIONS :], dtype="<u8").astype(np.uint64)
 _EMPTY = np.full(PERMUTATIONS, 0xFFFFFFFF, dtype=np.uint32)
-
-
-def words(text: str) -> list[str]:
-    """Lower-case words, blind to accents' encoding, quotes, dashes and spacing."""
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
 @functools.lru_cache(maxsize=8192)

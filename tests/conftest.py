@@ -7,7 +7,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from helpers import write_seed
 
 # A loaded 2-core machine (CI, or helpers in parallel) makes single examples take >200 ms:
 # the default deadline then fails tests for the machine's speed, not the code's.
@@ -191,11 +191,7 @@ def seeds(tmp_path: Path) -> SeedWriter:
     folder.mkdir(exist_ok=True)
 
     def write(name: str, content: str | bytes) -> Path:
-        path = folder / name
-        path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-        past = time.time() - 3600
-        os.utime(path, (past, past))
-        return path
+        return write_seed(folder, name, content, age_seconds=3600)
 
     return write
 

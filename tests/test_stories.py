@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from helpers import make_article
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digest import stories
 from digest.compose import compose, demote
-from digest.sources import Article, FileInfo, parse_article
+from digest.sources import Article, FileVersion, parse_article
 from digest.summarize import Summary
 
 NOW = datetime(2024, 3, 5, 7, 0, tzinfo=UTC)
@@ -80,7 +81,7 @@ def article(
     section: str | None = None,
     published: datetime = NOW - timedelta(hours=2),
 ) -> Article:
-    return Article(
+    return make_article(
         id=f"a{n}",
         path=Path(f"{n}.txt"),
         title=title,
@@ -96,7 +97,7 @@ def article(
 def scraped(text: str, n: int) -> Article:
     """A .txt seed file in the scraper layout, read the way a run reads it."""
     data = text.encode()
-    return parse_article(FileInfo(Path(f"copy-{n}.txt"), len(data), 0, n), data)
+    return parse_article(FileVersion(f"copy-{n}.txt", len(data), 0, n), data)
 
 
 def edited_copies() -> list[Article]:
