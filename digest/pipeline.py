@@ -197,14 +197,14 @@ def build(
     return Built(digest, rendered)
 
 
-def recent_prints(settings: Settings, store: Store | None, now: datetime) -> list[stories.Print]:
+def recent_prints(settings: Settings, store: Store | None, now: datetime) -> list[stories.Sketch]:
     """Sketches of the articles sent in the last DIGEST_DEDUPE_DAYS: their copies stay out."""
     if store is None or settings.dedupe_days == 0:
         return []
     from digest import stories
 
     since = _iso(now - timedelta(days=settings.dedupe_days))
-    return [stories.Print(signature, size) for _, signature, size in store.recent_prints(since)]
+    return [stories.Sketch(values, size) for _, values, size in store.recent_prints(since)]
 
 
 def run_once(
@@ -341,8 +341,8 @@ def _new_digest(
 def _sketch(article: Article) -> tuple[bytes, int]:
     from digest import stories
 
-    found = stories.fingerprint(article.text)
-    return found.signature, found.size
+    found = stories.sketch(article.text)
+    return found.values, found.size
 
 
 def _message(settings: Settings, built: Built, to: tuple[str, ...], now: datetime) -> EmailMessage:

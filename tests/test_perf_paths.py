@@ -20,6 +20,7 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from conftest import Handler, StartServer
 from helpers import write_seed
+from test_stories_sketches import brute_force_against_sent
 
 from digest import batch, deliver, mail, pipeline, sources, stories
 from digest.config import Settings
@@ -519,23 +520,6 @@ def test_a_message_written_once_is_the_one_written_for_each_reader(recipient: st
 # --- copies of sent articles: found without pairing the sent ones with each other -----------
 
 
-def reference_against_sent(
-    prints: list[stories.Print], sent: list[stories.Print]
-) -> list[stories.Status]:
-    """What against_sent answered when it paired every sketch with every other (quadratic)."""
-    status: list[stories.Status] = ["new"] * len(prints)
-    n = len(prints)
-    for i, j, jaccard in stories.similar_pairs([*prints, *sent]):
-        if i >= n or j < n or not stories.same_text(jaccard, prints[i].size, sent[j - n].size):
-            continue
-        novel = 1 - stories.shares(jaccard, sent[j - n].size, prints[i].size)[1]
-        if novel < stories.UPDATE_SHARE:
-            status[i] = "repeat"
-        elif status[i] == "new":
-            status[i] = "updated"
-    return status
-
-
 def test_copies_of_sent_articles_are_the_ones_the_quadratic_pairing_found() -> None:
     texts = [article(n).text for n in range(12)]
     # sent: each story several times over (a wire story from many outlets), one empty text
@@ -547,8 +531,8 @@ def test_copies_of_sent_articles_are_the_ones_the_quadratic_pairing_found() -> N
         texts[2].replace("district 2", "district 20"),  # a repeat, edited
         "",
     ]
-    sent = [stories.fingerprint(t) for t in sent_texts]
-    new = [stories.fingerprint(t) for t in new_texts]
+    sent = [stories.sketch(t) for t in sent_texts]
+    new = [stories.sketch(t) for t in new_texts]
     got = stories.against_sent(new, sent)
-    assert got == reference_against_sent(new, sent)
+    assert got == brute_force_against_sent(new, sent)
     assert got[:3] == ["repeat", "updated", "new"]
