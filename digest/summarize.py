@@ -20,6 +20,7 @@ from digest.language import (
     by_script,
 )
 from digest.text import headline_key, one_line
+from digest.wordsplit import split_words
 
 if TYPE_CHECKING:
     from digest.sources import Article
@@ -27,7 +28,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger("digest")
 
 # sumy, numpy, nltk and punkt are imported inside functions only: config imports
-# METHODS at start-up, and loading them costs about a second.
+# METHODS at start-up, and loading them costs about a second. The "news" method needs
+# neither sumy's rankers nor numpy: words come from digest.wordsplit, stop words are read
+# from sumy's files (sumy.utils would import requests and pycountry), stems from NLTK's
+# Snowball stemmers.
 
 #: Selectable summary methods, the default first. "news" weighs sumy's Reduction centrality
 #: by position (see digest.rank); "lead" takes the first sentences; the rest are sumy's own.
@@ -63,9 +67,8 @@ _DETECT_WORDS = 2000
 _MIN_STOP_HITS = 3
 # An article of fewer sentences is shown as its first sentences: too short to summarize.
 SHORT_ARTICLE = 5
-# sumy's own test for a word token (sumy.nlp.tokenizers.Tokenizer._WORD_PATTERN).
-_WORD = re.compile(r"^[^\W\d_](?:[^\W\d_]|['-])*$")
 _LETTERS = re.compile(r"[^\W\d_]+")
+_STEMS_KEPT = 200_000  # words whose stems a process remembers (about 30 MB at most)
 _BLANK_LINE = re.compile(r"\n\s*\n")
 
 
@@ -150,12 +153,14 @@ def detect_language(text: str) -> str:
     if script is not None:
         return script
     words = _LETTERS.findall(sample.lower())[:_DETECT_WORDS]
-    best, best_hits = "english", _MIN_STOP_HITS - 1
-    for language, stop_words in _detection_stop_words().items():
-        hits = sum(1 for word in words if word in stop_words)
-        if hits > best_hits:
-            best, best_hits = language, hits
-    return best
+    order, index = _detection_index()
+    hits = [0] * len(order)
+    for word in words:
+        for n in index.get(word, ()):
+            hits[n] += 1
+    top = max(hits, default=0)
+    # The first language in order with the most stop words: English first wins ties.
+    return order[hits.index(top)] if top >= _MIN_STOP_HITS else "english"
 
 
 def _summarize(
@@ -217,11 +222,8 @@ def _rank(sentences: list[str], count: int, language: str, method: str) -> list[
 
 
 def _rank_news(sentences: list[str], count: int, language: str) -> list[int]:
-    tokenizer = _tokenizer(language)
-    words = [tokenizer.to_words(s) for s in sentences]
-    stem, stop_words = _stemmer(language), _stop_words(language)
-    # As sumy's rankers see a sentence: lower-cased stems without stop words.
-    stems = [[stem(w.lower()) for w in ws if w.lower() not in stop_words] for ws in words]
+    words = [split_words(s) for s in sentences]
+    stems = [_stems_of(ws, language) for ws in words]
     # Fewer than `count` only when the rest repeat what is chosen or overflow the word budget.
     return rank.choose(rank.centrality(stems), stems, [len(ws) for ws in words], count)
 
@@ -254,6 +256,38 @@ def _top_up(chosen: list[int], count: int) -> list[int]:
     return sorted(picked)
 
 
+def _stems_of(words: Sequence[str], language: str) -> list[str]:
+    """As sumy's rankers see a sentence: lower-cased stems without stop words."""
+    known = _stem_cache(language)
+    stems: list[str] = []
+    for word in words:
+        found = known.get(word, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = _stem_word(word, language)
+            if len(known) >= _STEMS_KEPT:
+                known.clear()
+            known[word] = found
+        if found is not None:
+            stems.append(found)
+    return stems
+
+
+_UNKNOWN = ""  # no stem is empty: sumy's words have at least one letter
+
+
+def _stem_word(word: str, language: str) -> str | None:
+    """The stem of one word as sumy rates it; None for a stop word."""
+    lower = word.lower()
+    return None if lower in _stop_words(language) else _stemmer(language)(lower)
+
+
+@cache
+def _stem_cache(language: str) -> dict[str, str | None]:
+    # One per language for the life of the process: news repeats its words, and Snowball
+    # stemming was most of the ranking time.
+    return {}
+
+
 def _sumy_summarizer(method: str, language: str) -> Callable[[Any, int], Iterable[Any]]:
     module, name = _SUMY_CLASSES[method]
     summarizer: Any = getattr(importlib.import_module(module), name)(_stemmer(language))
@@ -268,7 +302,6 @@ class _Tokenizer:
 
     def __init__(self, language: str) -> None:
         import punkt
-        from nltk.tokenize import NLTKWordTokenizer
 
         self._language = language
         # prefixes: known abbreviations (e.g., i.e., No. 5) never end a sentence.
@@ -277,7 +310,6 @@ class _Tokenizer:
             if has_model(language)
             else _PlainSentences()
         )
-        self._words = NLTKWordTokenizer()
 
     @property
     def language(self) -> str:
@@ -288,8 +320,7 @@ class _Tokenizer:
         return tuple(s for s in (one_line(span) for span in spans) if s)
 
     def to_words(self, sentence: str) -> tuple[str, ...]:
-        words: list[str] = self._words.tokenize(sentence)
-        return tuple(w for w in words if _WORD.match(w))
+        return split_words(sentence)
 
 
 class _PlainSentences:
@@ -313,35 +344,57 @@ def _punkt_languages() -> tuple[str, ...]:
 
 @cache
 def _stemmer(language: str) -> Callable[[str], str]:
-    from sumy.nlp.stemmers import Stemmer, null_stemmer
-
+    """sumy's stemmer for a language (sumy.nlp.stemmers.Stemmer), the lower-cased word
+    when there is none; Snowball's straight from NLTK, without sumy's language lookup."""
+    stemmer: Callable[[str], str]
     try:
-        stemmer: Callable[[str], str] = Stemmer(language)
+        stemmer = _snowball(language) or _sumy_stemmer(language)
         stemmer("probe")  # sumy's Greek and Polish stemmers need packages we lack
     except Exception:
-        fallback: Callable[[str], str] = null_stemmer
-        return fallback
-    # Snowball stemming is most of a ranker's time, and news repeats its words.
+        return str.lower
     return lru_cache(maxsize=50_000)(stemmer)
+
+
+def _snowball(language: str) -> Callable[[str], str] | None:
+    import nltk.stem.snowball
+
+    if language not in nltk.stem.snowball.SnowballStemmer.languages or language == "porter":
+        return None
+    stemmer: Callable[[str], str] = nltk.stem.snowball.SnowballStemmer(language).stem
+    return stemmer
+
+
+def _sumy_stemmer(language: str) -> Callable[[str], str]:
+    from sumy.nlp.stemmers import Stemmer
+
+    stemmer: Callable[[str], str] = Stemmer(language)
+    return stemmer
 
 
 @cache
 def _stop_words(language: str) -> frozenset[str]:
-    from sumy.utils import get_stop_words
+    """sumy's stop words for a language (sumy.utils.get_stop_words), else FUNCTION_WORDS."""
+    from importlib.resources import files
 
     try:
-        return frozenset(get_stop_words(language))
-    except LookupError:
+        data = files("sumy").joinpath(f"data/stopwords/{language}.txt").read_bytes()
+    except OSError:
         return FUNCTION_WORDS.get(language, frozenset())
+    return frozenset(w.rstrip() for w in data.decode("utf-8").splitlines() if w)
 
 
 @cache
-def _detection_stop_words() -> dict[str, frozenset[str]]:
-    """Stop words of every language written in Latin letters; English first wins ties."""
+def _detection_index() -> tuple[tuple[str, ...], dict[str, tuple[int, ...]]]:
+    """Languages written in Latin letters that have stop words (English first), and for
+    each stop word the positions of its languages in that order."""
     latin = [name for name in languages() if name not in SCRIPT_LANGUAGES]
     names = sorted(latin, key=lambda name: name != "english")
-    found = {name: _stop_words(name) for name in names}
-    return {name: words for name, words in found.items() if words}
+    order = tuple(name for name in names if _stop_words(name))
+    index: dict[str, list[int]] = {}
+    for n, name in enumerate(order):
+        for word in _stop_words(name):
+            index.setdefault(word, []).append(n)
+    return order, {word: tuple(found) for word, found in index.items()}
 
 
 def _paragraphs(text: str) -> list[str]:
