@@ -9,7 +9,7 @@ import sys
 import traceback
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -17,6 +17,9 @@ from digest import pipeline, sources
 from digest.config import Settings, env_file_warning, load_settings, masked, parse_recipients
 from digest.errors import DigestError, SourceError
 from digest.store import Store
+
+if TYPE_CHECKING:
+    from digest.render import Rendered
 
 T = TypeVar("T")
 PROGRESS_MIN_ITEMS = 20  # below this a bar only flickers
@@ -144,16 +147,16 @@ def preview(ctx: Context, as_json: bool, open_browser: bool) -> None:
     Example: digest preview --json
     """
     settings = ctx.settings()
-    built = pipeline.preview(settings, reporter=ClickReporter())
+    rendered = pipeline.preview(settings, reporter=ClickReporter())
     if as_json:
-        click.echo(json.dumps(_digest_json(built), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(_digest_json(rendered), ensure_ascii=False, indent=2))
         return
-    if built is None:
+    if rendered is None:
         click.echo("nothing new to preview")
         return
-    path = settings.outbox_dir / f"preview-{built.digest.created:%Y%m%d-%H%M%S}.html"
+    path = settings.outbox_dir / f"preview-{rendered.digest.created:%Y%m%d-%H%M%S}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(built.rendered.html, encoding="utf-8")
+    path.write_text(rendered.html, encoding="utf-8")
     click.echo(str(path))
     if open_browser:
         import webbrowser
@@ -161,15 +164,19 @@ def preview(ctx: Context, as_json: bool, open_browser: bool) -> None:
         webbrowser.open(path.resolve().as_uri())
 
 
-def _digest_json(built: pipeline.Built | None) -> dict[str, Any]:
-    """The entries in reading order, and the same entries grouped by section."""
-    entries = [] if built is None else list(built.digest.entries)
+def _digest_json(rendered: Rendered | None) -> dict[str, Any]:
+    """What the email shows: full entries (also grouped by section), "More stories", the count."""
+    digest = None if rendered is None else rendered.digest
+    entries = [] if digest is None else list(digest.entries)
     sections: dict[str, list[dict[str, Any]]] = {}
     for entry in entries:
         sections.setdefault(entry.section or "", []).append(_entry_json(entry))
+    more = [] if digest is None else list(digest.more)
     return {
         "entries": [_entry_json(e) for e in entries],
         "sections": [{"name": name, "entries": items} for name, items in sections.items()],
+        "more": [{"title": a.title, "source": a.source, "url": a.url} for a in more],
+        "unlisted": 0 if digest is None else len(digest.unlisted),
     }
 
 

@@ -63,14 +63,6 @@ class RunResult:
         return 1 if self.errors or self.refused else 0
 
 
-@dataclass(frozen=True)
-class Built:
-    """A digest and its rendering, before anything is saved."""
-
-    digest: composer.Digest
-    rendered: render.Rendered
-
-
 def collect(
     settings: Settings, store: Store, *, now: datetime, reporter: Reporter, record: bool
 ) -> tuple[list[Article], list[Skipped]]:
@@ -162,8 +154,10 @@ def build(
     reporter: Reporter,
     summarizer: Summarizer | None = None,
     cache: Store | None = None,
-) -> Built:
-    """Summarize the entries shown in full, then compose and render the digest.
+) -> render.Rendered:
+    """Summarize the entries shown in full, then compose, render and fit the digest.
+
+    The answer's `.digest` is the one the email shows: fitted to DIGEST_HTML_BUDGET_KB.
 
     Summaries made before (same article, method, count and code) come from
     `cache`; new ones are kept in it, and made in DIGEST_WORKERS processes.
@@ -189,13 +183,12 @@ def build(
         sent=sent,
         planned=planned,
     )
-    rendered = render.render(
+    return render.render(
         digest,
         templates_dir=settings.templates_dir,
         unsubscribe=unsubscribe_link(settings),
         budget_bytes=settings.html_budget_kb * 1024,
     )
-    return Built(digest, rendered)
 
 
 def recent_prints(settings: Settings, store: Store | None, now: datetime) -> list[stories.Print]:
@@ -259,11 +252,11 @@ def _dry_run(
     if not articles:
         result.status = "nothing-new"
         return result
-    built = _build_cached(settings, articles, now, rep, summarizer)
-    eml = _message(settings, built, to, now).as_bytes()
+    rendered = _build_cached(settings, articles, now, rep, summarizer)
+    eml = _message(settings, rendered, to, now).as_bytes()
     stem = f"dry-run-{now:%Y%m%d-%H%M%S}"
-    result.digest = built.digest
-    result.eml_path = deliver.save_to_outbox(settings.outbox_dir, stem, eml, built.rendered.html)
+    result.digest = rendered.digest
+    result.eml_path = deliver.save_to_outbox(settings.outbox_dir, stem, eml, rendered.html)
     return result
 
 
@@ -312,26 +305,28 @@ def _new_digest(
         return  # the empty note only when this run got nothing else out (and mail flows)
     from digest import deliver
 
-    built = build(settings, articles, created=now, reporter=rep, summarizer=summarizer, cache=store)
-    if built.digest.is_empty and articles and not send_empty:
+    rendered = build(
+        settings, articles, created=now, reporter=rep, summarizer=summarizer, cache=store
+    )
+    if rendered.digest.is_empty and articles and not send_empty:
         # every article was a copy of one sent lately: remember them, send nothing
         store.record_repeats([(a.id, str(a.path), a.title) for a in articles], _iso(now))
         return
-    eml = _message(settings, built, to, now).as_bytes()
-    ids = built.digest.article_ids
+    eml = _message(settings, rendered, to, now).as_bytes()
+    ids = rendered.digest.article_ids
     stem = f"digest-{now:%Y%m%d-%H%M%S}-{ids[0][:8] if ids else 'empty'}"
-    eml_path = deliver.save_to_outbox(settings.outbox_dir, stem, eml, built.rendered.html)
+    eml_path = deliver.save_to_outbox(settings.outbox_dir, stem, eml, rendered.html)
     store.queue_digest(
         created=_iso(now),
-        subject=built.rendered.subject,
+        subject=rendered.subject,
         eml_path=eml_path,
         articles=[(a.id, str(a.path), a.title) for a in articles],
         recipients=to,
         prints=[(a.id, *_sketch(a)) for a in articles],
     )
-    if not built.digest.is_empty:
-        _archive(settings, built.digest, stem, rep)
-    result.digest, result.eml_path = built.digest, eml_path
+    if not rendered.digest.is_empty:
+        _archive(settings, rendered.digest, stem, rep)
+    result.digest, result.eml_path = rendered.digest, eml_path
     if result.errors:
         result.status = "queued"  # the queue ahead of it is stuck; it goes out next run
         return
@@ -346,13 +341,15 @@ def _sketch(article: Article) -> tuple[bytes, int]:
     return found.signature, found.size
 
 
-def _message(settings: Settings, built: Built, to: tuple[str, ...], now: datetime) -> EmailMessage:
+def _message(
+    settings: Settings, rendered: render.Rendered, to: tuple[str, ...], now: datetime
+) -> EmailMessage:
     from digest import mail
 
     return mail.build_message(
-        subject=built.rendered.subject,
-        text=built.rendered.text,
-        html=built.rendered.html,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
         sender=settings.sender,
         recipients=to,
         date=now,
@@ -387,8 +384,8 @@ def _archive(settings: Settings, digest: composer.Digest, stem: str, rep: Report
 
 def preview(
     settings: Settings, *, clock: Clock = utc_now, reporter: Reporter | None = None
-) -> Built | None:
-    """The digest the next run would send, without changing any state."""
+) -> render.Rendered | None:
+    """The email the next run would send (its fitted digest too), without changing any state."""
     rep = reporter or Reporter()
     now = clock()
     store = Store.open(settings.state_dir, readonly=True)
@@ -407,7 +404,7 @@ def _build_cached(
     now: datetime,
     rep: Reporter,
     summarizer: Summarizer | None,
-) -> Built:
+) -> render.Rendered:
     """`build` for commands that change no state: summaries still go to an existing cache."""
     cache = Store.open_existing(settings.state_dir)
     try:
