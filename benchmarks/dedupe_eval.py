@@ -191,7 +191,7 @@ def copies_check(records: list[dict[str, str]], sample: int, rng: random.Random)
         truth.append(versions[n])
     twice = len(versions) - len(set(versions))
     start = time.perf_counter()
-    prints = [stories.fingerprint(a.text) for a in articles]
+    prints = [stories.sketch(a.text) for a in articles]
     found = stories.copies(prints)
     seconds = time.perf_counter() - start
     real, said = pairs_in(truth), pairs_in(found)
@@ -207,7 +207,7 @@ def copies_check(records: list[dict[str, str]], sample: int, rng: random.Random)
     print(f"    ({twice} articles the data itself holds twice count as one story with them)")
     report("pairwise", real, raw)
     report("grouped", real, said)
-    arranged = stories.arrange(articles, now=CREATED)
+    arranged = stories.arrange(articles, now=CREATED).stories
     print(f"    entries: {len(arranged)} for {len(set(versions))} distinct stories")
 
 
@@ -227,7 +227,7 @@ def topics_check(bbc: list[dict[str, str]]) -> None:
     for records in by_topic.values():
         articles = [as_article(r["id"], r["title"], r["text"]) for r in records]
         twice = pairs_in(source_versions([r["text"] for r in records]))
-        groups = stories.copies([stories.fingerprint(a.text) for a in articles])
+        groups = stories.copies([stories.sketch(a.text) for a in articles])
         events = stories.events(articles, groups)
         n = len(articles)
         total += n * (n - 1) // 2 - len(twice)
@@ -249,17 +249,17 @@ def topics_check(bbc: list[dict[str, str]]) -> None:
 def sent_check(records: list[dict[str, str]], sample: int, rng: random.Random) -> None:
     picked = rng.sample(records, sample)
     donors = [r for r in records if r not in picked]
-    sent = [stories.fingerprint(as_article(r["id"], r["title"], r["text"]).text) for r in picked]
+    sent = [stories.sketch(as_article(r["id"], r["title"], r["text"]).text) for r in picked]
     repeats, updates = [], []
     for n, r in enumerate(picked):
         title, text = scraper_copy(r["title"], r["text"], rng, SOURCES[n % 5])
-        repeats.append(stories.fingerprint(as_article(f"c{n}", title, text).text))
+        repeats.append(stories.sketch(as_article(f"c{n}", title, text).text))
         grown = "\n\n".join([r["text"], *update_text(r["text"], donors, rng)])
-        updates.append(stories.fingerprint(as_article(f"u{n}", r["title"], grown).text))
+        updates.append(stories.sketch(as_article(f"u{n}", r["title"], grown).text))
     got_repeat = stories.against_sent(repeats, sent)
     got_update = stories.against_sent(updates, sent)
     fresh = stories.against_sent(
-        [stories.fingerprint(as_article(d["id"], d["title"], d["text"]).text) for d in donors],
+        [stories.sketch(as_article(d["id"], d["title"], d["text"]).text) for d in donors],
         sent,
     )
     print(f"  sent before ({sample} sent articles):")
@@ -295,7 +295,6 @@ def sections_check(bbc: list[dict[str, str]], rng: random.Random) -> None:
 
 def speed_check(records: Iterable[dict[str, str]]) -> None:
     articles = [as_article(r["id"], r["title"], r["text"]) for r in records]
-    stories.fingerprint.cache_clear()
     start = time.perf_counter()
     stories.arrange(articles, now=CREATED)
     seconds = time.perf_counter() - start

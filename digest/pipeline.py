@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,6 +61,14 @@ class RunResult:
     @property
     def exit_code(self) -> int:
         return 1 if self.errors or self.refused else 0
+
+
+@dataclass(frozen=True)
+class Built:
+    """The email of a digest, and the sketch of every article planned (kept once it is queued)."""
+
+    rendered: render.Rendered  # its `.digest` is the fitted one the email shows
+    sketches: Mapping[str, stories.Sketch]
 
 
 def collect(
@@ -154,10 +162,10 @@ def build(
     reporter: Reporter,
     summarizer: Summarizer | None = None,
     cache: Store | None = None,
-) -> render.Rendered:
+) -> Built:
     """Summarize the entries shown in full, then compose, render and fit the digest.
 
-    The answer's `.digest` is the one the email shows: fitted to DIGEST_HTML_BUDGET_KB.
+    The answer's `rendered.digest` is the one the email shows: fitted to DIGEST_HTML_BUDGET_KB.
 
     Summaries made before (same article, method, count and code) come from
     `cache`; new ones are kept in it, and made in DIGEST_WORKERS processes.
@@ -165,40 +173,33 @@ def build(
     from digest import compose as composer
     from digest import render
 
-    sent = recent_prints(settings, cache, created)
-    planned = composer.plan(articles, settings.max_articles, now=created, sent=sent)
+    sent = recent_sketches(settings, cache, created)
+    plan = composer.plan(articles, settings.max_articles, now=created, sent=sent)
     summaries = batch.summarize_all(
-        [story.lead for story in planned[0]],
+        plan.leads,
         settings.sentences,
         summarizer=summarizer or Summarizer(settings.summarizer, settings.language),
         workers=settings.workers,
         cache=cache,
         track=reporter.track,
     )
-    digest = composer.compose(
-        articles,
-        lambda a: summaries[a.id],
-        max_articles=settings.max_articles,
-        created=created,
-        sent=sent,
-        planned=planned,
-    )
-    return render.render(
-        digest,
+    rendered = render.render(
+        composer.compose(plan, summaries, created=created),
         templates_dir=settings.templates_dir,
         unsubscribe=unsubscribe_link(settings),
         budget_bytes=settings.html_budget_kb * 1024,
     )
+    return Built(rendered, plan.sketches)
 
 
-def recent_prints(settings: Settings, store: Store | None, now: datetime) -> list[stories.Print]:
+def recent_sketches(settings: Settings, store: Store | None, now: datetime) -> list[stories.Sketch]:
     """Sketches of the articles sent in the last DIGEST_DEDUPE_DAYS: their copies stay out."""
     if store is None or settings.dedupe_days == 0:
         return []
     from digest import stories
 
     since = _iso(now - timedelta(days=settings.dedupe_days))
-    return [stories.Print(signature, size) for _, signature, size in store.recent_prints(since)]
+    return [stories.Sketch(values, size) for _, values, size in store.recent_sketches(since)]
 
 
 def run_once(
@@ -252,7 +253,7 @@ def _dry_run(
     if not articles:
         result.status = "nothing-new"
         return result
-    rendered = _build_cached(settings, articles, now, rep, summarizer)
+    rendered = _build_cached(settings, articles, now, rep, summarizer).rendered
     eml = _message(settings, rendered, to, now).as_bytes()
     stem = f"dry-run-{now:%Y%m%d-%H%M%S}"
     result.digest = rendered.digest
@@ -305,9 +306,8 @@ def _new_digest(
         return  # the empty note only when this run got nothing else out (and mail flows)
     from digest import deliver
 
-    rendered = build(
-        settings, articles, created=now, reporter=rep, summarizer=summarizer, cache=store
-    )
+    built = build(settings, articles, created=now, reporter=rep, summarizer=summarizer, cache=store)
+    rendered = built.rendered
     if rendered.digest.is_empty and articles and not send_empty:
         # every article was a copy of one sent lately: remember them, send nothing
         store.record_repeats([(a.id, str(a.path), a.title) for a in articles], _iso(now))
@@ -322,7 +322,7 @@ def _new_digest(
         eml_path=eml_path,
         articles=[(a.id, str(a.path), a.title) for a in articles],
         recipients=to,
-        prints=[(a.id, *_sketch(a)) for a in articles],
+        sketches=[(aid, s.values, s.size) for aid, s in built.sketches.items()],
     )
     if not rendered.digest.is_empty:
         _archive(settings, rendered.digest, stem, rep)
@@ -332,13 +332,6 @@ def _new_digest(
         return
     _flush_queue(settings, store, clock, open_sender, result)
     result.status = "queued" if result.errors else "sent"
-
-
-def _sketch(article: Article) -> tuple[bytes, int]:
-    from digest import stories
-
-    found = stories.fingerprint(article.text)
-    return found.signature, found.size
 
 
 def _message(
@@ -395,7 +388,7 @@ def preview(
         store.close()
     if not articles:
         return None
-    return _build_cached(settings, articles, now, rep, None)
+    return _build_cached(settings, articles, now, rep, None).rendered
 
 
 def _build_cached(
@@ -404,7 +397,7 @@ def _build_cached(
     now: datetime,
     rep: Reporter,
     summarizer: Summarizer | None,
-) -> render.Rendered:
+) -> Built:
     """`build` for commands that change no state: summaries still go to an existing cache."""
     cache = Store.open_existing(settings.state_dir)
     try:

@@ -205,11 +205,11 @@ class Store:
         eml_path: Path,
         articles: Sequence[tuple[str, str, str]],
         recipients: Sequence[str],
-        prints: Sequence[tuple[str, bytes, int]] = (),
+        sketches: Sequence[tuple[str, bytes, int]] = (),
     ) -> int:
         """Record a saved message and mark its articles (id, path, title) as taken, atomically.
 
-        `prints` are the articles' sketches (id, signature, size), kept to spot copies.
+        `sketches` are the articles' sketches (id, values, size), kept to spot copies.
         """
         with self._conn:
             cur = self._conn.execute(
@@ -229,12 +229,12 @@ class Store:
             self._conn.executemany(
                 "INSERT OR REPLACE INTO prints (article_id, created, signature, size)"
                 " VALUES (?, ?, ?, ?)",
-                [(aid, created, signature, size) for aid, signature, size in prints],
+                [(aid, created, values, size) for aid, values, size in sketches],
             )
         return digest_id
 
-    def recent_prints(self, since: str) -> list[tuple[str, bytes, int]]:
-        """(id, signature, size) of the articles sent in digests created at or after `since`."""
+    def recent_sketches(self, since: str) -> list[tuple[str, bytes, int]]:
+        """(id, values, size) of the articles sent in digests created at or after `since`."""
         try:
             rows = self._conn.execute(
                 "SELECT article_id, signature, size FROM prints WHERE created >= ?"

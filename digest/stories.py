@@ -2,7 +2,7 @@
 
 Pure functions over articles and plain values; the only module that uses numpy.
 
-- Copies: a MinHash sketch of each body's word 3-shingles (`fingerprint`). Two texts
+- Copies: a MinHash sketch of each body's word 3-shingles (`sketch`). Two texts
   are the same article when most of the shorter one is found in the other, whatever
   the headline, page chrome, quote style, spacing or a paragraph cut or added.
   Sketches of sent articles are kept, so a copy sent before is dropped, and a copy
@@ -16,7 +16,6 @@ The thresholds were measured by benchmarks/dedupe_eval.py (benchmarks/RESULTS.md
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import math
 import re
@@ -54,10 +53,10 @@ Status = Literal["new", "repeat", "updated"]
 
 
 @dataclass(frozen=True)
-class Print:
+class Sketch:
     """A MinHash sketch of an article's body, comparable across runs and releases."""
 
-    signature: bytes  # PERMUTATIONS little-endian uint32 minima
+    values: bytes  # PERMUTATIONS little-endian uint32 minima
     size: int  # distinct shingles in the body
 
 
@@ -86,17 +85,16 @@ def words(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
-@functools.lru_cache(maxsize=8192)
-def fingerprint(text: str) -> Print:
+def sketch(text: str) -> Sketch:
     """The sketch of a body (the headline is not part of it: outlets rewrite headlines)."""
     shingles = _shingles(words(text))
     if shingles.size == 0:
-        return Print(_EMPTY.tobytes(), 0)
+        return Sketch(_EMPTY.tobytes(), 0)
     lowest = np.full(PERMUTATIONS, np.iinfo(np.uint64).max, dtype=np.uint64)
     for start in range(0, shingles.size, 2048):  # bounded memory for huge texts
         chunk = shingles[start : start + 2048, None]
         lowest = np.minimum(lowest, ((chunk * _MULTIPLIERS + _OFFSETS) >> 32).min(axis=0))
-    return Print(lowest.astype("<u4").tobytes(), int(shingles.size))
+    return Sketch(lowest.astype("<u4").tobytes(), int(shingles.size))
 
 
 def _shingles(found: list[str]) -> Words:
@@ -112,10 +110,10 @@ def _shingles(found: list[str]) -> Words:
     return np.unique(mixed)
 
 
-def _matrix(prints: Sequence[Print]) -> npt.NDArray[np.uint32]:
-    if not prints:
+def _matrix(sketches: Sequence[Sketch]) -> npt.NDArray[np.uint32]:
+    if not sketches:
         return np.zeros((0, PERMUTATIONS), dtype=np.uint32)
-    return np.stack([np.frombuffer(p.signature, dtype="<u4") for p in prints]).astype(np.uint32)
+    return np.stack([np.frombuffer(p.values, dtype="<u4") for p in sketches]).astype(np.uint32)
 
 
 def shares(jaccard: float, size_a: int, size_b: int) -> tuple[float, float]:
@@ -131,15 +129,15 @@ def same_text(jaccard: float, size_a: int, size_b: int) -> bool:
     return jaccard >= MIN_JACCARD and max(shares(jaccard, size_a, size_b)) >= SAME_TEXT
 
 
-def similar_pairs(prints: Sequence[Print]) -> list[tuple[int, int, float]]:
+def similar_pairs(sketches: Sequence[Sketch]) -> list[tuple[int, int, float]]:
     """(i, j, estimated Jaccard) of every pair of sketches that could be one article.
 
     Locality-sensitive hashing: sketches agreeing on both values of any of the
     PERMUTATIONS/2 bands are candidates (a pair with Jaccard 0.3 is found with
     probability > 0.99), so the cost follows the number of texts, not its square.
     """
-    sigs = _matrix(prints)
-    keep = np.array([p.size > 0 for p in prints], dtype=bool)
+    sigs = _matrix(sketches)
+    keep = np.array([p.size > 0 for p in sketches], dtype=bool)
     bands = (sigs[:, 0::2].astype(np.uint64) << np.uint64(32)) | sigs[:, 1::2].astype(np.uint64)
     found: set[tuple[int, int]] = set()
     for band in bands.T:
@@ -157,22 +155,22 @@ def similar_pairs(prints: Sequence[Print]) -> list[tuple[int, int, float]]:
     return [(int(i), int(j), float(s)) for (i, j), s in zip(pairs, jaccards, strict=True)]
 
 
-def copies(prints: Sequence[Print]) -> list[int]:
+def copies(sketches: Sequence[Sketch]) -> list[int]:
     """A group number per text: texts of one article share it (the lowest index in the group)."""
-    groups = _Groups(len(prints))
-    for i, j, jaccard in similar_pairs(prints):
-        if same_text(jaccard, prints[i].size, prints[j].size):
+    groups = _Groups(len(sketches))
+    for i, j, jaccard in similar_pairs(sketches):
+        if same_text(jaccard, sketches[i].size, sketches[j].size):
             groups.join(i, j)
-    return [groups.find(i) for i in range(len(prints))]
+    return [groups.find(i) for i in range(len(sketches))]
 
 
-def against_sent(prints: Sequence[Print], sent: Sequence[Print]) -> list[Status]:
+def against_sent(sketches: Sequence[Sketch], sent: Sequence[Sketch]) -> list[Status]:
     """For each new text: "repeat" (sent before), "updated" (sent, with much new text) or "new"."""
-    status: list[Status] = ["new"] * len(prints)
+    status: list[Status] = ["new"] * len(sketches)
     if not sent:
         return status
-    for i, j, jaccard in _pairs_across(prints, sent):
-        new, old = prints[i], sent[j]
+    for i, j, jaccard in _pairs_across(sketches, sent):
+        new, old = sketches[i], sent[j]
         if not same_text(jaccard, new.size, old.size):
             continue
         novel = 1 - shares(jaccard, old.size, new.size)[1]
@@ -183,21 +181,23 @@ def against_sent(prints: Sequence[Print], sent: Sequence[Print]) -> list[Status]
     return status
 
 
-def _pairs_across(prints: Sequence[Print], sent: Sequence[Print]) -> list[tuple[int, int, float]]:
+def _pairs_across(
+    sketches: Sequence[Sketch], sent: Sequence[Sketch]
+) -> list[tuple[int, int, float]]:
     """(i, j, estimated Jaccard) of new sketch i and sent sketch j agreeing on a band.
 
     The candidates `similar_pairs` finds, but only across the two lists: pairs of
     sent texts (a wire story sent in 25 copies is 300 of them per band) are never
     formed, so the cost follows the new texts and their matches, not what was sent.
     """
-    new_sigs, old_sigs = _matrix(prints), _matrix(sent)
+    new_sigs, old_sigs = _matrix(sketches), _matrix(sent)
     new_bands, old_bands = _bands(new_sigs), _bands(old_sigs)
     old_used = np.array([p.size > 0 for p in sent], dtype=bool)
     found: set[tuple[int, int]] = set()
     for b in range(new_bands.shape[1]):
         index: dict[int, list[int]] = {}
         for i, value in enumerate(new_bands[:, b].tolist()):
-            if prints[i].size > 0:
+            if sketches[i].size > 0:
                 index.setdefault(value, []).append(i)
         column = old_bands[:, b]
         hits = np.flatnonzero(np.isin(column, np.fromiter(index, np.uint64)) & old_used)
@@ -395,15 +395,30 @@ def _closest(vector: dict[str, float], centroids: dict[str, dict[str, float]]) -
     return best
 
 
+@dataclass(frozen=True)
+class Arrangement:
+    """The stories of a run's articles, and the sketch of every article (for the store)."""
+
+    stories: list[Story]  # best ranked first; copies of sent articles are gone
+    sketches: dict[str, Sketch]  # article id -> its sketch, for every article given
+
+
 def arrange(
-    articles: Sequence[Article], *, now: datetime, sent: Sequence[Print] = ()
-) -> list[Story]:
+    articles: Sequence[Article], *, now: datetime, sent: Sequence[Sketch] = ()
+) -> Arrangement:
     """The stories of these articles, best ranked first; copies of sent articles are gone."""
-    prints = [fingerprint(a.text) for a in articles]
-    status = against_sent(prints, sent)
+    sketches = [sketch(a.text) for a in articles]
+    ranked = _stories(articles, sketches, now, sent)
+    return Arrangement(ranked, {a.id: s for a, s in zip(articles, sketches, strict=True)})
+
+
+def _stories(
+    articles: Sequence[Article], sketches: list[Sketch], now: datetime, sent: Sequence[Sketch]
+) -> list[Story]:
+    status = against_sent(sketches, sent)
     keep = [i for i, s in enumerate(status) if s != "repeat"]
     kept = [articles[i] for i in keep]
-    groups = copies([prints[i] for i in keep])
+    groups = copies([sketches[i] for i in keep])
     members: dict[int, list[int]] = {}
     for k, label in enumerate(events(kept, groups)):
         members.setdefault(label, []).append(k)

@@ -283,7 +283,7 @@ def test_a_digest_built_again_is_not_summarized_again(tmp_path: Path) -> None:
         store.close()
     assert len(first.calls) == 3  # only the entries shown in full
     assert second.calls == []
-    assert two.digest.entries == one.digest.entries
+    assert two.rendered.digest.entries == one.rendered.digest.entries
 
 
 def test_cache_is_keyed_by_method_count_and_code_version(
@@ -527,7 +527,7 @@ def test_a_message_written_once_is_the_one_written_for_each_reader(recipient: st
 
 
 def reference_against_sent(
-    prints: list[stories.Print], sent: list[stories.Print]
+    prints: list[stories.Sketch], sent: list[stories.Sketch]
 ) -> list[stories.Status]:
     """What against_sent answered when it paired every sketch with every other (quadratic)."""
     status: list[stories.Status] = ["new"] * len(prints)
@@ -554,8 +554,8 @@ def test_copies_of_sent_articles_are_the_ones_the_quadratic_pairing_found() -> N
         texts[2].replace("district 2", "district 20"),  # a repeat, edited
         "",
     ]
-    sent = [stories.fingerprint(t) for t in sent_texts]
-    new = [stories.fingerprint(t) for t in new_texts]
+    sent = [stories.sketch(t) for t in sent_texts]
+    new = [stories.sketch(t) for t in new_texts]
     got = stories.against_sent(new, sent)
     assert got == reference_against_sent(new, sent)
     assert got[:3] == ["repeat", "updated", "new"]

@@ -115,10 +115,10 @@ def test_sketches_of_sent_articles_are_kept_and_read_back_by_date(tmp_path: Path
         eml_path=Path("outbox/d.eml"),
         articles=[("a1", "seeds/a1.txt", "A1")],
         recipients=("x@y.z",),
-        prints=[("a1", b"\x01\x02", 7)],
+        sketches=[("a1", b"\x01\x02", 7)],
     )
-    assert store.recent_prints("2026-11-19T00:00:00+00:00") == [("a1", b"\x01\x02", 7)]
-    assert store.recent_prints("2026-11-21T00:00:00+00:00") == []
+    assert store.recent_sketches("2026-11-19T00:00:00+00:00") == [("a1", b"\x01\x02", 7)]
+    assert store.recent_sketches("2026-11-21T00:00:00+00:00") == []
 
 
 def test_copies_left_out_count_as_sent(tmp_path: Path) -> None:
