@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from digest import pipeline, sources
+from digest import __version__, pipeline, sources
 from digest.config import Settings, env_file_warning, load_settings, masked, parse_recipients
 from digest.errors import DigestError, SourceError
 from digest.store import Store
@@ -70,7 +70,7 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option(
     "-v", "--verbose", is_flag=True, help="Show details (e.g. language fallbacks) and tracebacks."
 )
-@click.version_option(package_name="digest")
+@click.version_option(version=__version__, prog_name="digest")
 @click.pass_context
 def cli(ctx: click.Context, env_file: Path, verbose: bool) -> None:
     """Summarize new article files from the seeds folder into one email.
