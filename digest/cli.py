@@ -13,13 +13,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from digest import __version__, pipeline, sources
+from digest import __version__, pipeline
 from digest.config import Settings, env_file_warning, load_settings, masked, parse_recipients
-from digest.errors import DigestError, SourceError
+from digest.errors import DigestError
 from digest.store import Store
 
 if TYPE_CHECKING:
     from digest.render import Rendered
+    from digest.sources import Article
+    from digest.summarize import Summary
 
 T = TypeVar("T")
 PROGRESS_MIN_ITEMS = 20  # below this a bar only flickers
@@ -214,46 +216,16 @@ def summarize(ctx: Context, paths: tuple[Path, ...], as_json: bool, count: int |
 
     Example: digest summarize --json seeds/*
     """
-    from digest import batch
-    from digest.summarize import Summarizer
-
     settings = ctx.settings()
-    engine = Summarizer(settings.summarizer, settings.language)
-    infos: list[sources.FileInfo] = []
-    for path in paths:
-        try:
-            infos.append(sources.file_info(path))
-        except SourceError as exc:
-            click.echo(f"digest: skipped {exc}", err=True)
-    read: list[sources.Article] = []
-    progress = ClickReporter().track
-    results = batch.read_all(
-        infos, max_bytes=settings.max_file_bytes, workers=settings.workers, track=progress
-    )
-    for info, got in results:
-        if isinstance(got, str):
-            click.echo(f"digest: skipped {info.path}: {got}", err=True)
-        else:
-            read.append(got)
-    cache = Store.open_existing(settings.state_dir)
-    try:
-        summaries = batch.summarize_all(
-            read,
-            count or settings.sentences,
-            summarizer=engine,
-            workers=settings.workers,
-            cache=cache,
-            track=progress,
-        )
-    finally:
-        if cache is not None:
-            cache.close()
-    for article in read:
-        _print_summary(article.path, article, summaries[article.id], as_json)
-    sys.exit(1 if len(read) < len(paths) else 0)
+    done = pipeline.summarize_files(settings, paths, count=count, reporter=ClickReporter())
+    for item in done.skipped:
+        click.echo(f"digest: skipped {item.path}: {item.reason}", err=True)
+    for article, summary in done.summaries:
+        _print_summary(article.path, article, summary, as_json)
+    sys.exit(1 if len(done.summaries) < len(paths) else 0)
 
 
-def _print_summary(path: Path, article: sources.Article, summary: Any, as_json: bool) -> None:
+def _print_summary(path: Path, article: Article, summary: Summary, as_json: bool) -> None:
     if as_json:
         record = {
             "path": str(path),

@@ -132,9 +132,9 @@ def test_preview_json_describes_the_email_fitted_to_the_size_budget(seeds: SeedW
 
 def test_version_and_the_summary_cache_key_read_one_number() -> None:
     import digest
-    from digest import batch
+    from digest import summaries
 
     result = CliRunner().invoke(cli, ["--version"])
     assert result.exit_code == 0
     assert result.output.split()[-1] == digest.__version__
-    assert batch.code_version().startswith(f"{digest.__version__}+")
+    assert summaries.code_version().startswith(f"{digest.__version__}+")
