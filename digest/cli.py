@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from digest import __version__, pipeline
-from digest.config import Settings, env_file_warning, load_settings, masked, parse_recipients
+from digest.config import Settings, env_file_warning, load_settings, parse_recipients
 from digest.errors import DigestError
-from digest.store import Store
 
 if TYPE_CHECKING:
     from digest.render import Rendered
@@ -271,42 +270,10 @@ def status(ctx: Context) -> None:
 
     Passwords are masked. Example: digest status
     """
-    from digest import scheduler
+    from digest import status as state
 
-    settings = ctx.settings()
-    store = Store.open(settings.state_dir, readonly=True)
-    try:
-        click.echo(_pending_line(settings, store))
-        queued = store.queued()
-        recent = store.recent_digests()
-        last_run = scheduler.last_run(store)
-    finally:
-        store.close()
-    click.echo(f"queued messages: {len(queued)}")
-    for q in queued:
-        click.echo(f"  #{q.id} {q.created} waiting for {', '.join(q.pending)}")
-    click.echo("last digests:" if recent else "last digest: none yet")
-    for r in recent:
-        click.echo(
-            f"  #{r.id} {r.created} {r.status}, {r.article_count} article(s), "
-            f"{r.accepted}/{r.recipients} recipient(s) accepted"
-        )
-    click.echo(f"schedule: {settings.schedule} (timezone {settings.timezone or 'system'})")
-    click.echo(f"next run: {scheduler.next_run_text(settings, last_run, pipeline.utc_now())}")
-    click.echo("settings:")
-    for name, value in masked(settings).items():
-        click.echo(f"  {name} = {value}")
-
-
-def _pending_line(settings: Settings, store: Store) -> str:
-    quiet = pipeline.Reporter(lambda _: None)
-    try:
-        pending, skipped = pipeline.collect(
-            settings, store, now=pipeline.utc_now(), reporter=quiet, record=False
-        )
-    except DigestError as exc:  # status still shows the rest
-        return f"pending articles: unknown ({exc})"
-    return f"pending articles: {len(pending)} (new unusable files: {len(skipped)})"
+    for line in state.report(ctx.settings()).lines():
+        click.echo(line)
 
 
 def main(argv: list[str] | None = None) -> None:
