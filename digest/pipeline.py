@@ -12,9 +12,10 @@ from digest import summaries as summary_cache
 from digest.config import Settings
 from digest.context import Clock, Reporter, RunContext, utc_now
 from digest.errors import DeliveryError, DigestError, SourceError
+from digest.lock import run_lock
 from digest.scan import collect
 from digest.sources import Article, Skipped
-from digest.store import Store, run_lock
+from digest.store import Store
 from digest.summarize import Summarizer, Summary
 
 if TYPE_CHECKING:  # imported where used: a run with nothing new loads no numpy, Jinja2, smtplib
@@ -135,8 +136,7 @@ def run_once(
     from digest import deliver
 
     with run_lock(settings.state_dir, wait=LOCK_WAIT_SECONDS):
-        store = Store.open(settings.state_dir)
-        try:
+        with Store.open(settings.state_dir) as store:
             ctx = RunContext(
                 settings, store, deliver.for_settings(settings, open_sender), clock, rep
             )
@@ -144,8 +144,6 @@ def run_once(
             _flush_queue(ctx, result)
             _new_digest(ctx, result, summarizer, to, send_empty)
             return result
-        finally:
-            store.close()
 
 
 def _dry_run(
@@ -157,11 +155,8 @@ def _dry_run(
 ) -> RunResult:
     from digest import deliver
 
-    store = Store.open(settings.state_dir, readonly=True)
-    try:
+    with Store.open(settings.state_dir, readonly=True) as store:
         articles, skipped = collect(settings, store, now=now, reporter=rep, record=False)
-    finally:
-        store.close()
     result = RunResult(status="dry-run", skipped=skipped)
     if not articles:
         result.status = "nothing-new"
@@ -281,11 +276,8 @@ def preview(
     """The email the next run would send (its fitted digest too), without changing any state."""
     rep = reporter or Reporter()
     now = clock()
-    store = Store.open(settings.state_dir, readonly=True)
-    try:
+    with Store.open(settings.state_dir, readonly=True) as store:
         articles, _ = collect(settings, store, now=now, reporter=rep, record=False)
-    finally:
-        store.close()
     if not articles:
         return None
     return _build_cached(settings, articles, now, rep, None).rendered

@@ -42,13 +42,10 @@ def report(settings: Settings, *, now: datetime | None = None) -> StatusReport:
     from digest import scheduler
 
     moment = now or utc_now()
-    store = Store.open(settings.state_dir, readonly=True)
-    try:
+    with Store.open(settings.state_dir, readonly=True) as store:
         pending = _pending_line(settings, store, moment)
         queued, recent = tuple(store.queued()), tuple(store.recent_digests())
         last_run = scheduler.last_run(store)
-    finally:
-        store.close()
     return StatusReport(
         pending=pending,
         queued=queued,

@@ -7,19 +7,13 @@ recipient's server accepted it (or refused it for good).
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
-import os
 import sqlite3
-import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-from digest.errors import LockBusyError, StateError
+from digest.errors import StateError
 from digest.summarize import Summary
 
 # (path, size, mtime_ns, inode): one version of a seed file, as listed.
@@ -27,7 +21,6 @@ FileVersion = tuple[str, int, int, int]
 
 DB_NAME = "state.sqlite3"
 SCHEMA_VERSION = 4  # PRAGMA user_version; 1 was the first release (no `meta` table)
-LOCK_NAME = "lock"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -165,6 +158,12 @@ class Store:
     def close(self) -> None:
         self._conn.close()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def sent_ids(self, ids: Iterable[str]) -> set[str]:
         """The ids among `ids` that are already part of a digest, or left out as copies."""
         wanted = list(ids)
@@ -298,16 +297,6 @@ class Store:
             for i, c, s, n, st, a, r in rows
         ]
 
-    def last_sent_at(self) -> datetime | None:
-        """When the newest digest that reached someone was created (the scheduler's memory)."""
-        row = self._conn.execute(
-            "SELECT max(created) FROM digests WHERE status IN ('sent', 'queued')"
-        ).fetchone()
-        return datetime.fromisoformat(row[0]) if row and row[0] else None
-
-    def skipped_count(self) -> int:
-        return int(self._conn.execute("SELECT count(*) FROM skipped").fetchone()[0])
-
     def get_meta(self, key: str) -> str | None:
         """A small named value, or None when it was never set."""
         try:
@@ -427,32 +416,3 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
         conn.executescript(SCHEMA)
         return conn
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
-
-
-@contextmanager
-def run_lock(state_dir: Path, *, wait: float = 0.0) -> Iterator[None]:
-    """Hold the run lock, waiting up to `wait` seconds; only one run may send at a time."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(state_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        _acquire(fd, wait)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the flock
-
-
-def _acquire(fd: int, wait: float) -> None:
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                raise StateError(f"cannot take the run lock: {exc}") from exc
-        if time.monotonic() >= deadline:
-            raise LockBusyError(
-                "another digest run is in progress (lock held)",
-                "this run sent nothing; the other run will deliver",
-            )
-        time.sleep(0.1)

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from digest import pipeline, scheduler
 from digest.config import Settings, load_settings
 from digest.errors import SettingsError
+from digest.lock import run_lock
 from digest.scheduler import Schedule, Service, next_fire, parse_schedule
-from digest.store import Store, run_lock
+from digest.store import Store
 
 NY, BERLIN = "America/New_York", "Europe/Berlin"
 

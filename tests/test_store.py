@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from digest.errors import LockBusyError, StateError
-from digest.store import DB_NAME, SCHEMA_VERSION, Store, run_lock
+from digest.lock import run_lock
+from digest.store import DB_NAME, SCHEMA_VERSION, Store
 
 V1_SCHEMA = """
 CREATE TABLE articles (id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL,
