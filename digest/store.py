@@ -173,10 +173,7 @@ class Store:
             marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(f"SELECT id FROM articles WHERE id IN ({marks})", chunk)
             found.update(row[0] for row in rows)
-            try:
-                rows = self._conn.execute(f"SELECT id FROM repeats WHERE id IN ({marks})", chunk)
-            except sqlite3.OperationalError:  # a read-only open of a database older than it
-                continue
+            rows = self._conn.execute(f"SELECT id FROM repeats WHERE id IN ({marks})", chunk)
             found.update(row[0] for row in rows)
         return found
 
@@ -234,14 +231,10 @@ class Store:
 
     def recent_sketches(self, since: str) -> list[tuple[str, bytes, int]]:
         """(id, values, size) of the articles sent in digests created at or after `since`."""
-        try:
-            rows = self._conn.execute(
-                "SELECT article_id, signature, size FROM prints WHERE created >= ?"
-                " ORDER BY article_id",
-                (since,),
-            ).fetchall()
-        except sqlite3.OperationalError:  # a read-only open of a database older than `prints`
-            return []
+        rows = self._conn.execute(
+            "SELECT article_id, signature, size FROM prints WHERE created >= ? ORDER BY article_id",
+            (since,),
+        ).fetchall()
         return [(str(aid), bytes(sig), int(size)) for aid, sig, size in rows]
 
     def record_repeats(self, articles: Sequence[tuple[str, str, str]], at: str) -> None:
@@ -299,10 +292,7 @@ class Store:
 
     def get_meta(self, key: str) -> str | None:
         """A small named value, or None when it was never set."""
-        try:
-            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        except sqlite3.OperationalError:  # a read-only open of a database older than `meta`
-            return None
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return str(row[0]) if row else None
 
     def set_meta(self, key: str, value: str) -> None:
@@ -315,14 +305,11 @@ class Store:
 
     def sent_files(self) -> set[FileVersion]:
         """The remembered file versions whose article went out, or was left out as a copy."""
-        try:
-            rows = self._conn.execute(
-                "SELECT path, size, mtime_ns, inode FROM files WHERE article_id IN"
-                " (SELECT id FROM articles UNION ALL SELECT id FROM repeats)"
-            )
-            return set(rows)
-        except sqlite3.OperationalError:  # a read-only open of a database older than `files`
-            return set()
+        rows = self._conn.execute(
+            "SELECT path, size, mtime_ns, inode FROM files WHERE article_id IN"
+            " (SELECT id FROM articles UNION ALL SELECT id FROM repeats)"
+        )
+        return set(rows)
 
     def skipped_files(self) -> set[tuple[str, int, int]]:
         """(path, size, mtime_ns) of every file version already reported as unusable."""
@@ -344,10 +331,7 @@ class Store:
             self._conn.executemany("DELETE FROM files WHERE path = ?", stale)
 
     def file_count(self) -> int:
-        try:
-            return int(self._conn.execute("SELECT count(*) FROM files").fetchone()[0])
-        except sqlite3.OperationalError:
-            return 0
+        return int(self._conn.execute("SELECT count(*) FROM files").fetchone()[0])
 
     def cached_summaries(
         self, ids: Iterable[str], method: str, count: int, version: str
@@ -358,15 +342,12 @@ class Store:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            try:
-                rows = self._conn.execute(
-                    "SELECT article_id, used_method, language, body FROM summaries"
-                    " WHERE method = ? AND sentences = ? AND version = ?"
-                    f" AND article_id IN ({marks})",
-                    (method, count, version, *chunk),
-                ).fetchall()
-            except sqlite3.OperationalError:  # read-only, older than `summaries`
-                return found
+            rows = self._conn.execute(
+                "SELECT article_id, used_method, language, body FROM summaries"
+                " WHERE method = ? AND sentences = ? AND version = ?"
+                f" AND article_id IN ({marks})",
+                (method, count, version, *chunk),
+            ).fetchall()
             for aid, used, language, body in rows:
                 found[str(aid)] = Summary(tuple(json.loads(body)), str(language), str(used))
         return found
@@ -397,12 +378,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {2: (), 3: (), 4: ()}
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     """Bring an older database up to SCHEMA_VERSION; refuse one from a newer release."""
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if version > SCHEMA_VERSION:
-        raise StateError(
-            f"{path} was written by a newer digest (schema {version} > {SCHEMA_VERSION})",
-            "upgrade digest, or point DIGEST_STATE_DIR elsewhere",
-        )
+    version = _schema_version(conn, path)
     with conn:
         for target in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS[target]:
@@ -410,9 +386,34 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
+def _schema_version(conn: sqlite3.Connection, path: Path) -> int:
+    """The database's schema version; one from a newer release is refused."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise StateError(
+            f"{path} was written by a newer digest (schema {version} > {SCHEMA_VERSION})",
+            "upgrade digest, or point DIGEST_STATE_DIR elsewhere",
+        )
+    return version
+
+
 def _open_readonly(path: Path) -> sqlite3.Connection:
+    """The database as it is, never changed; one older than SCHEMA is brought up to it in memory.
+
+    So every method finds every table, and a read-only command (status, preview,
+    dry run) right after an upgrade answers as the next real run would.
+    """
     if not path.exists():
         conn = sqlite3.connect(":memory:")
         conn.executescript(SCHEMA)
         return conn
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
+    if _schema_version(conn, path) == SCHEMA_VERSION:
+        return conn
+    copy = sqlite3.connect(":memory:")
+    with conn:
+        conn.backup(copy)
+    conn.close()
+    copy.executescript(SCHEMA)
+    _migrate(copy, path)
+    return copy

@@ -86,12 +86,32 @@ def test_first_release_database_is_migrated_not_rejected(tmp_path: Path) -> None
     assert version[0] == SCHEMA_VERSION
 
 
+def test_read_only_open_of_a_first_release_database_sees_every_table_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    conn.executescript(V1_SCHEMA)
+    conn.close()
+    before = (tmp_path / DB_NAME).read_bytes()
+    with Store.open(tmp_path, readonly=True) as store:
+        assert store.sent_ids(["abc", "new"]) == {"abc"}
+        assert store.get_meta("last_run") is None
+        assert store.recent_sketches("2000-01-01T00:00:00+00:00") == []
+        assert store.sent_files() == set() and store.file_count() == 0
+        assert store.cached_summaries(["abc"], "news", 3, "0.1.0+1") == {}
+    assert (tmp_path / DB_NAME).read_bytes() == before
+    version = sqlite3.connect(tmp_path / DB_NAME).execute("PRAGMA user_version").fetchone()
+    assert version[0] == 0
+
+
 def test_database_from_a_newer_release_is_refused_in_one_line(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / DB_NAME)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
     with pytest.raises(StateError, match="newer digest"):
         Store.open(tmp_path)
+    with pytest.raises(StateError, match="newer digest"):
+        Store.open(tmp_path, readonly=True)
 
 
 def test_garbage_database_file_is_a_state_error(tmp_path: Path) -> None:
