@@ -109,7 +109,7 @@ def recent_sketches(settings: Settings, store: Store | None, now: datetime) -> l
         return []
     from digest import stories
 
-    since = _iso(now - timedelta(days=settings.dedupe_days))
+    since = now - timedelta(days=settings.dedupe_days)
     return [stories.Sketch(values, size) for _, values, size in store.recent_sketches(since)]
 
 
@@ -196,7 +196,7 @@ def _new_digest(
     )
     if built.rendered.digest.is_empty and articles and not send_empty:
         # every article was a copy of one sent lately: remember them, send nothing
-        store.record_repeats([(a.id, str(a.path), a.title) for a in articles], _iso(now))
+        store.record_repeats([(a.id, str(a.path), a.title) for a in articles], now)
         return
     result.digest, result.eml_path = built.rendered.digest, _queue(ctx, built, articles, to)
     if result.errors:
@@ -217,7 +217,7 @@ def _queue(ctx: RunContext, built: Built, articles: Sequence[Article], to: tuple
     stem = f"digest-{now:%Y%m%d-%H%M%S}-{ids[0][:8] if ids else 'empty'}"
     eml_path = deliver.save_to_outbox(settings.outbox_dir, stem, eml, rendered.html)
     ctx.store.queue_digest(
-        created=_iso(now),
+        created=now,
         subject=rendered.subject,
         eml_path=eml_path,
         articles=[(a.id, str(a.path), a.title) for a in articles],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -85,7 +85,7 @@ def _read_new(
     for item, (size, mtime_ns) in bad:
         reporter.say(f"skipped {item.path}: {item.reason}")
         if record:
-            store.record_skipped(item.path, size, mtime_ns, item.reason, _iso(now))
+            store.record_skipped(item.path, size, mtime_ns, item.reason, now)
     if record:
         _remember(store, listed, len(listed) - len(fresh), read)
     return articles, bad
@@ -123,7 +123,3 @@ def _read_one(max_bytes: int, info: FileInfo) -> Article | str:
         return sources.read_article(info, max_bytes=max_bytes)
     except SourceError as exc:
         return exc.reason
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")

@@ -26,10 +26,13 @@ class StatusReport:
     def lines(self) -> list[str]:
         """The report as `digest status` prints it."""
         out = [self.pending, f"queued messages: {len(self.queued)}"]
-        out += [f"  #{q.id} {q.created} waiting for {', '.join(q.pending)}" for q in self.queued]
+        out += [
+            f"  #{q.id} {q.created.isoformat()} waiting for {', '.join(q.pending)}"
+            for q in self.queued
+        ]
         out.append("last digests:" if self.recent else "last digest: none yet")
         out += [
-            f"  #{r.id} {r.created} {r.status}, {r.article_count} article(s), "
+            f"  #{r.id} {r.created.isoformat()} {r.status}, {r.article_count} article(s), "
             f"{r.accepted}/{r.recipients} recipient(s) accepted"
             for r in self.recent
         ]

@@ -378,7 +378,7 @@ def queue_message(tmp_path: Path, store: Store, recipients: tuple[str, ...]) -> 
     )
     eml = deliver.save_to_outbox(tmp_path / "outbox", "d", msg.as_bytes(), "<p>Hello</p>")
     return store.queue_digest(
-        created="2026-11-26T07:00:00+00:00",
+        created=datetime(2026, 11, 26, 7, 0, tzinfo=UTC),
         subject="News",
         eml_path=eml,
         articles=[("a1", "seeds/a.txt", "A")],

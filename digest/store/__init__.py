@@ -1,8 +1,9 @@
 """The state database (SQLite): what was sent, what is queued, what was skipped.
 
-This package is the only place that knows SQL (schema.py: the tables and migrations). An article counts as handled once a
-digest holding it is queued here; the digest stays queued until every
-recipient's server accepted it (or refused it for good).
+This package is the only place that knows SQL (schema.py: the tables and
+migrations). An article counts as handled once a digest holding it is queued
+here; the digest stays queued until every recipient's server accepted it (or
+refused it for good). Moments go in and come out as datetimes.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from digest.errors import StateError
@@ -28,7 +30,7 @@ class QueuedDigest:
     """A saved message that some recipients still wait for."""
 
     id: int
-    created: str
+    created: datetime
     subject: str
     eml_path: Path
     pending: tuple[str, ...]
@@ -39,7 +41,7 @@ class DigestRecord:
     """One digest as `digest status` shows it."""
 
     id: int
-    created: str
+    created: datetime
     subject: str
     article_count: int
     status: str
@@ -119,18 +121,20 @@ class Store:
         ).fetchone()
         return row is not None
 
-    def record_skipped(self, path: Path, size: int, mtime_ns: int, reason: str, at: str) -> None:
+    def record_skipped(
+        self, path: Path, size: int, mtime_ns: int, reason: str, at: datetime
+    ) -> None:
         with self._conn:
             self._conn.execute(
                 "INSERT OR REPLACE INTO skipped (path, size, mtime_ns, reason, at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (str(path), size, mtime_ns, reason, at),
+                (str(path), size, mtime_ns, reason, _iso(at)),
             )
 
     def queue_digest(
         self,
         *,
-        created: str,
+        created: datetime,
         subject: str,
         eml_path: Path,
         articles: Sequence[tuple[str, str, str]],
@@ -145,7 +149,7 @@ class Store:
             cur = self._conn.execute(
                 "INSERT INTO digests (created, subject, eml_path, article_count, status)"
                 " VALUES (?, ?, ?, ?, 'queued')",
-                (created, subject, str(eml_path), len(articles)),
+                (_iso(created), subject, str(eml_path), len(articles)),
             )
             digest_id = int(cur.lastrowid or 0)
             self._conn.executemany(
@@ -159,24 +163,24 @@ class Store:
             self._conn.executemany(
                 "INSERT OR REPLACE INTO prints (article_id, created, signature, size)"
                 " VALUES (?, ?, ?, ?)",
-                [(aid, created, values, size) for aid, values, size in sketches],
+                [(aid, _iso(created), values, size) for aid, values, size in sketches],
             )
         return digest_id
 
-    def recent_sketches(self, since: str) -> list[tuple[str, bytes, int]]:
+    def recent_sketches(self, since: datetime) -> list[tuple[str, bytes, int]]:
         """(id, values, size) of the articles sent in digests created at or after `since`."""
         rows = self._conn.execute(
             "SELECT article_id, signature, size FROM prints WHERE created >= ? ORDER BY article_id",
-            (since,),
+            (_iso(since),),
         ).fetchall()
         return [(str(aid), bytes(sig), int(size)) for aid, sig, size in rows]
 
-    def record_repeats(self, articles: Sequence[tuple[str, str, str]], at: str) -> None:
+    def record_repeats(self, articles: Sequence[tuple[str, str, str]], at: datetime) -> None:
         """Remember articles (id, path, title) left out as copies of sent ones: never sent."""
         with self._conn:
             self._conn.executemany(
                 "INSERT OR IGNORE INTO repeats (id, path, title, at) VALUES (?, ?, ?, ?)",
-                [(*article, at) for article in articles],
+                [(*article, _iso(at)) for article in articles],
             )
 
     def queued(self) -> list[QueuedDigest]:
@@ -187,7 +191,7 @@ class Store:
             " WHERE v.status = 'pending' GROUP BY d.id ORDER BY d.id"
         ).fetchall()
         return [
-            QueuedDigest(int(i), str(c), str(s), Path(p), tuple(str(r).split("\n")))
+            QueuedDigest(int(i), _when(c), str(s), Path(p), tuple(str(r).split("\n")))
             for i, c, s, p, r in rows
         ]
 
@@ -220,7 +224,7 @@ class Store:
             (limit,),
         ).fetchall()
         return [
-            DigestRecord(int(i), str(c), str(s), int(n), str(st), int(a or 0), int(r or 0))
+            DigestRecord(int(i), _when(c), str(s), int(n), str(st), int(a or 0), int(r or 0))
             for i, c, s, n, st, a, r in rows
         ]
 
@@ -303,3 +307,12 @@ class Store:
                 )
         except sqlite3.Error as exc:
             raise StateError(f"cannot save summaries in the state database: {exc}") from exc
+
+
+def _iso(moment: datetime) -> str:
+    """How the database writes a moment: UTC, to the second (it sorts as text)."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text)
