@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (HTML markup: lines are as long as the tags they hold)
 """Page templates for extraction_eval.py: one known article inside a site's boilerplate.
 
 Every template returns a whole HTML document. The boilerplate is what real news and blog

@@ -30,6 +30,8 @@ FEED_SHARE = 0.6
 _MIN_FEED_WORDS = 80  # fewer is a summary, not the article
 _FEED_WHOLE = 0.7  # a feed text this long next to the page's is the whole article, not a teaser
 
+_MIN_WORDS = 5  # less is a menu or a label, not an article
+
 _calls = 0
 
 
@@ -87,9 +89,12 @@ def extract_page(
     found = _trafilatura(tree, url)
     if found is None:
         return _from_feed(None, feed_text, url)
-    paragraphs = _paragraphs(found.text)
+    title = _clean(found.title)
+    paragraphs = _without_title(title, _paragraphs(found.text))
+    if _words(paragraphs) < _MIN_WORDS:
+        paragraphs = ()
     page = Page(
-        title=_clean(found.title),
+        title=title,
         paragraphs=paragraphs,
         author=_clean(found.author),
         source=_clean(found.sitename),
@@ -228,6 +233,19 @@ def _in_feed(paragraph: str, known: set[tuple[str, ...]]) -> bool:
 def _paragraphs(text: str | None) -> tuple[str, ...]:
     lines = (" ".join(line.split()) for line in re.split(r"\n", text or ""))
     return tuple(line for line in lines if line)
+
+
+def _without_title(title: str | None, paragraphs: tuple[str, ...]) -> tuple[str, ...]:
+    """trafilatura often keeps the headline as a first paragraph; it is the title already."""
+    key = _key(title or "")
+    for i, paragraph in enumerate(paragraphs[:3]):
+        if key and _key(paragraph) == key:
+            return paragraphs[:i] + paragraphs[i + 1 :]
+    return paragraphs
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\W+", "", text.casefold())
 
 
 def _clean(value: str | None) -> str | None:
