@@ -246,10 +246,27 @@ March 5, 2024</time></p>{figure(c)}</section><section class="content">
 {related(c, 3, "section")}<div id="disqus_thread">{comments(c, 4)}</div></main>{footer(site)}</body></html>"""
 
 
+def plain(c: Context) -> str:
+    """No telling names: comments and teasers are bare paragraphs in the same column."""
+    site = c.site
+    also = "".join(f"<p><b>{c.headline()}</b> {c.sentence()} {c.sentence()}</p>" for _ in range(3))
+    talk = "".join(
+        f"<div><b>{c.rng.choice(COMMENTERS)}</b> wrote:<p>{escape(c.rng.choice(OPINIONS))} "
+        f"{c.sentence()}</p></div>"
+        for _ in range(4)
+    )
+    return f"""{head(c, site)}<body><div class="wrap"><div class="top"><a href="/">{escape(site)}</a>
+<a href="/news">News</a> <a href="/about">About</a></div><div class="col">
+<h2>{escape(c.title)}</h2><div class="date">05/03/2024</div>{body_ps(c)}
+<h4>Also on {escape(site)}</h4>{also}<h4>What readers say</h4>{talk}</div>
+<div class="bottom">{escape(site)} · 12 High Street · Contact the newsroom</div></div></body></html>"""
+
+
 TEMPLATES: dict[str, Callable[[Context], str]] = {
     "news": news_article,
     "blog": blog,
     "table": table_layout,
     "divsoup": div_soup,
     "magazine": magazine,
+    "plain": plain,
 }

@@ -147,3 +147,9 @@ def test_importing_the_loader_does_not_import_trafilatura() -> None:
     code = "import sys, digest.sources, digest.extract; print('trafilatura' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_tree_over_the_element_limit_falls_back_to_the_feed_text() -> None:
+    markup = page_html(extra="<span>x</span>" * 5_000)
+    page = extract_page(markup, max_elements=1_000, feed_text="\n\n".join(ARTICLE))
+    assert page is not None and page.from_feed and page.paragraphs == ARTICLE
