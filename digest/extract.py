@@ -4,7 +4,8 @@ The only module that imports trafilatura (and lxml, which it parses with); both 
 on the first call, so a run without HTML never loads them. trafilatura has no timeout of its
 own, so the input is bounded before it runs: bytes past `max_bytes` are cut off (a page's main
 text comes before its comments and footer) and a tree of more than `max_elements` elements is
-refused, since its pruning passes grow with the tree rather than the text.
+refused (or read from the feed's text when there is one), since trafilatura's passes grow with
+the tree rather than the text.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def extract_page(
         language=meta.get("language") or _clean(found.language),
         cut=cut,
     )
-    return _from_feed(page, feed_text, url) if paragraphs or feed_text else None
+    return _from_feed(page, feed_text, url)
 
 
 def _parse(data: bytes, url: str | None) -> HtmlElement | None:
@@ -221,8 +222,12 @@ def _from_feed(page: Page | None, feed_text: str | None, url: str | None) -> Pag
     """
     feed = _paragraphs(feed_text or "")
     feed_words = _words(feed)
-    if page is None or not page.paragraphs:
-        return Page(title=None, paragraphs=feed, url=url, from_feed=True) if feed else None
+    if not feed:
+        return page if page and page.paragraphs else None
+    if page is None:
+        return Page(title=None, paragraphs=feed, url=url, from_feed=True)
+    if not page.paragraphs:
+        return replace(page, paragraphs=feed, from_feed=True)
     page_words = _words(page.paragraphs)
     if feed_words < _MIN_FEED_WORDS:
         return page

@@ -153,3 +153,10 @@ def test_a_tree_over_the_element_limit_falls_back_to_the_feed_text() -> None:
     markup = page_html(extra="<span>x</span>" * 5_000)
     page = extract_page(markup, max_elements=1_000, feed_text="\n\n".join(ARTICLE))
     assert page is not None and page.from_feed and page.paragraphs == ARTICLE
+
+
+def test_a_page_with_only_a_headline_keeps_its_metadata_with_the_feed_text() -> None:
+    markup = page_html(("Subscribe.",))
+    page = extract_page(markup, feed_text="\n\n".join(ARTICLE))
+    assert page is not None and page.from_feed
+    assert page.paragraphs == ARTICLE and page.source == "Harbour Times"
