@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
-from digest import rank
+from digest import scoring
 from digest.language import (
     FUNCTION_WORDS,
     ISO_CODES,
@@ -29,7 +29,7 @@ logger = logging.getLogger("digest")
 # METHODS at start-up, and loading them costs about a second.
 
 #: Selectable summary methods, the default first. "news" weighs sumy's Reduction centrality
-#: by position (see digest.rank); "lead" takes the first sentences; the rest are sumy's own.
+#: by position (see digest.scoring); "lead" takes the first sentences; the rest are sumy's own.
 METHODS: tuple[str, ...] = (
     "news",
     "lexrank",
@@ -182,7 +182,7 @@ def _candidates(paragraphs: Sequence[str], title: str, tokenizer: _Tokenizer) ->
     for paragraph in _clip(paragraphs, _MAX_CHARS):
         for sentence in tokenizer.to_sentences(paragraph):
             if not sentences and not seen:
-                sentence = rank.strip_dateline(sentence)
+                sentence = scoring.strip_dateline(sentence)
             # sumy's Sentence compares by text, so a repeated sentence would be one node.
             if sentence in seen or (headline and _headline_key(sentence) == headline):
                 continue
@@ -194,7 +194,7 @@ def _candidates(paragraphs: Sequence[str], title: str, tokenizer: _Tokenizer) ->
 
 
 def _clean(sentences: list[str]) -> list[str]:
-    kept = [s for s in sentences if not rank.is_boilerplate(s) and not rank.is_fragment(s)]
+    kept = [s for s in sentences if not scoring.is_boilerplate(s) and not scoring.is_fragment(s)]
     return kept or sentences
 
 
@@ -222,7 +222,7 @@ def _rank_news(sentences: list[str], count: int, language: str) -> list[int]:
     # As sumy's rankers see a sentence: lower-cased stems without stop words.
     stems = [[stem(w.lower()) for w in ws if w.lower() not in stop_words] for ws in words]
     # Fewer than `count` only when the rest repeat what is chosen or overflow the word budget.
-    return rank.choose(rank.centrality(stems), stems, [len(ws) for ws in words], count)
+    return scoring.choose(scoring.centrality(stems), stems, [len(ws) for ws in words], count)
 
 
 def _rank_sumy(sentences: list[str], count: int, language: str, method: str) -> list[int]:

@@ -1,4 +1,4 @@
-"""Tests for sentence hygiene and the "news" choice (digest.rank)."""
+"""Tests for sentence hygiene and the "news" choice (digest.scoring)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from digest import rank, summarize
+from digest import scoring, summarize
 
 
 @pytest.mark.parametrize(
@@ -31,7 +31,7 @@ from digest import rank, summarize
     ],
 )
 def test_strip_dateline(sentence: str, expected: str) -> None:
-    assert rank.strip_dateline(sentence) == expected
+    assert scoring.strip_dateline(sentence) == expected
 
 
 @pytest.mark.parametrize(
@@ -51,7 +51,7 @@ def test_strip_dateline(sentence: str, expected: str) -> None:
     ],
 )
 def test_is_boilerplate(sentence: str, expected: bool) -> None:
-    assert rank.is_boilerplate(sentence) is expected
+    assert scoring.is_boilerplate(sentence) is expected
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,7 @@ def test_is_boilerplate(sentence: str, expected: bool) -> None:
     ],
 )
 def test_is_fragment(sentence: str, expected: bool) -> None:
-    assert rank.is_fragment(sentence) is expected
+    assert scoring.is_fragment(sentence) is expected
 
 
 def stems(*sentences: str) -> list[list[str]]:
@@ -75,32 +75,32 @@ def stems(*sentences: str) -> list[list[str]]:
 
 def test_equal_centrality_goes_to_the_earliest() -> None:
     words = stems("a b", "c d", "e f", "g h")
-    assert rank.choose([1.0, 1.0, 1.0, 1.0], words, [2, 2, 2, 2], 2) == [0, 1]
+    assert scoring.choose([1.0, 1.0, 1.0, 1.0], words, [2, 2, 2, 2], 2) == [0, 1]
 
 
 def test_a_much_more_central_sentence_beats_an_earlier_one() -> None:
     words = stems("a b", "c d", "e f", "g h")
-    assert rank.choose([1.0, 0.2, 0.2, 3.0], words, [2, 2, 2, 2], 2) == [0, 3]
+    assert scoring.choose([1.0, 0.2, 0.2, 3.0], words, [2, 2, 2, 2], 2) == [0, 3]
     # ... but a little more central is not enough against the opening sentence.
-    assert rank.choose([1.0, 0.2, 0.2, 1.5], words, [2, 2, 2, 2], 1) == [0]
+    assert scoring.choose([1.0, 0.2, 0.2, 1.5], words, [2, 2, 2, 2], 1) == [0]
 
 
 def test_near_identical_sentences_are_chosen_once() -> None:
     words = stems("storm closes harbour", "storm closes the harbour", "boats stay in port")
-    assert rank.choose([3.0, 3.0, 1.0], words, [3, 4, 4], 2) == [0, 2]
+    assert scoring.choose([3.0, 3.0, 1.0], words, [3, 4, 4], 2) == [0, 2]
 
 
 def test_the_word_budget_skips_long_sentences_but_never_the_first_pick() -> None:
-    budget = 3 * rank.WORDS_PER_SENTENCE
+    budget = 3 * scoring.WORDS_PER_SENTENCE
     long, short = budget // 2, budget // 10
     words = stems("a", "b", "c", "d")
-    assert rank.choose([1.0, 0.9, 0.8, 0.1], words, [long, short, long, short], 3) == [0, 1, 3]
-    assert rank.choose([1.0], words[:1], [10_000], 3) == [0]
+    assert scoring.choose([1.0, 0.9, 0.8, 0.1], words, [long, short, long, short], 3) == [0, 1, 3]
+    assert scoring.choose([1.0], words[:1], [10_000], 3) == [0]
 
 
 def test_nothing_to_choose() -> None:
-    assert rank.choose([], [], [], 3) == []
-    assert rank.choose([0.0, 0.0], stems("a", "b"), [1, 1], 0) == []
+    assert scoring.choose([], [], [], 3) == []
+    assert scoring.choose([0.0, 0.0], stems("a", "b"), [1, 1], 0) == []
 
 
 @given(
@@ -109,7 +109,7 @@ def test_nothing_to_choose() -> None:
 )
 def test_choose_gives_ascending_distinct_indexes(ratings: list[float], count: int) -> None:
     words = [[f"w{i}", "x"] for i in range(len(ratings))]
-    chosen = rank.choose(ratings, words, [10] * len(ratings), count)
+    chosen = scoring.choose(ratings, words, [10] * len(ratings), count)
     assert chosen == sorted(set(chosen))
     assert len(chosen) == min(count, len(ratings))
     assert all(0 <= i < len(ratings) for i in chosen)
@@ -136,5 +136,5 @@ def test_centrality_is_sumys_reduction_rating() -> None:
     sumy = ReductionSummarizer(stem)
     sumy.stop_words = stop_words
     expected = sumy.rate_sentences(document)
-    assert rank.centrality(words) == pytest.approx([expected[s] for s in document.sentences])
-    assert max(rank.centrality(words)) > 0
+    assert scoring.centrality(words) == pytest.approx([expected[s] for s in document.sentences])
+    assert max(scoring.centrality(words)) > 0
