@@ -36,7 +36,7 @@ from results import write_section
 
 from digest.errors import DigestError
 from digest.extract import extract_page
-from digest.sources import FileInfo, parse_article
+from digest.sources import FileVersion, parse_article
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -123,7 +123,7 @@ def score(found: str, truth: str) -> tuple[float, float]:
 
 def loader(case: Case, _feed: str | None) -> str:
     data = case.markup.encode("utf-8")
-    info = FileInfo(Path(f"{case.id}.html"), len(data), 0, 0)
+    info = FileVersion(f"{case.id}.html", len(data), 0, 0)
     try:
         return parse_article(info, data).text
     except DigestError:
