@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from digest import scoring, summarize
-from digest.sources import FileInfo, parse_article
+from digest.sources import FileVersion, parse_article
 
 
 @pytest.mark.parametrize(
@@ -175,7 +173,7 @@ def test_the_shipped_constants_are_what_summarize_uses() -> None:
         "warned that a second storm could reach the harbour next week."
     )
     seed = ('{"title": "Storm shuts harbour", "text": "' + text + '"}').encode()
-    article = parse_article(FileInfo(Path("a.json"), len(seed), 0, 0), seed)
+    article = parse_article(FileVersion("a.json", len(seed), 0, 0), seed)
     found = summarize.scorable(article, 2)
     assert found.ranked
     chosen = scoring.choose(found.centrality, found.stems, found.lengths, 2, scoring.NEWS)
