@@ -224,6 +224,8 @@ def _queue(ctx: RunContext, built: Built, articles: Sequence[Article], to: tuple
         recipients=to,
         sketches=[(aid, s.values, s.size) for aid, s in built.sketches.items()],
     )
+    if settings.dedupe_days > 0:  # 0 turns the check off; the sketches stay for when it is on
+        ctx.store.prune_sketches(now - timedelta(days=settings.dedupe_days))
     if not rendered.digest.is_empty:
         _archive(settings, rendered.digest, stem, ctx.reporter)
     return eml_path

@@ -9,6 +9,7 @@ folder holds. Many new files are read in DIGEST_WORKERS processes.
 from __future__ import annotations
 
 import hashlib
+from array import array
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from functools import partial
@@ -51,8 +52,16 @@ def collect(
 
 def _listing_key(listed: list[FileVersion]) -> str:
     # A digest of every (path, size, mtime_ns, inode): comparing it costs a tenth of
-    # looking each file up in the state database.
-    return hashlib.blake2b(repr(listed).encode(), digest_size=16).hexdigest()
+    # looking each file up in the state database. Paths joined and numbers packed, as the
+    # repr of the listing was 3x slower (60 ms of a 20,000-file nothing-new run).
+    paths = "\n".join([v.path for v in listed]).encode("utf-8", "surrogateescape")
+    numbers = array("q", [n for v in listed for n in (v.size, v.mtime_ns)])
+    inodes = array("Q", [v.inode for v in listed])
+    key = hashlib.blake2b(paths, digest_size=16)
+    for packed in (numbers, inodes):
+        key.update(b"\0")
+        key.update(packed.tobytes())
+    return key.hexdigest()
 
 
 def _read_new(

@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from digest import scoring
@@ -408,13 +409,22 @@ def _sumy_stemmer(language: str) -> Callable[[str], str]:
 @cache
 def _stop_words(language: str) -> frozenset[str]:
     """sumy's stop words for a language (sumy.utils.get_stop_words), else FUNCTION_WORDS."""
-    from importlib.resources import files
-
     try:
-        data = files("sumy").joinpath(f"data/stopwords/{language}.txt").read_bytes()
+        data = (_sumy_folder() / "data" / "stopwords" / f"{language}.txt").read_bytes()
     except OSError:
         return FUNCTION_WORDS.get(language, frozenset())
     return frozenset(w.rstrip() for w in data.decode("utf-8").splitlines() if w)
+
+
+@cache
+def _sumy_folder() -> Path:
+    # Found, not imported: the "news" method needs sumy's data files, none of its code.
+    from importlib.util import find_spec
+
+    spec = find_spec("sumy")
+    if spec is None or spec.origin is None:
+        raise OSError("sumy is not installed")
+    return Path(spec.origin).parent
 
 
 @cache

@@ -13,7 +13,8 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -256,6 +257,60 @@ def test_a_run_with_nothing_new_loads_neither_sumy_nor_jinja_nor_smtplib(tmp_pat
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_a_run_with_one_new_file_loads_no_web_mail_signing_or_sumy_code(tmp_path: Path) -> None:
+    # What a run that neither fetches, signs nor serves can do without (issue 14): the
+    # default method reads sumy's stop-word files but runs none of sumy's code.
+    settings = settings_for(tmp_path)
+    (tmp_path / "seeds").mkdir()
+    write_seed(tmp_path / "seeds", "a.txt", story(1))
+    pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet())
+    write_seed(tmp_path / "seeds", "b.txt", story(2))
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from digest import pipeline
+        from digest.config import Settings
+        base = Path({str(tmp_path)!r})
+        settings = Settings(seeds_dir=base / "seeds", state_dir=base / "state",
+                            outbox_dir=base / "outbox", archive_dir=base / "archive",
+                            settle_seconds=0)
+        assert pipeline.run_once(settings).status == "sent"
+        heavy = {{"requests", "urllib3", "trafilatura", "lxml", "dkim", "feedparser",
+                  "werkzeug", "aiosmtpd", "sumy", "pycountry", "multiprocessing"}}
+        print(sorted(heavy & set(sys.modules)))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def clock_at(moment: datetime) -> Callable[[], datetime]:
+    return lambda: moment
+
+
+@pytest.mark.parametrize(("dedupe_days", "kept"), [(7, ["b"]), (0, ["a", "b"])])
+def test_a_digest_prunes_sketches_older_than_dedupe_days(
+    tmp_path: Path, dedupe_days: int, kept: list[str]
+) -> None:
+    settings = settings_for(tmp_path, dedupe_days=dedupe_days, settle_seconds=0)
+    (tmp_path / "seeds").mkdir()
+    sent = {}
+    for name, n, days_ago in (("a", 1, 10), ("b", 2, 0)):
+        write_seed(tmp_path / "seeds", f"{name}.txt", story(n))
+        when = NOW - timedelta(days=days_ago)
+        result = pipeline.run_once(settings, clock=clock_at(when), reporter=quiet())
+        assert result.status == "sent" and result.digest is not None
+        (sent[name],) = result.digest.article_ids
+    store = Store.open(tmp_path / "state")
+    try:
+        rows = store.recent_sketches(datetime(2000, 1, 1, tzinfo=UTC))
+    finally:
+        store.close()
+    assert sorted(aid for aid, _, _ in rows) == sorted(sent[name] for name in kept)
 
 
 # --- the summary cache -----------------------------------------------------------------------

@@ -161,3 +161,21 @@ def test_copies_left_out_count_as_sent(tmp_path: Path) -> None:
     readonly = Store.open(tmp_path, readonly=True)
     assert readonly.sent_ids(["c1"]) == {"c1"}
     readonly.close()
+
+
+def test_sketches_older_than_a_moment_are_pruned_and_newer_ones_kept(tmp_path: Path) -> None:
+    store = Store.open(tmp_path)
+    for day, aid in ((10, "old"), (20, "new")):
+        store.queue_digest(
+            created=datetime.fromisoformat(f"2026-11-{day}T07:00:00+00:00"),
+            subject="News",
+            eml_path=Path(f"outbox/{aid}.eml"),
+            articles=[(aid, f"seeds/{aid}.txt", aid)],
+            recipients=("x@y.z",),
+            sketches=[(aid, b"\x01\x02", 7)],
+        )
+    assert store.prune_sketches(datetime.fromisoformat("2026-11-15T00:00:00+00:00")) == 1
+    since_ever = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
+    assert store.recent_sketches(since_ever) == [("new", b"\x01\x02", 7)]
+    assert store.sent_ids(["old", "new"]) == {"old", "new"}  # only the sketch goes
+    store.close()

@@ -542,3 +542,28 @@ def test_digest_language_setting_is_checked() -> None:
     assert load_settings({"DIGEST_LANGUAGE": "pt-BR"}, None).language == "portuguese"
     with pytest.raises(SettingsError, match="DIGEST_LANGUAGE.*unknown language.*german"):
         load_settings({"DIGEST_LANGUAGE": "klingon"}, None)
+
+
+# --- the same words, stems and stop words as sumy's own (without importing sumy's code) ------
+
+
+@pytest.mark.parametrize("language", ["english", "german", "french", "spanish", "czech", "greek"])
+def test_stop_words_are_sumys_own(language: str) -> None:
+    from sumy.utils import get_stop_words
+
+    assert summarize._stop_words(language) == get_stop_words(language)
+
+
+@pytest.mark.parametrize("language", ["english", "german", "french", "russian", "czech"])
+def test_stems_are_sumys_own(language: str) -> None:
+    from sumy.nlp.stemmers import Stemmer
+
+    words = sorted(summarize._stop_words(language))[:50] + ["running", "organization", "adding"]
+    theirs = Stemmer(language)
+    assert [summarize._stemmer(language)(w) for w in words] == [theirs(w) for w in words]
+
+
+def test_a_language_guess_counts_stop_words_english_first() -> None:
+    assert detect_language("le chat et la maison de la ville sont dans le jardin") == "french"
+    assert detect_language("the cat and the house are in the garden of the town") == "english"
+    assert detect_language("xyzzy plugh frobozz zork") == "english"  # no stop words at all

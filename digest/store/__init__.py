@@ -173,6 +173,16 @@ class Store:
         ).fetchall()
         return [(str(aid), bytes(sig), int(size)) for aid, sig, size in rows]
 
+    def prune_sketches(self, before: datetime) -> int:
+        """Forget the sketches of articles sent in digests created before `before`; how many.
+
+        Only the last DIGEST_DEDUPE_DAYS are ever compared with (`recent_sketches`): older
+        rows would only grow the database, at about 1 KB an article sent.
+        """
+        with self._conn:
+            cur = self._conn.execute("DELETE FROM prints WHERE created < ?", (_iso(before),))
+        return cur.rowcount
+
     def record_repeats(self, articles: Sequence[tuple[str, str, str]], at: datetime) -> None:
         """Remember articles (id, path, title) left out as copies of sent ones: never sent."""
         with self._conn:
