@@ -136,6 +136,7 @@ class Measured:
     seconds: float
     rss_mb: float
     out: str = ""
+    cpu: float = 0.0  # user + system seconds of the child and the workers it waited for
 
 
 def run_child(args: Sequence[str], env: dict[str, str], cwd: Path) -> Measured:
@@ -150,7 +151,8 @@ def run_child(args: Sequence[str], env: dict[str, str], cwd: Path) -> Measured:
     if proc.returncode != 0:
         err_text = (cwd / "child.err").read_text(errors="replace")[-2000:]
         raise SystemExit(f"bench: {' '.join(args[:4])}... exited {proc.returncode}:\n{err_text}")
-    return Measured(seconds, usage.ru_maxrss / 1024, out_path.read_text(errors="replace"))
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(seconds, usage.ru_maxrss / 1024, out_path.read_text(errors="replace"), cpu)
 
 
 @dataclass
@@ -298,6 +300,10 @@ def best_of(times: int, fn: Callable[[], Measured]) -> Measured:
 # --- benchmarks --------------------------------------------------------------------------------
 
 
+# Issue 14: the summarizer's own gain on one worker, and with the process pool.
+TARGETS = {"cold, 1 worker": 3, "cold": 5}
+
+
 def bench_summarize(base: Path, stories: Sequence[Story], n: int) -> list[Row]:
     """`digest summarize` over n dev articles: cold (no cache) and warm, against the naive loop."""
     ws = Workspace(base, "summarize")
@@ -318,6 +324,9 @@ def bench_summarize(base: Path, stories: Sequence[Story], n: int) -> list[Row]:
     rows = []
     for label, m in (("cold, 1 worker", one), ("cold", cold), ("again (cached)", warm)):
         ratio = base_line.seconds / m.seconds
+        # CPU seconds say the same on a busy machine, where wall time swings (1 worker only:
+        # a pool's CPU is spent on two cores).
+        cpu = f" (CPU {base_line.cpu / m.cpu:.1f}×)" if label != "cold" else ""
         rows.append(
             Row(
                 f"`digest summarize`, {label}",
@@ -326,9 +335,9 @@ def bench_summarize(base: Path, stories: Sequence[Story], n: int) -> list[Row]:
                 n / m.seconds,
                 m.rss_mb,
                 f"{base_line.seconds:.2f}",
-                f"{ratio:.1f}× faster",
-                "≥ 3× naive" if label == "cold" else "–",
-                ratio >= 3 or label != "cold",
+                f"{ratio:.1f}× faster{cpu}",
+                f"≥ {TARGETS[label]}× naive" if label in TARGETS else "–",
+                ratio >= TARGETS.get(label, 0),
             )
         )
     return rows

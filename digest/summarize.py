@@ -428,7 +428,7 @@ def _sumy_folder() -> Path:
 
 
 @cache
-def _detection_index() -> tuple[tuple[str, ...], dict[str, tuple[int, ...]]]:
+def _detection_index() -> tuple[tuple[str, ...], dict[str, list[int]]]:
     """Languages written in Latin letters that have stop words (English first), and for
     each stop word the positions of its languages in that order."""
     latin = [name for name in languages() if name not in SCRIPT_LANGUAGES]
@@ -438,7 +438,7 @@ def _detection_index() -> tuple[tuple[str, ...], dict[str, tuple[int, ...]]]:
     for n, name in enumerate(order):
         for word in _stop_words(name):
             index.setdefault(word, []).append(n)
-    return order, {word: tuple(found) for word, found in index.items()}
+    return order, index
 
 
 def _paragraphs(text: str) -> list[str]:
