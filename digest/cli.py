@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from digest import pipeline, sources
+from digest import cli_feeds, pipeline, sources
 from digest.config import Settings, env_file_warning, load_settings, masked, parse_recipients
 from digest.errors import DigestError, SourceError
 from digest.store import Store
@@ -98,11 +98,13 @@ def _log_details() -> None:
 @click.option(
     "--to", "to", metavar="ADDR[,ADDR]", help="Send to these recipients instead of DIGEST_TO."
 )
+@click.option("--no-fetch", is_flag=True, help="Do not poll the feeds first.")
 @pass_ctx
-def run(ctx: Context, dry_run: bool, to: str | None) -> None:
-    """Send one digest now of the articles not sent yet.
+def run(ctx: Context, dry_run: bool, to: str | None, no_fetch: bool) -> None:
+    """Poll the due feeds, then send one digest now of the articles not sent yet.
 
-    Messages left queued by an earlier failure are delivered first.
+    Messages left queued by an earlier failure are delivered first. A failing
+    feed is one line on stderr; the rest of the digest still goes out.
     Exit status: 0 done (also when nothing is new), 1 delivery failed, 2 bad settings.
 
     Example: digest run --to me@example.org
@@ -110,7 +112,11 @@ def run(ctx: Context, dry_run: bool, to: str | None) -> None:
     settings = ctx.settings()
     recipients = parse_recipients(to, "--to") if to is not None else None
     result = pipeline.run_once(
-        settings, reporter=ClickReporter(), dry_run=dry_run, recipients=recipients
+        settings,
+        reporter=ClickReporter(),
+        dry_run=dry_run,
+        recipients=recipients,
+        fetch=not no_fetch,
     )
     _report_run(result, settings)
     for error in result.errors:
@@ -301,8 +307,13 @@ def status(ctx: Context) -> None:
         queued = store.queued()
         recent = store.recent_digests()
         last_run = scheduler.last_run(store)
+        counts = store.feeds.counts()  # feeds: see digest/cli_feeds.py
     finally:
         store.close()
+    click.echo(
+        f"feeds: {sum(counts.values())} ({counts['failing']} failing, {counts['gone']} gone;"
+        " see: digest feeds list)"
+    )
     click.echo(f"queued messages: {len(queued)}")
     for q in queued:
         click.echo(f"  #{q.id} {q.created} waiting for {', '.join(q.pending)}")
@@ -328,6 +339,10 @@ def _pending_line(settings: Settings, store: Store) -> str:
     except DigestError as exc:  # status still shows the rest
         return f"pending articles: unknown ({exc})"
     return f"pending articles: {len(pending)} (new unusable files: {len(skipped)})"
+
+
+cli.add_command(cli_feeds.feeds)
+cli.add_command(cli_feeds.fetch)
 
 
 def main(argv: list[str] | None = None) -> None:

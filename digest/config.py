@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -56,6 +57,14 @@ class Settings:
     html_budget_kb: int = 90  # inlined HTML size cap; Gmail clips messages above ~102 KB
     unsubscribe_mailto: str | None = None  # List-Unsubscribe address; None means the sender
     unsubscribe_url: str | None = None  # https page that unsubscribes in one click (RFC 8058)
+    # --- feeds (digest.feedrun) ---
+    feed_interval: float = 900.0  # seconds at least between two polls of one feed; 0: every run
+    fetch_delay: float = 1.0  # seconds at least between two requests to one host
+    fetch_timeout: float = 20.0  # seconds for a whole response, redirects and body included
+    fetch_max_bytes: int = 10_000_000  # decoded bytes of one feed or page; the rest is cut off
+    allow_private_addresses: bool = False  # fetch from loopback/private/link-local addresses
+    feed_backlog_days: int = 7  # a new feed's entries older than this are not sent
+    feed_backlog_entries: int = 20  # and at most this many of its newest
 
     @property
     def is_smtp(self) -> bool:
@@ -111,7 +120,30 @@ def _from_values(v: Mapping[str, str]) -> Settings:
         html_budget_kb=_int(v, "DIGEST_HTML_BUDGET_KB", 90, 10, 100_000),
         unsubscribe_mailto=_mailto(v),
         unsubscribe_url=_https_url(v, "DIGEST_UNSUBSCRIBE_URL"),
+        **_feed_settings(v),
     )
+
+
+def _feed_settings(v: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "feed_interval": _duration(v, "DIGEST_FEED_INTERVAL", "15m"),
+        "fetch_delay": _float(v, "DIGEST_FETCH_DELAY", 1.0, 0.0, 3600.0),
+        "fetch_timeout": _float(v, "DIGEST_FETCH_TIMEOUT", 20.0, 0.1, 3600.0),
+        "fetch_max_bytes": _int(v, "DIGEST_FETCH_MAX_BYTES", 10_000_000, 1_000, 1_000_000_000),
+        "allow_private_addresses": _bool(v, "DIGEST_ALLOW_PRIVATE_ADDRESSES", False),
+        "feed_backlog_days": _int(v, "DIGEST_FEED_BACKLOG_DAYS", 7, 0, 3650),
+        "feed_backlog_entries": _int(v, "DIGEST_FEED_BACKLOG_ENTRIES", 20, 0, 10_000),
+    }
+
+
+def _duration(v: Mapping[str, str], name: str, default: str) -> float:
+    from digest.poll import parse_duration  # late, as for the summarizer
+
+    raw = v.get(name, default)
+    found = parse_duration(raw)
+    if found is None:
+        raise SettingsError(name, raw, "not a duration", f"e.g. {name}=15m (s, m, h or d)")
+    return found.total_seconds()
 
 
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")

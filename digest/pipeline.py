@@ -218,11 +218,13 @@ def run_once(
     dry_run: bool = False,
     recipients: tuple[str, ...] | None = None,
     send_empty: bool = False,
+    fetch: bool = True,
 ) -> RunResult:
-    """Deliver what is queued, then build, save and send one digest of what is new.
+    """Poll due feeds, deliver what is queued, then build, save and send one digest of what is new.
 
     With `send_empty` (scheduled runs under DIGEST_SEND_EMPTY) a run that finds
     nothing new and delivered nothing sends a short "No new articles." note.
+    `fetch=False` (`run --no-fetch`) leaves the feeds alone; a dry run never polls.
     """
     rep = reporter or Reporter()
     to = recipients or settings.recipients
@@ -232,6 +234,8 @@ def run_once(
         store = Store.open(settings.state_dir)
         try:
             result = RunResult()
+            if fetch:
+                _fetch_feeds(settings, store, clock(), rep)
             _flush_queue(settings, store, clock, open_sender, result)
             _new_digest(
                 settings, store, clock, rep, summarizer, to, open_sender, result, send_empty
@@ -239,6 +243,14 @@ def run_once(
             return result
         finally:
             store.close()
+
+
+def _fetch_feeds(settings: Settings, store: Store, now: datetime, rep: Reporter) -> None:
+    """Poll the due feeds into the seeds folder; a failing feed is one line, never fatal."""
+    from digest import feedrun  # requests and feedparser load only when a feed is due
+
+    for line in feedrun.report_lines(feedrun.fetch_due(settings, store, now=now)):
+        rep.say(line)
 
 
 def _dry_run(

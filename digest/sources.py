@@ -20,6 +20,8 @@ from digest.errors import SettingsError, SourceError
 from digest.sources_html import extract
 
 ARTICLE_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".json"})
+# Where digest.feedrun writes fetched articles; written atomically, so they need no settling.
+FEEDS_FOLDER = "feeds"
 
 # (path, size, mtime_ns, inode): one version of a listed file, as plain values.
 FileVersion = tuple[str, int, int, int]
@@ -106,6 +108,7 @@ def scan_files(
     if not root.is_dir():
         raise SettingsError("DIGEST_SEEDS_DIR", str(seeds_dir), "not a folder")
     listing = _Listing(root, now, settle_seconds, seen={root})
+    listing.settled = os.path.join(seeds_dir, FEEDS_FOLDER, "")
     listing.walk(seeds_dir)
     return listing.found, listing.skipped
 
@@ -129,6 +132,7 @@ class _Listing:
     seen: set[Path]  # folders already walked, so a link back up cannot loop
     found: list[FileVersion] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    settled: str = "\0"  # files under this path prefix count as settled at once
 
     def walk(self, folder: Path) -> None:
         try:
@@ -140,6 +144,8 @@ class _Listing:
         # Most entries of a big folder are settled article files: they take the short way,
         # one stat and no Path; anything else goes through `visit`.
         found, earliest = self.found, self.now - self.settle_seconds
+        if os.path.join(folder, "").startswith(self.settled):
+            earliest = float("inf")
         for entry in entries:
             name = entry.name
             if name.startswith("."):
@@ -175,7 +181,10 @@ class _Listing:
                 self.walk(Path(entry.path))
         elif wanted and not stat.S_ISREG(st.st_mode):
             self.skipped.append(Skipped(Path(entry.path), "not a regular file"))
-        elif wanted and abs(self.now - st.st_mtime) >= self.settle_seconds:
+        elif wanted and (
+            abs(self.now - st.st_mtime) >= self.settle_seconds
+            or entry.path.startswith(self.settled)
+        ):
             # A file modified moments ago may still be being written: it waits for the next run.
             self.found.append((entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
 

@@ -26,7 +26,7 @@ from digest.summarize import Summary
 FileVersion = tuple[str, int, int, int]
 
 DB_NAME = "state.sqlite3"
-SCHEMA_VERSION = 4  # PRAGMA user_version; 1 was the first release (no `meta` table)
+SCHEMA_VERSION = 5  # PRAGMA user_version; 1 was the first release (no `meta` table)
 LOCK_NAME = "lock"
 
 SCHEMA = """
@@ -164,6 +164,11 @@ class Store:
 
     def close(self) -> None:
         self._conn.close()
+
+    @property
+    def feeds(self) -> FeedStore:
+        """The feed tables (see the block at the end of this module)."""
+        return FeedStore(self._conn)
 
     def sent_ids(self, ids: Iterable[str]) -> set[str]:
         """The ids among `ids` that are already part of a digest, or left out as copies."""
@@ -403,7 +408,7 @@ class Store:
 
 # Changes to existing tables, by the version they lead to. New tables need no entry:
 # SCHEMA's CREATE TABLE IF NOT EXISTS adds them to an old database.
-MIGRATIONS: dict[int, tuple[str, ...]] = {2: (), 3: (), 4: ()}
+MIGRATIONS: dict[int, tuple[str, ...]] = {2: (), 3: (), 4: ()}  # 5: at the end
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
@@ -456,3 +461,216 @@ def _acquire(fd: int, wait: float) -> None:
                 "this run sent nothing; the other run will deliver",
             )
         time.sleep(0.1)
+
+
+# === feeds: the polled feeds, the entries seen, the pages fetched (digest.feedrun) ============
+
+FEED_TABLES = (
+    """CREATE TABLE IF NOT EXISTS feeds (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,   -- where it is polled; a permanent redirect updates it
+    added_url TEXT NOT NULL,    -- as it was added, so `feeds remove` knows it by either
+    slug TEXT NOT NULL UNIQUE,  -- its folder under <seeds>/feeds/
+    title TEXT,
+    added TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'active',  -- active | gone (410: never polled again)
+    etag TEXT,
+    last_modified TEXT,
+    last_poll TEXT,
+    last_success TEXT,
+    last_error TEXT,            -- NULL once a poll succeeds again
+    failures INTEGER NOT NULL DEFAULT 0,  -- polls failed in a row: the backoff doubles
+    next_poll TEXT              -- NULL: due now
+)""",
+    """CREATE TABLE IF NOT EXISTS feed_entries (
+    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,          -- id/guid, else link, else a hash: seen once, never again
+    url TEXT,                   -- its page's canonical URL
+    seen TEXT NOT NULL,
+    PRIMARY KEY (feed_id, key)
+)""",
+    """CREATE TABLE IF NOT EXISTS pages (
+    url TEXT PRIMARY KEY,       -- an article page's canonical URL: fetched once, ever
+    fetched TEXT NOT NULL,
+    seed TEXT                   -- the seed file written for it (NULL: none)
+)""",
+)
+MIGRATIONS[5] = FEED_TABLES
+_FEED_COLUMNS = (
+    "id, url, added_url, slug, title, added, status, etag, last_modified, last_poll,"
+    " last_success, last_error, failures, next_poll"
+)
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    """One polled feed as the state remembers it."""
+
+    id: int
+    url: str
+    added_url: str
+    slug: str
+    title: str | None
+    added: str
+    status: str  # active | gone
+    etag: str | None
+    last_modified: str | None
+    last_poll: str | None
+    last_success: str | None
+    last_error: str | None
+    failures: int
+    next_poll: str | None
+
+    @property
+    def state(self) -> str:
+        """active, failing (the last poll failed) or gone, as `feeds list` shows it."""
+        if self.status == "gone":
+            return "gone"
+        return "failing" if self.failures else "active"
+
+
+@dataclass(frozen=True)
+class FeedPoll:
+    """What one poll changes in a feed's row; None leaves a column as it is."""
+
+    at: str
+    next_poll: str | None
+    failures: int
+    ok: bool
+    error: str | None = None
+    gone: bool = False
+    url: str | None = None  # a permanent redirect's target
+    title: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class FeedStore:
+    """The feed tables; reached as `Store.feeds`."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def add(self, url: str, slug: str, added: str, title: str | None = None) -> bool:
+        """Add a feed; False when one with this URL is already polled."""
+        try:
+            with self._conn:
+                self._conn.execute(
+                    "INSERT INTO feeds (url, added_url, slug, title, added) VALUES (?, ?, ?, ?, ?)",
+                    (url, url, slug, title, added),
+                )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def remove(self, url: str) -> bool:
+        """Forget a feed (by its URL now or as added) and its seen entries; pages stay known."""
+        with self._conn:
+            found = self._conn.execute(
+                "SELECT id FROM feeds WHERE url = ? OR added_url = ?", (url, url)
+            ).fetchall()
+            for (feed_id,) in found:
+                self._conn.execute("DELETE FROM feed_entries WHERE feed_id = ?", (feed_id,))
+                self._conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+        return bool(found)
+
+    def all(self) -> list[FeedRow]:
+        return self._rows(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY id", ())
+
+    def due(self, now: str) -> list[FeedRow]:
+        """Active feeds whose next poll is not later than `now`."""
+        return self._rows(
+            f"SELECT {_FEED_COLUMNS} FROM feeds WHERE status = 'active'"
+            " AND (next_poll IS NULL OR next_poll <= ?) ORDER BY id",
+            (now,),
+        )
+
+    def count(self) -> int:
+        """How many feeds there are; 0 for a database older than the feed tables."""
+        try:
+            return int(self._conn.execute("SELECT count(*) FROM feeds").fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
+
+    def _rows(self, sql: str, args: tuple[str, ...]) -> list[FeedRow]:
+        try:
+            rows = self._conn.execute(sql, args).fetchall()
+        except sqlite3.OperationalError:  # a read-only open of a database older than `feeds`
+            return []
+        return [FeedRow(*row) for row in rows]
+
+    def record_poll(self, feed_id: int, poll: FeedPoll) -> None:
+        """Store one poll's outcome; a permanent redirect's URL only if no other feed has it."""
+        with self._conn:
+            self._conn.execute(
+                "UPDATE feeds SET last_poll = :at, next_poll = :next, failures = :failures,"
+                " last_success = CASE WHEN :ok THEN :at ELSE last_success END,"
+                " last_error = CASE WHEN :ok THEN NULL ELSE :error END,"
+                " status = CASE WHEN :gone THEN 'gone' ELSE status END,"
+                " title = coalesce(:title, title), etag = CASE WHEN :ok THEN :etag ELSE etag END,"
+                " last_modified = CASE WHEN :ok THEN :modified ELSE last_modified END"
+                " WHERE id = :id",
+                {
+                    "id": feed_id,
+                    "at": poll.at,
+                    "next": poll.next_poll,
+                    "failures": poll.failures,
+                    "ok": poll.ok,
+                    "error": poll.error,
+                    "gone": poll.gone,
+                    "title": poll.title,
+                    "etag": poll.etag,
+                    "modified": poll.last_modified,
+                },
+            )
+            if poll.url is not None:
+                self._conn.execute(
+                    "UPDATE OR IGNORE feeds SET url = ? WHERE id = ?", (poll.url, feed_id)
+                )
+
+    def seen(self, feed_id: int, keys: Sequence[str]) -> set[str]:
+        """The keys among `keys` this feed listed before."""
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(
+                f"SELECT key FROM feed_entries WHERE feed_id = ? AND key IN ({marks})",
+                (feed_id, *chunk),
+            )
+            found.update(str(key) for (key,) in rows)
+        return found
+
+    def fetched_pages(self, urls: Sequence[str]) -> set[str]:
+        """The page URLs among `urls` fetched (or given up on) before, by any feed."""
+        found: set[str] = set()
+        for start in range(0, len(urls), 500):
+            chunk = list(urls[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(f"SELECT url FROM pages WHERE url IN ({marks})", chunk)
+            found.update(str(url) for (url,) in rows)
+        return found
+
+    def record_entries(
+        self, feed_id: int, entries: Sequence[tuple[str, str | None, str | None]], at: str
+    ) -> None:
+        """Mark entries (key, page url, seed written) seen, and their pages fetched, at once."""
+        with self._conn:
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO feed_entries (feed_id, key, url, seen) VALUES (?, ?, ?, ?)",
+                [(feed_id, key, url, at) for key, url, _ in entries],
+            )
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO pages (url, fetched, seed) VALUES (?, ?, ?)",
+                [(url, at, seed) for _, url, seed in entries if url is not None],
+            )
+
+    def counts(self) -> dict[str, int]:
+        """Feeds by state: active, failing, gone."""
+        counts = {"active": 0, "failing": 0, "gone": 0}
+        for row in self.all():
+            counts[row.state] += 1
+        return counts
+
+
+# === end of feeds ================================================================================
