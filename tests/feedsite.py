@@ -1,0 +1,126 @@
+"""A news site on 127.0.0.1 for feed tests: feeds with ETags, article pages, a request log."""
+
+from __future__ import annotations
+
+import gzip
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import format_datetime
+from datetime import UTC, datetime, timedelta
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+def body_of(title: str, n: int = 3) -> str:
+    """A few sentences of article text unique to `title`."""
+    words = title.lower().replace(" ", "-")
+    return "\n\n".join(
+        f"Paragraph {i} of the {title} report says the {words} story matters to many readers."
+        f" Officials discussed {words} on day {i} and promised answers soon."
+        for i in range(1, n + 1)
+    )
+
+
+def page_html(title: str, text: str) -> str:
+    paragraphs = "".join(f"<p>{p}</p>" for p in text.split("\n\n"))
+    return (
+        f"<html><head><title>{title} | Test Wire</title></head><body>"
+        f"<nav><a href='/'>Home</a> <a href='/world'>World</a></nav>"
+        f"<article><h1>{title}</h1>{paragraphs}</article>"
+        f"<footer>Copyright 2026 Test Wire LLC</footer></body></html>"
+    )
+
+
+@dataclass
+class Item:
+    key: str
+    title: str
+    link: str | None
+    published: datetime | None = None
+    summary: str = ""
+
+
+def rss(title: str, items: list[Item]) -> str:
+    parts = [
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}</title>'
+    ]
+    for it in items:
+        parts.append("<item>")
+        parts.append(f"<title>{it.title}</title>")
+        if it.link:
+            parts.append(f"<link>{it.link}</link>")
+        parts.append(f'<guid isPermaLink="false">{it.key}</guid>')
+        if it.published:
+            parts.append(f"<pubDate>{format_datetime(it.published)}</pubDate>")
+        parts.append(f"<description>{it.summary}</description></item>")
+    parts.append("</channel></rss>")
+    return "".join(parts)
+
+
+@dataclass
+class Site:
+    """Routes on one HTTPServer; `hits(path)` counts requests, conditional ones apart."""
+
+    server: HTTPServer
+    etags: dict[str, str] = field(default_factory=dict)
+
+    def url(self, path: str) -> str:
+        return self.server.url_for(path)
+
+    def feed(
+        self,
+        path: str,
+        body: str,
+        *,
+        content_type: str = "application/rss+xml",
+        etag: str | None = "v1",
+        gzip_it: bool = False,
+    ) -> None:
+        """Serve a feed; with an ETag, a matching If-None-Match gets 304."""
+        data = body.encode("utf-8")
+
+        def handler(request: Request) -> Response:
+            if etag and request.headers.get("If-None-Match") == f'"{etag}"':
+                return Response(status=304, headers={"ETag": f'"{etag}"'})
+            headers = {"ETag": f'"{etag}"'} if etag else {}
+            payload = data
+            if gzip_it:
+                payload = gzip.compress(data)
+                headers["Content-Encoding"] = "gzip"
+            return Response(payload, content_type=content_type, headers=headers)
+
+        self.route(path, handler)
+
+    def page(self, path: str, title: str, text: str | None = None) -> str:
+        html = page_html(title, text or body_of(title))
+        self.route(path, lambda r: Response(html, content_type="text/html; charset=utf-8"))
+        return self.url(path)
+
+    def route(self, path: str, handler: Callable[[Request], Response]) -> None:
+        self.server.expect_request(path).respond_with_handler(handler)
+
+    def hits(self, path: str) -> int:
+        return sum(1 for request, _ in self.server.log if request.path == path)
+
+    def conditional(self, path: str) -> int:
+        return sum(
+            1
+            for request, _ in self.server.log
+            if request.path == path and request.headers.get("If-None-Match")
+        )
+
+
+def stall(seconds: float) -> Callable[[Request], Response]:
+    def handler(request: Request) -> Response:
+        time.sleep(seconds)
+        return Response("late", content_type="text/html")
+
+    return handler
+
+
+def later(days: float) -> datetime:
+    return NOW + timedelta(days=days)
