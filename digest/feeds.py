@@ -55,19 +55,29 @@ def parse_feed(data: bytes, *, url: str, media_type: str = "", charset: str | No
 
 # --- RSS and Atom, through feedparser ---------------------------------------------------------
 
+# A feed needs no DTD; an internal subset is where entity bombs and external entities live.
+# expat's own amplification limit stops a billion laughs, but only after seconds of work.
+_DOCTYPE = re.compile(rb"<!DOCTYPE\b[^\[>]*(?:\[.*?\]\s*)?>", re.S | re.I)
 _CLOSE_ENTRY = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.I)
 
 
 def _parse_xml_feed(data: bytes, url: str, media_type: str, charset: str | None) -> Feed:
     import feedparser  # late: a run with no feeds never loads it
 
+    data = _DOCTYPE.sub(b"", data, count=1)
     headers = {"content-location": url}
-    if media_type:
+    if _plain_utf8(data):
+        # Valid UTF-8 with non-ASCII bytes is UTF-8, whatever the declaration claims: a
+        # server or template that says iso-8859-1 over UTF-8 bytes would give mojibake.
+        charset = "utf-8"
+    if media_type or charset:
+        media_type = media_type or "application/xml"
         headers["content-type"] = media_type + (f"; charset={charset}" if charset else "")
     parsed = feedparser.parse(data, response_headers=headers, sanitize_html=True)
     found = list(parsed.entries)
     problem = None
-    if parsed.get("bozo"):
+    benign = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+    if parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), benign):
         problem = _bozo_text(parsed.get("bozo_exception"))
         # feedparser's lenient pass keeps a half-written last item: keep whole ones only
         found = found[: len(_CLOSE_ENTRY.findall(data))]
@@ -77,6 +87,16 @@ def _parse_xml_feed(data: bytes, url: str, media_type: str, charset: str | None)
     feed = parsed.get("feed", {})
     entries = _entries(_xml_entry(item) for item in found[:MAX_ENTRIES])
     return Feed(_text(feed.get("title")), _text(feed.get("link")), entries, problem)
+
+
+def _plain_utf8(data: bytes) -> bool:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or data.isascii():
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _bozo_text(exc: object) -> str:
@@ -143,7 +163,7 @@ def _iso(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 # --- both ---------------------------------------------------------------------------------------
