@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import gzip
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -124,3 +124,57 @@ def stall(seconds: float) -> Callable[[Request], Response]:
 
 def later(days: float) -> datetime:
     return NOW + timedelta(days=days)
+
+
+def atom(title: str, items: list[Item]) -> str:
+    parts = [
+        f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>{title}</title><id>urn:x</id>'
+    ]
+    for it in items:
+        when = (it.published or NOW).isoformat()
+        link = f'<link rel="alternate" href="{it.link}"/>' if it.link else ""
+        parts.append(
+            f"<entry><title>{it.title}</title>{link}<id>{it.key}</id><updated>{when}</updated>"
+            f"<summary>{it.summary}</summary></entry>"
+        )
+    return "".join(parts) + "</feed>"
+
+
+def rss10(title: str, items: list[Item]) -> str:
+    parts = [
+        '<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+        ' xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        f'<channel rdf:about="urn:c"><title>{title}</title><link>urn:c</link></channel>'
+    ]
+    for it in items:
+        parts.append(
+            f'<item rdf:about="{it.link}"><title>{it.title}</title><link>{it.link}</link>'
+            f"<description>{it.summary}</description></item>"
+        )
+    return "".join(parts) + "</rdf:RDF>"
+
+
+def json_feed(title: str, items: list[Item]) -> str:
+    import json
+
+    return json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": title,
+            "items": [
+                {"id": it.key, "url": it.link, "title": it.title, "content_text": it.summary}
+                | ({"date_published": it.published.isoformat()} if it.published else {})
+                for it in items
+            ],
+        }
+    )
+
+
+def serve() -> Iterator[HTTPServer]:
+    """A threaded server on 127.0.0.1: a stalling handler holds up no other request."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()

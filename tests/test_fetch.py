@@ -8,7 +8,7 @@ import zlib
 from collections.abc import Iterator
 
 import pytest
-from feedsite import stall
+from feedsite import serve, stall
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -20,8 +20,8 @@ LOCAL = FetchPolicy(timeout=5.0, max_bytes=100_000, delay=0.0, allow_private=Tru
 
 
 @pytest.fixture(scope="session")
-def httpserver_listen_address() -> tuple[str, int]:
-    return ("127.0.0.1", 0)
+def make_httpserver() -> Iterator[HTTPServer]:
+    yield from serve()
 
 
 @pytest.fixture
