@@ -23,12 +23,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from digest import poll
 from digest.config import Settings
 from digest.errors import DigestError, FetchConnectionError, FetchError, FetchTimeout
-from digest.feeds import Entry, Feed, parse_feed
 from digest.sources import FEEDS_FOLDER
 from digest.sources_html import extract
 from digest.store import FeedPoll, FeedRow, Store, run_lock
 
-if TYPE_CHECKING:  # imported where used: a run with no feeds never loads requests
+if TYPE_CHECKING:  # imported where used: a run with no feeds due loads neither
+    from digest.feeds import Entry, Feed
     from digest.fetch import Fetcher, Response
 
 log = logging.getLogger("digest")
@@ -133,6 +133,8 @@ def _fetch_rows(
 
 
 def _poll(client: Fetcher, row: FeedRow) -> _Polled:
+    from digest.feeds import parse_feed
+
     try:
         resp = client.get(row.url, etag=row.etag, modified=row.last_modified)
     except FetchError as exc:

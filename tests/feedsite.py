@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,14 +16,26 @@ from werkzeug import Request, Response
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 
+_WORDS = (
+    "council budget harbour storm library river bridge school market farmers rail station"
+    " museum hospital nurses teachers court judge police festival orchestra election mayor"
+    " taxes housing tenants factory workers strike energy prices weather flood drought"
+    " airport pilots tourism beach forest wildlife park garden bakery football stadium"
+).split()
+
+
 def body_of(title: str, n: int = 3) -> str:
-    """A few sentences of article text unique to `title`."""
-    words = title.lower().replace(" ", "-")
-    return "\n\n".join(
-        f"Paragraph {i} of the {title} report says the {words} story matters to many readers."
-        f" Officials discussed {words} on day {i} and promised answers soon."
-        for i in range(1, n + 1)
-    )
+    """A few sentences of article text unique to `title` (no two titles share many words)."""
+    rng = random.Random(title)
+    sentences = []
+    for i in range(1, n + 1):
+        words = rng.sample(_WORDS, 8)
+        sentences.append(
+            f"The {words[0]} report from {title} says the {words[1]} and the {words[2]} matter."
+            f" Officials met {words[3]} groups on day {i} about the {words[4]} {words[5]} plan."
+            f" Critics of the {words[6]} said the {words[7]} would wait."
+        )
+    return "\n\n".join(sentences)
 
 
 def page_html(title: str, text: str) -> str:
