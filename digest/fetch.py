@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -99,7 +100,9 @@ class Fetcher:
         self.requests_made = 0
         self._clock, self._sleep = clock, sleep
         self._last: dict[str, float] = {}  # host -> when its last request ended
-        self._session = _session(policy.allow_private)
+        self._sockets: list[socket.socket] = []  # those of the request in flight
+        self._aborted = False
+        self._session = _session(policy.allow_private, self._sockets.append)
 
     def __enter__(self) -> Fetcher:
         return self
@@ -118,6 +121,25 @@ class Fetcher:
         Raises a FetchError subclass; HTTP error statuses are answers, not errors.
         """
         deadline = time.monotonic() + self.policy.timeout
+        # The watchdog: socket timeouts bound each read, this bounds the whole exchange
+        # (a server trickling its headers a byte at a time gets no fresh timeout per byte).
+        watchdog = threading.Timer(self.policy.timeout, self._abort)
+        watchdog.daemon = True
+        self._aborted = False
+        watchdog.start()
+        try:
+            return self._follow(url, etag, modified, deadline)
+        except FetchError:
+            raise
+        except Exception as exc:
+            raise self._mapped(url, exc) from exc
+        finally:
+            watchdog.cancel()
+            self._sockets.clear()
+
+    def _follow(
+        self, url: str, etag: str | None, modified: str | None, deadline: float
+    ) -> Response:
         headers = _request_headers(etag, modified)
         current, permanent = url, True
         for _ in range(MAX_HOPS + 1):
@@ -131,6 +153,19 @@ class Fetcher:
             current = urljoin(current, location.strip())
         raise FetchProtocolError(url, f"more than {MAX_HOPS} redirects")
 
+    def _abort(self) -> None:
+        self._aborted = True
+        for sock in list(self._sockets):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked recv at once
+            except OSError:
+                pass
+
+    def _mapped(self, url: str, exc: BaseException) -> FetchError:
+        if self._aborted:
+            return FetchTimeout(url, "no complete answer within DIGEST_FETCH_TIMEOUT")
+        return mapped(url, exc)
+
     def _send(self, url: str, headers: dict[str, str], deadline: float) -> requests.Response:
         host = (urlsplit(url).hostname or "").lower()
         self._pace(host)
@@ -140,8 +175,6 @@ class Fetcher:
             return self._session.get(
                 url, headers=headers, allow_redirects=False, stream=True, timeout=(left, left)
             )
-        except Exception as exc:
-            raise mapped(url, exc) from exc
         finally:
             self._last[host] = self._clock()
 
@@ -176,18 +209,15 @@ class Fetcher:
         limit, size = self.policy.max_bytes, 0
         parts: list[bytes] = []
         raw = resp.raw
-        try:
-            while size <= limit:
-                _set_timeout(raw, _left(url, deadline))
-                chunk = raw.read1(CHUNK, decode_content=True)
-                if not chunk:
-                    return b"".join(parts), False
-                parts.append(chunk)
-                size += len(chunk)
-        except FetchError:
-            raise
-        except Exception as exc:
-            raise mapped(url, exc) from exc
+        while size <= limit:
+            _set_timeout(raw, _left(url, deadline))
+            chunk = raw.read1(CHUNK, decode_content=True)
+            if not chunk:
+                if self._aborted:  # the watchdog closed it: an end, but not the body's
+                    raise FetchTimeout(url, "no complete answer within DIGEST_FETCH_TIMEOUT")
+                return b"".join(parts), False
+            parts.append(chunk)
+            size += len(chunk)
         return b"".join(parts)[:limit], True
 
 
@@ -208,6 +238,8 @@ def _left(url: str, deadline: float) -> float:
 
 def _request_headers(etag: str | None, modified: str | None) -> dict[str, str]:
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate", "Accept": "*/*"}
+    # A fresh connection per request: the watchdog knows its socket, and no stale one is reused.
+    headers["Connection"] = "close"
     if etag:
         headers["If-None-Match"] = etag
     if modified:
@@ -242,7 +274,9 @@ def allowed_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def _connect(conn: HTTPConnection, allow_private: bool) -> socket.socket:
+def _connect(
+    conn: HTTPConnection, allow_private: bool, watch: Callable[[socket.socket], None]
+) -> socket.socket:
     """Resolve, check each address, and connect to a checked one."""
     host = conn._dns_host.strip("[]")
     try:
@@ -255,22 +289,25 @@ def _connect(conn: HTTPConnection, allow_private: bool) -> socket.socket:
     error: OSError | None = None
     for address in dict.fromkeys(usable):
         try:
-            return urllib3_connection.create_connection(
+            sock = urllib3_connection.create_connection(
                 (str(address), conn.port), conn.timeout, socket_options=conn.socket_options
             )
         except OSError as exc:
             error = exc
+            continue
+        watch(sock)
+        return sock
     raise urllib3.exceptions.NewConnectionError(conn, f"cannot connect: {error}")
 
 
-def _session(allow_private: bool) -> requests.Session:
+def _session(allow_private: bool, watch: Callable[[socket.socket], None]) -> requests.Session:
     class Plain(HTTPConnection):
         def _new_conn(self) -> socket.socket:
-            return _connect(self, allow_private)
+            return _connect(self, allow_private, watch)
 
     class Tls(HTTPSConnection):
         def _new_conn(self) -> socket.socket:
-            return _connect(self, allow_private)
+            return _connect(self, allow_private, watch)
 
     class PlainPool(HTTPConnectionPool):
         ConnectionCls = Plain

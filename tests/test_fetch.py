@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import socket
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -149,6 +151,31 @@ def test_the_timeout_is_for_the_whole_body_not_each_read(httpserver: HTTPServer)
         with pytest.raises(FetchTimeout):
             client.get(httpserver.url_for("/trickle"))
     assert time.monotonic() - started < 2.0  # each read was quick; the whole took too long
+
+
+def test_headers_sent_a_byte_at_a_time_still_end_at_the_timeout() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+
+        def drip() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                for _ in range(40):  # a fresh byte well within every per-read timeout
+                    time.sleep(0.1)
+                    try:
+                        conn.sendall(b"X")
+                    except OSError:
+                        return
+
+        thread = threading.Thread(target=drip, daemon=True)
+        thread.start()
+        started = time.monotonic()
+        with Fetcher(FetchPolicy(timeout=1.0, delay=0, allow_private=True)) as client:
+            with pytest.raises(FetchTimeout):
+                client.get(f"http://127.0.0.1:{port}/slow-headers")
+        assert time.monotonic() - started < 2.0
+        thread.join(5)
 
 
 @pytest.mark.parametrize(
