@@ -216,15 +216,17 @@ def test_a_page_on_a_private_address_is_refused_and_the_feed_on_one_names_the_se
 # --- the polling policy ---------------------------------------------------------------------
 
 
+def moved_to(target: str, status: int) -> Callable[[Request], Response]:
+    return lambda request: Response(status=status, headers={"Location": target})
+
+
 @pytest.mark.parametrize("statuses", [(301,), (308,), (301, 308)])
 def test_a_permanent_redirect_chain_moves_the_feed_for_good(
     site: Site, settings: Settings, statuses: tuple[int, ...]
 ) -> None:
     for i, status in enumerate(statuses):
         target = f"/hop{i + 1}" if i + 1 < len(statuses) else "/new"
-        site.route(
-            f"/hop{i}", lambda r, t=target, s=status: Response(status=s, headers={"Location": t})
-        )
+        site.route(f"/hop{i}", moved_to(target, status))
     site.feed("/new", rss("Moved", stories(site, 1)))
     add(settings, site.url("/hop0"))
     (result,) = fetch(settings).results
