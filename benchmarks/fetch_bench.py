@@ -152,7 +152,9 @@ def main() -> None:
             seconds, peak_mb, out = run_digest(["fetch"], env, work)
             lines = out.splitlines()
             rows.append((label, seconds, peak_mb, dict(site.counts), len(lines)))
-        seeds = len(list((work / "seeds" / "feeds").rglob("*.json")))
+        files = list((work / "seeds" / "feeds").rglob("*.json"))
+        teasers = sum('"text": "Teaser' in f.read_text(encoding="utf-8") for f in files)
+        seeds = (len(files), teasers)
     server.shutdown()
     table = report(opts, rows, seeds)
     print(table)
@@ -161,7 +163,9 @@ def main() -> None:
 
 
 def report(
-    opts: argparse.Namespace, rows: list[tuple[str, float, int, dict[str, int], int]], seeds: int
+    opts: argparse.Namespace,
+    rows: list[tuple[str, float, int, dict[str, int], int]],
+    seeds: tuple[int, int],
 ) -> str:
     lines = [
         HEADING,
@@ -180,7 +184,11 @@ def report(
             f"| {label} | {seconds:.1f} | {feeds} ({counts.get('conditional feed', 0)})"
             f" | {counts.get('page', 0)} | {peak} |"
         )
-    lines += ["", f"Seed files written: {seeds}."]
+    lines += [
+        "",
+        f"Seed files written: {seeds[0]}, of which {seeds[1]} with the feed's teaser"
+        " (page not had).",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -1,35 +1,26 @@
-"""Poll the due feeds, fetch each new entry's page once, ever, and write it as a seed file.
+"""Poll the due feeds politely and hand their new entries to digest.pages.
 
-Fetched articles join the same intake as files: one `.json` seed per entry
-under `<seeds>/feeds/<feed>/`, written atomically, read by the JSON loader in
-the same run. The feed's own text stands in when the page cannot be had.
+Fetched articles join the same intake as files (see digest.pages); what a poll
+means for the next one is digest.poll's; the state is the store's feed block.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import json
 import logging
-import os
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import TYPE_CHECKING
 
 from digest import poll
 from digest.config import Settings
 from digest.errors import DigestError, FetchConnectionError, FetchError, FetchTimeout
-from digest.sources import FEEDS_FOLDER
-from digest.sources_html import extract
+from digest.pages import Pages, canonical_url, sync_folder
 from digest.store import FeedPoll, FeedRow, Store, run_lock
 
 if TYPE_CHECKING:  # imported where used: a run with no feeds due loads neither
-    from digest.feeds import Entry, Feed
-    from digest.fetch import Fetcher, Response
+    from digest.feeds import Feed
+    from digest.fetch import Fetcher, FetchPolicy, Response
 
 log = logging.getLogger("digest")
 NETWORK_ERRORS = (FetchConnectionError, FetchTimeout)
@@ -105,7 +96,7 @@ def fetch_now(settings: Settings, *, now: datetime, every: bool = False) -> Fetc
             store.close()
 
 
-def policy(settings: Settings) -> Any:
+def policy(settings: Settings) -> FetchPolicy:
     """The fetch limits from the settings."""
     from digest.fetch import FetchPolicy
 
@@ -158,7 +149,8 @@ def _settle(
     if down:
         poll_row = FeedPoll(at, _iso(now + interval), row.failures, False, row.last_error)
         store.feeds.record_poll(row.id, poll_row)
-        return FeedResult(row.url, f"{row.url}: not reached ({item.error}); every feed failed")
+        why = _why(item.error) if item.error else "no answer"
+        return FeedResult(row.url, f"{row.url}: not reached ({why}); every feed failed at once")
     if resp is not None and resp.status == 410:
         store.feeds.record_poll(row.id, FeedPoll(at, None, row.failures + 1, False, "410", True))
         why = "gone (HTTP 410): the publisher removed it, so it is polled no more"
@@ -190,6 +182,13 @@ def _settle(
     return FeedResult(row.url, line, new)
 
 
+def _why(error: DigestError) -> str:
+    """The reason alone: the line names the feed already."""
+    if isinstance(error, FetchError):
+        return error.reason + (f"; {error.hint}" if error.hint else "")
+    return str(error)
+
+
 def _validator(new: str | None, old: str | None, status: int) -> str | None:
     """A 304 may leave out the validators: the old ones still hold; a 200 replaces them."""
     return new or (old if status == 304 else None)
@@ -204,13 +203,7 @@ def _failed(
 ) -> FeedResult:
     row, resp = item.row, item.response
     failures = row.failures + 1
-    if item.error is not None:
-        why = str(item.error.message if item.error.message else item.error)
-        if isinstance(item.error, FetchError):
-            why = item.error.reason + (f"; {item.error.hint}" if item.error.hint else "")
-    else:
-        assert resp is not None
-        why = f"HTTP {resp.status}"
+    why = _why(item.error) if item.error is not None else f"HTTP {resp.status if resp else '?'}"
     headers = resp.headers if resp is not None else {}
     retry = resp is not None and resp.status in poll.THROTTLED
     nxt = poll.after_failure(now, interval, failures, headers if retry else None)
@@ -243,145 +236,10 @@ def _take(
         seed = pages.seed_for(row, feed, entry)
         written += seed is not None
         done.append((entry.key, canonical_url(entry.link), str(seed) if seed else None))
+    if written:
+        sync_folder(pages.root / row.slug)  # the renames are durable before the state says so
     store.feeds.record_entries(row.id, done, _iso(now))
     return written
-
-
-class Pages:
-    """Fetches each page once, ever (the store remembers), and writes the entry's seed."""
-
-    def __init__(self, settings: Settings, store: Store, client: Fetcher) -> None:
-        self.settings, self.store, self.client = settings, store, client
-        self.root = settings.seeds_dir / FEEDS_FOLDER
-        self.taken: set[str] = set()  # canonical URLs written in this run
-
-    def seed_for(self, row: FeedRow, feed: Feed, entry: Entry) -> Path | None:
-        """The seed written for `entry`, or None when its page is known or it has no text."""
-        url = canonical_url(entry.link)
-        if url is not None and (url in self.taken or self.store.feeds.fetched_pages([url])):
-            return None  # the same article from another feed, or listed again
-        path = self.root / row.slug / f"{_hash(entry.key)}.json"
-        if path.exists():  # written before a crash kept it from being recorded
-            return path
-        text = self.page_text(entry) or html_text(entry.html)
-        if not text:
-            return None
-        if url is not None:
-            self.taken.add(url)
-        write_seed(path, _seed(entry, feed, text))
-        return path
-
-    def page_text(self, entry: Entry) -> str | None:
-        """The page's main text, or None when it cannot be had (the feed's text stands in)."""
-        if not entry.link:
-            return None
-        try:
-            resp = self.client.get(entry.link)
-        except FetchError as exc:
-            log.info("page %s not fetched: %s", entry.link, exc)
-            return None
-        if resp.status != 200 or resp.truncated or "html" not in resp.media_type:
-            log.info("page %s not used: HTTP %s %s", entry.link, resp.status, resp.media_type)
-            return None
-        return extract_text(decode(resp.body, resp.charset), resp.url, html_text(entry.html))
-
-
-def _seed(entry: Entry, feed: Feed, text: str) -> dict[str, str]:
-    seed = {"title": entry.title or "", "source": feed.title or "", "url": entry.link or ""}
-    if entry.published is not None:
-        seed["published"] = entry.published.isoformat()
-    seed["text"] = text
-    return {k: v for k, v in seed.items() if v}
-
-
-def write_seed(path: Path, seed: dict[str, str]) -> None:
-    """Write a seed atomically (temp file, fsync, rename): the scan never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")  # a dot file: the scan skips it
-    with open(tmp, "w", encoding="utf-8") as out:
-        json.dump(seed, out, ensure_ascii=False, indent=1)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-# --- text -------------------------------------------------------------------------------------
-
-
-def _extractor() -> Callable[..., Any] | None:
-    """digest.extract.extract_page (trafilatura) once it exists; until then the stdlib loader."""
-    try:
-        module = importlib.import_module("digest.extract")
-    except ImportError:
-        return None
-    found = getattr(module, "extract_page", None)
-    return found if callable(found) else None
-
-
-def extract_text(html: str, url: str, feed_text: str | None) -> str | None:
-    """A page's main text, paragraphs separated by a blank line; None when nothing is found."""
-    extract_page = _extractor()
-    if extract_page is not None:
-        page = extract_page(html, url=url, feed_text=feed_text)
-        return str(page.text) if page is not None and page.text else None
-    found = "\n\n".join(extract(html).paragraphs)
-    return found if found.strip() else None
-
-
-def html_text(html: str) -> str:
-    """The feed's own content or summary as plain paragraphs."""
-    if "<" not in html:
-        return "\n\n".join(p.strip() for p in re.split(r"\n\s*\n", html) if p.strip())
-    return "\n\n".join(extract(html).paragraphs)
-
-
-_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([\w.:-]+)", re.I)
-
-
-def decode(body: bytes, charset: str | None) -> str:
-    """The page's text: a BOM, else its declared charset (header, then <meta>), else UTF-8."""
-    if body.startswith(b"\xef\xbb\xbf"):
-        return body[3:].decode("utf-8", "replace")
-    meta = _META_CHARSET.search(body[:4096])
-    for name in (charset, meta[1].decode("ascii", "ignore") if meta else None, "utf-8"):
-        if not name:
-            continue
-        try:
-            return body.decode(name)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return body.decode("cp1252", "replace")
-
-
-# --- identity -----------------------------------------------------------------------------------
-
-_TRACKING = re.compile(r"utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref_src", re.I)
-
-
-def canonical_url(url: str | None) -> str | None:
-    """One spelling per page: lower-case scheme and host, no default port, fragment or tracking."""
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return url.strip()
-    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
-    if port and (scheme, port) not in (("http", 80), ("https", 443)):
-        host = f"{host}:{port}"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    query = [(k, v) for k, v in query if not _TRACKING.fullmatch(k)]
-    return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
-
-
-def _hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def _iso(moment: datetime) -> str:

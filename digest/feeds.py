@@ -46,7 +46,10 @@ class Feed:
 
 
 def parse_feed(data: bytes, *, url: str, media_type: str = "", charset: str | None = None) -> Feed:
-    """Parse a feed's bytes; `url` resolves relative links. Raises FeedError when no feed."""
+    """Parse a feed's bytes; `url` resolves relative links. Raises FeedError when no feed.
+
+    The error's message does not name the feed: the caller does.
+    """
     head = data.lstrip()[:1]
     if "json" in media_type or head in (b"{", b"["):
         return _parse_json_feed(data, url)
@@ -83,7 +86,7 @@ def _parse_xml_feed(data: bytes, url: str, media_type: str, charset: str | None)
         found = found[: len(_CLOSE_ENTRY.findall(data))]
     version = parsed.get("version") or ""
     if not found and not version:
-        raise FeedError(f"{url}: not a feed (RSS, Atom or JSON Feed)", problem)
+        raise FeedError("not a feed (RSS, Atom or JSON Feed)", problem)
     feed = parsed.get("feed", {})
     entries = _entries(_xml_entry(item) for item in found[:MAX_ENTRIES])
     return Feed(_text(feed.get("title")), _text(feed.get("link")), entries, problem)
@@ -129,10 +132,10 @@ def _parse_json_feed(data: bytes, url: str) -> Feed:
     try:
         obj = json.loads(data.decode("utf-8-sig", errors="replace"))
     except (ValueError, RecursionError) as exc:
-        raise FeedError(f"{url}: not a JSON Feed ({str(exc)[:80]})") from None
+        raise FeedError(f"not a JSON Feed ({str(exc)[:80]})") from None
     version = obj.get("version") if isinstance(obj, dict) else None
     if not isinstance(version, str) or "jsonfeed.org/version/1" not in version:
-        raise FeedError(f"{url}: not a JSON Feed (no jsonfeed.org version 1 field)")
+        raise FeedError("not a JSON Feed (no jsonfeed.org version 1 field)")
     items = obj.get("items")
     items = items if isinstance(items, list) else []
     entries = _entries(_json_entry(i, url) for i in items[:MAX_ENTRIES] if isinstance(i, dict))

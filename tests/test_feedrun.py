@@ -14,7 +14,8 @@ from werkzeug import Request, Response
 
 from digest import feedlist
 from digest.config import Settings
-from digest.feedrun import FetchReport, canonical_url, fetch_due
+from digest.feedrun import FetchReport, fetch_due
+from digest.pages import canonical_url
 from digest.store import FeedRow, Store
 
 
@@ -201,7 +202,7 @@ def test_a_link_that_is_not_http_is_never_fetched(
     assert written(settings)[0]["text"] == "Only the teaser."
 
 
-def test_a_page_on_a_private_address_is_refused_and_the_feed_on_one_names_the_setting(
+def test_a_feed_on_a_private_address_is_refused_with_the_setting_that_allows_it(
     site: Site, settings: Settings
 ) -> None:
     site.feed("/feed", rss("Wire", stories(site, 1)))

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from digest.errors import FeedError
-from digest.feedrun import html_text
 from digest.feeds import Subscription, parse_feed, read_opml, write_opml
+from digest.pages import html_text
 
 CASES = Path(__file__).parent / "fixtures" / "feeds"
 FEED_URL = "https://feeds.example.org/feed"
