@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -259,9 +260,10 @@ def test_410_marks_a_feed_gone_and_it_is_never_polled_again(site: Site, settings
     assert site.hits("/feed") == 1
 
 
-def test_429_retry_after_sets_the_next_poll(site: Site, settings: Settings) -> None:
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_sets_the_next_poll(site: Site, settings: Settings, status: int) -> None:
     site.route(
-        "/feed", lambda r: Response("slow down", status=429, headers={"Retry-After": "3600"})
+        "/feed", lambda r: Response("slow down", status=status, headers={"Retry-After": "3600"})
     )
     add(settings, site.url("/feed"))
     fetch(settings)
@@ -381,3 +383,28 @@ def test_a_seed_written_before_a_crash_is_recorded_without_fetching_again(
 )
 def test_canonical_urls(url: str, canonical: str) -> None:
     assert canonical_url(url) == canonical
+
+
+def test_a_feed_over_the_byte_limit_keeps_the_entries_before_the_cut(
+    site: Site, settings: Settings
+) -> None:
+    items = [Item(str(i), f"Entry {i}", None, None, "Some words. " * 20) for i in range(40)]
+    site.feed("/feed", rss("Long", items))
+    add(settings, site.url("/feed"))
+    small = Settings(**{**vars(settings), "fetch_max_bytes": 5_000, "feed_backlog_entries": 100})
+    (result,) = fetch(small).results
+    assert 0 < result.new < 40 and "DIGEST_FETCH_MAX_BYTES=5000" in result.line
+    assert not result.problem
+
+
+def test_seeds_written_now_are_read_now_and_other_fresh_files_wait(
+    site: Site, settings: Settings
+) -> None:
+    from digest.sources import scan_files
+
+    site.feed("/feed", rss("Wire", stories(site, 1)))
+    add(settings, site.url("/feed"))
+    fetch(settings)
+    (settings.seeds_dir / "fresh.txt").write_text("Still being written", encoding="utf-8")
+    found, _ = scan_files(settings.seeds_dir, now=time.time(), settle_seconds=60)
+    assert [Path(path).parent.parent.name for path, *_ in found] == ["feeds"]
