@@ -8,7 +8,7 @@ BENCH_STAMP := $(VENV)/.installed-bench
 # The browser test drives this Chromium (Debian's package; Playwright downloads nothing).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run serve test lint typecheck pytest browser eval bench dedupe-eval clean
+.PHONY: run serve test lint typecheck pytest browser eval bench bench-fetch dedupe-eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,3 +75,8 @@ dedupe-eval: $(STAMP)
 # BENCH_ARGS=--record to write the table into benchmarks/RESULTS.md.
 bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+# Feeds: the real `digest fetch` of 200 feeds x 20 entries on 127.0.0.1, twice (the second finds
+# nothing new); `make bench-fetch FETCH_ARGS=--record` writes the table into benchmarks/RESULTS.md.
+bench-fetch: $(STAMP)
+	cd benchmarks && ../$(BIN)/python fetch_bench.py $(FETCH_ARGS)
