@@ -79,4 +79,4 @@ bench: $(TEST_STAMP)
 # Feeds: the real `digest fetch` of 200 feeds x 20 entries on 127.0.0.1, twice (the second finds
 # nothing new); `make bench-fetch FETCH_ARGS=--record` writes the table into benchmarks/RESULTS.md.
 bench-fetch: $(STAMP)
-	cd benchmarks && ../$(BIN)/python fetch_bench.py $(FETCH_ARGS)
+	$(BIN)/python benchmarks/fetch_bench.py $(FETCH_ARGS)
