@@ -187,12 +187,16 @@ class Fetcher:
         self, asked: str, url: str, resp: requests.Response, permanent: bool, deadline: float
     ) -> Response:
         headers = {k.lower(): v for k, v in resp.headers.items()}
-        body, truncated = b"", False
+        body, truncated, whole = b"", False, False
         try:
             if 200 <= resp.status_code < 300:
                 body, truncated = self._read(url, resp, deadline)
+                whole = not truncated
         finally:
-            resp.close()
+            if whole and not self._aborted:
+                resp.raw.release_conn()  # read to the end: the connection can serve the next
+            else:
+                resp.close()  # requests' close() drops the connection: unread bytes stay unread
             self._last[(urlsplit(url).hostname or "").lower()] = self._clock()
         return Response(
             url=url,
@@ -238,8 +242,6 @@ def _left(url: str, deadline: float) -> float:
 
 def _request_headers(etag: str | None, modified: str | None) -> dict[str, str]:
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate", "Accept": "*/*"}
-    # A fresh connection per request: the watchdog knows its socket, and no stale one is reused.
-    headers["Connection"] = "close"
     if etag:
         headers["If-None-Match"] = etag
     if modified:
@@ -305,9 +307,19 @@ def _session(allow_private: bool, watch: Callable[[socket.socket], None]) -> req
         def _new_conn(self) -> socket.socket:
             return _connect(self, allow_private, watch)
 
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            if self.sock is not None:  # a kept-alive connection: the watchdog needs it too
+                watch(self.sock)
+            super().request(*args, **kwargs)
+
     class Tls(HTTPSConnection):
         def _new_conn(self) -> socket.socket:
             return _connect(self, allow_private, watch)
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            if self.sock is not None:
+                watch(self.sock)
+            super().request(*args, **kwargs)
 
     class PlainPool(HTTPConnectionPool):
         ConnectionCls = Plain

@@ -8,6 +8,7 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from feedsite import serve, stall
@@ -246,3 +247,51 @@ def test_requests_to_one_host_wait_the_delay_between_them(httpserver: HTTPServer
         client.get(httpserver.url_for("/a"))
         client.get(httpserver.url_for("/a").replace("127.0.0.1", "localhost"))  # another host
     assert slept == [1.5]
+
+
+class KeepAlive(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive (Werkzeug's test server closes every connection)."""
+
+    protocol_version = "HTTP/1.1"
+
+    clients: set[tuple[str, int]] = set()
+
+    def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+        self.clients.add(self.client_address)
+        self.send_response(200)
+        if self.path == "/trickle":
+            self.send_header("Content-Length", "400")
+            self.end_headers()
+            for _ in range(40):
+                time.sleep(0.1)
+                try:
+                    self.wfile.write(b"x" * 10)
+                    self.wfile.flush()
+                except OSError:
+                    return
+            return
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+def test_the_timeout_also_holds_on_a_kept_alive_connection() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with Fetcher(FetchPolicy(timeout=1.0, delay=0, allow_private=True)) as client:
+            assert client.get(base + "/ok").body == b"ok"
+            assert client.get(base + "/ok").body == b"ok"
+            assert len(KeepAlive.clients) == 1  # one connection for both
+            started = time.monotonic()
+            with pytest.raises(FetchTimeout):
+                client.get(base + "/trickle")  # on the connection the first request left open
+            assert time.monotonic() - started < 2.0
+            assert client.get(base + "/ok").body == b"ok"  # a dead connection is not reused
+    finally:
+        server.shutdown()
+        server.server_close()
