@@ -249,7 +249,12 @@ def _fetch_feeds(settings: Settings, store: Store, now: datetime, rep: Reporter)
     """Poll the due feeds into the seeds folder; a failing feed is one line, never fatal."""
     from digest import feedrun  # requests and feedparser load only when a feed is due
 
-    for line in feedrun.report_lines(feedrun.fetch_due(settings, store, now=now)):
+    try:
+        report = feedrun.fetch_due(settings, store, now=now)
+    except DigestError as exc:  # the feeds wait for the next run; the seeds still go out
+        rep.say(f"feeds not polled: {exc}")
+        return
+    for line in feedrun.report_lines(report):
         rep.say(line)
 
 
