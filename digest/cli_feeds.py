@@ -81,7 +81,7 @@ def feeds_list(as_json: bool) -> None:
             continue
         click.echo(f"{record['status']:8} {row.url}  {row.title or '(no title yet)'}")
         click.echo(
-            f"         last success {row.last_success or 'never'}, next poll"
+            f"         last success {record['last_success'] or 'never'}, next poll"
             f" {record['next_poll'] or ('never' if row.status == 'gone' else 'now')}"
         )
         if row.last_error:

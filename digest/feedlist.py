@@ -52,7 +52,7 @@ def add_feeds(settings: Settings, urls: Sequence[str], *, now: datetime) -> list
     """Add feeds (all checked first, so a bad URL adds none); polled on the next run."""
     checked = [check_url(u) for u in urls]
     with _opened(settings) as store:
-        return [Added(u, store.feeds.add(u, slug(u), _iso(now))) for u in checked]
+        return [Added(u, store.feeds.add(u, slug(u), now)) for u in checked]
 
 
 def remove_feed(settings: Settings, url: str) -> None:
@@ -73,9 +73,9 @@ def feed_json(row: FeedRow) -> dict[str, Any]:
         "url": row.url,
         "title": row.title,
         "status": row.state,
-        "last_success": row.last_success,
+        "last_success": _iso(row.last_success),
         "last_error": row.last_error,
-        "next_poll": row.next_poll if row.status != "gone" else None,
+        "next_poll": _iso(row.next_poll) if row.status != "gone" else None,
     }
 
 
@@ -106,8 +106,8 @@ def _is_http(url: str) -> bool:
     return True
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
 
 
 @contextmanager

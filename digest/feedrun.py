@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from digest import poll
@@ -72,7 +72,7 @@ def fetch_due(
 ) -> FetchReport:
     """Poll the feeds that are due (`every`: all active ones) and write their new entries."""
     feeds = store.feeds
-    rows = [r for r in feeds.all() if r.status == "active"] if every else feeds.due(_iso(now))
+    rows = [r for r in feeds.all() if r.status == "active"] if every else feeds.due(now)
     if not rows:
         return FetchReport()
     from digest import fetch  # late: requests only when a feed is due
@@ -143,11 +143,11 @@ def _settle(
     settings: Settings, store: Store, item: _Polled, now: datetime, down: bool, pages: Pages
 ) -> FeedResult:
     """Record one poll's outcome, write its new entries, and say it in one line."""
-    row, resp, at = item.row, item.response, _iso(now)
+    row, resp, at = item.row, item.response, now
     interval = timedelta(seconds=settings.feed_interval)
     remove = f"check it in a browser, or stop polling it: digest feeds remove {row.url}"
     if down:
-        poll_row = FeedPoll(at, _iso(now + interval), row.failures, False, row.last_error)
+        poll_row = FeedPoll(at, now + interval, row.failures, False, row.last_error)
         store.feeds.record_poll(row.id, poll_row)
         why = _why(item.error) if item.error else "no answer"
         return FeedResult(row.url, f"{row.url}: not reached ({why}); every feed failed at once")
@@ -162,7 +162,7 @@ def _settle(
     title = item.feed.title if item.feed else None
     ok = FeedPoll(
         at,
-        _iso(poll.after_success(now, interval, headers)),
+        poll.after_success(now, interval, headers),
         0,
         True,
         url=moved,
@@ -207,7 +207,7 @@ def _failed(
     headers = resp.headers if resp is not None else {}
     retry = resp is not None and resp.status in poll.THROTTLED
     nxt = poll.after_failure(now, interval, failures, headers if retry else None)
-    store.feeds.record_poll(row.id, FeedPoll(_iso(now), _iso(nxt), failures, False, why))
+    store.feeds.record_poll(row.id, FeedPoll(now, nxt, failures, False, why))
     when = f"next try {nxt:%Y-%m-%d %H:%M} UTC"
     hint = when if retry else f"{when}; {remove}"
     return FeedResult(row.url, f"{row.url}: {why}; {hint}", 0, True)
@@ -238,12 +238,8 @@ def _take(
         done.append((entry.key, canonical_url(entry.link), str(seed) if seed else None))
     if written:
         sync_folder(pages.root / row.slug)  # the renames are durable before the state says so
-    store.feeds.record_entries(row.id, done, _iso(now))
+    store.feeds.record_entries(row.id, done, now)
     return written
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def report_lines(report: FetchReport) -> Sequence[str]:

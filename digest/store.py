@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from digest.errors import LockBusyError, StateError
@@ -511,15 +511,15 @@ class FeedRow:
     added_url: str
     slug: str
     title: str | None
-    added: str
+    added: datetime
     status: str  # active | gone
     etag: str | None
-    last_modified: str | None
-    last_poll: str | None
-    last_success: str | None
+    last_modified: str | None  # the server's Last-Modified, as it wrote it
+    last_poll: datetime | None
+    last_success: datetime | None
     last_error: str | None
     failures: int
-    next_poll: str | None
+    next_poll: datetime | None  # None: due now (never for a gone feed)
 
     @property
     def state(self) -> str:
@@ -533,8 +533,8 @@ class FeedRow:
 class FeedPoll:
     """What one poll changes in a feed's row; None leaves a column as it is."""
 
-    at: str
-    next_poll: str | None
+    at: datetime
+    next_poll: datetime | None
     failures: int
     ok: bool
     error: str | None = None
@@ -551,13 +551,13 @@ class FeedStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
-    def add(self, url: str, slug: str, added: str, title: str | None = None) -> bool:
+    def add(self, url: str, slug: str, added: datetime, title: str | None = None) -> bool:
         """Add a feed; False when one with this URL is already polled."""
         try:
             with self._conn:
                 self._conn.execute(
                     "INSERT INTO feeds (url, added_url, slug, title, added) VALUES (?, ?, ?, ?, ?)",
-                    (url, url, slug, title, added),
+                    (url, url, slug, title, _stamp(added)),
                 )
         except sqlite3.IntegrityError:
             return False
@@ -577,12 +577,12 @@ class FeedStore:
     def all(self) -> list[FeedRow]:
         return self._rows(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY id", ())
 
-    def due(self, now: str) -> list[FeedRow]:
+    def due(self, now: datetime) -> list[FeedRow]:
         """Active feeds whose next poll is not later than `now`."""
         return self._rows(
             f"SELECT {_FEED_COLUMNS} FROM feeds WHERE status = 'active'"
             " AND (next_poll IS NULL OR next_poll <= ?) ORDER BY id",
-            (now,),
+            (_stamp(now),),
         )
 
     def count(self) -> int:
@@ -597,7 +597,7 @@ class FeedStore:
             rows = self._conn.execute(sql, args).fetchall()
         except sqlite3.OperationalError:  # a read-only open of a database older than `feeds`
             return []
-        return [FeedRow(*row) for row in rows]
+        return [_feed_row(row) for row in rows]
 
     def record_poll(self, feed_id: int, poll: FeedPoll) -> None:
         """Store one poll's outcome; a permanent redirect's URL only if no other feed has it."""
@@ -612,8 +612,8 @@ class FeedStore:
                 " WHERE id = :id",
                 {
                     "id": feed_id,
-                    "at": poll.at,
-                    "next": poll.next_poll,
+                    "at": _stamp(poll.at),
+                    "next": _stamp(poll.next_poll) if poll.next_poll else None,
                     "failures": poll.failures,
                     "ok": poll.ok,
                     "error": poll.error,
@@ -652,17 +652,17 @@ class FeedStore:
         return found
 
     def record_entries(
-        self, feed_id: int, entries: Sequence[tuple[str, str | None, str | None]], at: str
+        self, feed_id: int, entries: Sequence[tuple[str, str | None, str | None]], at: datetime
     ) -> None:
         """Mark entries (key, page url, seed written) seen, and their pages fetched, at once."""
         with self._conn:
             self._conn.executemany(
                 "INSERT OR IGNORE INTO feed_entries (feed_id, key, url, seen) VALUES (?, ?, ?, ?)",
-                [(feed_id, key, url, at) for key, url, _ in entries],
+                [(feed_id, key, url, _stamp(at)) for key, url, _ in entries],
             )
             self._conn.executemany(
                 "INSERT OR IGNORE INTO pages (url, fetched, seed) VALUES (?, ?, ?)",
-                [(url, at, seed) for _, url, seed in entries if url is not None],
+                [(url, _stamp(at), seed) for _, url, seed in entries if url is not None],
             )
 
     def counts(self) -> dict[str, int]:
@@ -671,6 +671,35 @@ class FeedStore:
         for row in self.all():
             counts[row.state] += 1
         return counts
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _moment(text: object) -> datetime | None:
+    return datetime.fromisoformat(str(text)) if text else None
+
+
+def _feed_row(row: tuple[object, ...]) -> FeedRow:
+    (fid, url, added_url, slug, title, added, status, etag, modified, last_poll, last_ok) = row[:11]
+    error, failures, next_poll = row[11:]
+    return FeedRow(
+        int(str(fid)),
+        str(url),
+        str(added_url),
+        str(slug),
+        None if title is None else str(title),
+        _moment(added) or datetime.min.replace(tzinfo=UTC),
+        str(status),
+        None if etag is None else str(etag),
+        None if modified is None else str(modified),
+        _moment(last_poll),
+        _moment(last_ok),
+        None if error is None else str(error),
+        int(str(failures)),
+        _moment(next_poll),
+    )
 
 
 # === end of feeds ================================================================================

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 from test_store import V1_SCHEMA
 
 from digest.store import DB_NAME, FeedPoll, Store
 
-AT = "2026-12-01T08:00:00+00:00"
-LATER = "2026-12-01T09:00:00+00:00"
+AT = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+LATER = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def test_a_feed_is_added_once_and_removed_by_either_url(tmp_path: Path) -> None:
