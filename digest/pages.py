@@ -21,8 +21,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from digest.config import Settings
 from digest.errors import FetchError
-from digest.sources import FEEDS_FOLDER
-from digest.sources_html import extract
+from digest.sources.html import extract
+from digest.sources.listing import FEEDS_FOLDER
 from digest.store import FeedRow, Store
 
 if TYPE_CHECKING:

@@ -20,10 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from digest.errors import LockBusyError, StateError
+from digest.sources import FileVersion
 from digest.summarize import Summary
-
-# (path, size, mtime_ns, inode): one version of a seed file, as listed.
-FileVersion = tuple[str, int, int, int]
 
 DB_NAME = "state.sqlite3"
 SCHEMA_VERSION = 5  # PRAGMA user_version; 1 was the first release (no `meta` table)

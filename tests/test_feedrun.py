@@ -401,11 +401,11 @@ def test_a_feed_over_the_byte_limit_keeps_the_entries_before_the_cut(
 def test_seeds_written_now_are_read_now_and_other_fresh_files_wait(
     site: Site, settings: Settings
 ) -> None:
-    from digest.sources import scan_files
+    from digest.sources import list_files
 
     site.feed("/feed", rss("Wire", stories(site, 1)))
     add(settings, site.url("/feed"))
     fetch(settings)
     (settings.seeds_dir / "fresh.txt").write_text("Still being written", encoding="utf-8")
-    found, _ = scan_files(settings.seeds_dir, now=time.time(), settle_seconds=60)
+    found, _ = list_files(settings.seeds_dir, now=time.time(), settle_seconds=60)
     assert [Path(path).parent.parent.name for path, *_ in found] == ["feeds"]
