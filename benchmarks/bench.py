@@ -504,7 +504,13 @@ def deliver_to(base: Path, settings: object, recipients: int, reuse: bool) -> fl
     store = Store.open(work / "state")
     try:
         eml = deliver.save_to_outbox(work, "d", msg.as_bytes(), html)
-        store.queue_digest(created="now", subject="News", eml_path=eml, articles=[], recipients=to)
+        store.queue_digest(
+            created=dt.datetime.now(dt.UTC),
+            subject="News",
+            eml_path=eml,
+            articles=[],
+            recipients=to,
+        )
         (queued,) = store.queued()
         factory: Callable[[], object] = (
             (lambda: mail.SmtpSender(settings))  # type: ignore[arg-type]

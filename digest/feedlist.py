@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,19 +50,19 @@ def slug(url: str) -> str:
 def add_feeds(settings: Settings, urls: Sequence[str], *, now: datetime) -> list[Added]:
     """Add feeds (all checked first, so a bad URL adds none); polled on the next run."""
     checked = [check_url(u) for u in urls]
-    with _opened(settings) as store:
+    with Store.open(settings.state_dir) as store:
         return [Added(u, store.feeds.add(u, slug(u), now)) for u in checked]
 
 
 def remove_feed(settings: Settings, url: str) -> None:
     """Stop polling a feed; its seed files and the pages it brought stay."""
-    with _opened(settings) as store:
+    with Store.open(settings.state_dir) as store:
         if not store.feeds.remove(url.strip()):
             raise FeedError(f"no feed {url!r} is polled", "see them with: digest feeds list")
 
 
 def list_feeds(settings: Settings) -> list[FeedRow]:
-    with _opened(settings, readonly=True) as store:
+    with Store.open(settings.state_dir, readonly=True) as store:
         return store.feeds.all()
 
 
@@ -108,12 +107,3 @@ def _is_http(url: str) -> bool:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
-
-
-@contextmanager
-def _opened(settings: Settings, *, readonly: bool = False) -> Iterator[Store]:
-    store = Store.open(settings.state_dir, readonly=readonly)
-    try:
-        yield store
-    finally:
-        store.close()

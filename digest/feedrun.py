@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 from digest import poll
 from digest.config import Settings
 from digest.errors import DigestError, FetchConnectionError, FetchError, FetchTimeout
+from digest.lock import run_lock
 from digest.pages import Pages, canonical_url, sync_folder
-from digest.store import FeedPoll, FeedRow, Store, run_lock
+from digest.store import FeedPoll, FeedRow, Store
 
 if TYPE_CHECKING:  # imported where used: a run with no feeds due loads neither
     from digest.feeds import Feed
@@ -89,11 +90,8 @@ def fetch_due(
 def fetch_now(settings: Settings, *, now: datetime, every: bool = False) -> FetchReport:
     """`digest fetch`: poll under the run lock, so it never races a digest run."""
     with run_lock(settings.state_dir, wait=LOCK_WAIT_SECONDS):
-        store = Store.open(settings.state_dir)
-        try:
+        with Store.open(settings.state_dir) as store:
             return fetch_due(settings, store, now=now, every=every)
-        finally:
-            store.close()
 
 
 def policy(settings: Settings) -> FetchPolicy:

@@ -9,14 +9,12 @@ text stands in.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import logging
 import os
 import re
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from digest.config import Settings
@@ -105,24 +103,20 @@ def sync_folder(folder: Path) -> None:
 # --- text -------------------------------------------------------------------------------------
 
 
-def _extractor() -> Callable[..., Any] | None:
-    """digest.extract.extract_page (trafilatura) once it exists; until then the stdlib loader."""
-    try:
-        module = importlib.import_module("digest.extract")
-    except ImportError:
-        return None
-    found = getattr(module, "extract_page", None)
-    return found if callable(found) else None
-
-
 def extract_text(html: str, url: str, feed_text: str | None) -> str | None:
-    """A page's main text, paragraphs separated by a blank line; None when nothing is found."""
-    extract_page = _extractor()
-    if extract_page is not None:
+    """A page's main text, paragraphs separated by a blank line; None when nothing is found.
+
+    digest.extract (trafilatura) reads it; the feed's own text helps it judge a teaser
+    page or a misread layout, and stands in when the page has none.
+    """
+    from digest.extract import PageError, extract_page  # late: lxml only when pages come
+
+    try:
         page = extract_page(html, url=url, feed_text=feed_text)
-        return str(page.text) if page is not None and page.text else None
-    found = "\n\n".join(extract(html).paragraphs)
-    return found if found.strip() else None
+    except PageError as exc:
+        log.info("page %s not read: %s", url, exc)
+        return None
+    return page.text if page is not None and page.paragraphs else None
 
 
 def html_text(html: str) -> str:

@@ -12,9 +12,10 @@ import pytest
 from digest import pipeline, scheduler
 from digest.config import Settings, load_settings
 from digest.errors import SettingsError
+from digest.lock import run_lock
 from digest.schedule import next_fire, parse_schedule
 from digest.scheduler import Service
-from digest.store import Store, run_lock
+from digest.store import Store
 
 BERLIN = "Europe/Berlin"
 
