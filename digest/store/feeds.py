@@ -189,22 +189,26 @@ def _moment(text: object) -> datetime | None:
     return datetime.fromisoformat(str(text)) if text else None
 
 
+def _opt(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
 def _feed_row(row: tuple[object, ...]) -> FeedRow:
-    (fid, url, added_url, slug, title, added, status, etag, modified, last_poll, last_ok) = row[:11]
-    error, failures, next_poll = row[11:]
+    fid, url, added_url, slug, title, added, status, etag, modified = row[:9]
+    last_poll, last_ok, error, failures, next_poll = row[9:]
     return FeedRow(
-        int(str(fid)),
-        str(url),
-        str(added_url),
-        str(slug),
-        None if title is None else str(title),
-        _moment(added) or datetime.min.replace(tzinfo=UTC),
-        str(status),
-        None if etag is None else str(etag),
-        None if modified is None else str(modified),
-        _moment(last_poll),
-        _moment(last_ok),
-        None if error is None else str(error),
-        int(str(failures)),
-        _moment(next_poll),
+        id=int(str(fid)),
+        url=str(url),
+        added_url=str(added_url),
+        slug=str(slug),
+        title=_opt(title),
+        added=_moment(added) or datetime.min.replace(tzinfo=UTC),
+        status=str(status),
+        etag=_opt(etag),
+        last_modified=_opt(modified),
+        last_poll=_moment(last_poll),
+        last_success=_moment(last_ok),
+        last_error=_opt(error),
+        failures=int(str(failures)),
+        next_poll=_moment(next_poll),
     )
