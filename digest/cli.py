@@ -286,6 +286,33 @@ def serve(ctx: Context, log_file: Path | None) -> None:
 
 
 @cli.command()
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Listen here instead of DIGEST_WEB_LISTEN (default 127.0.0.1:8080).",
+)
+@click.option(
+    "--log-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also append the log to this file (it always goes to stderr).",
+)
+@pass_ctx
+def web(ctx: Context, listen: str | None, log_file: Path | None) -> None:
+    """Serve the reader pages (one-click unsubscribe, preferences, archive) until Ctrl-C.
+
+    Plain HTTP for the TLS proxy in front of it, which DIGEST_PUBLIC_URL (https)
+    points at. `digest serve` serves the same pages when DIGEST_WEB_LISTEN is set.
+
+    Example: DIGEST_WEB_LISTEN=127.0.0.1:8080 digest web
+    """
+    from digest import scheduler, webserver
+
+    settings = ctx.settings()
+    scheduler.configure_logging(log_file)
+    sys.exit(webserver.serve_web(settings, listen=listen))
+
+
+@cli.command()
 @pass_ctx
 def status(ctx: Context) -> None:
     """Show pending articles, queued messages, recent digests and the settings.

@@ -1,9 +1,10 @@
-"""Signed tokens in the reader links: one purpose per kind, one secret per installation.
+"""Signed reader tokens for the unsubscribe and preferences links; the only itsdangerous user.
 
-This is the only module that imports itsdangerous. A token is the capability
-to act for one subscriber: whoever holds the unsubscribe link may unsubscribe,
-whoever holds the preferences link may change the preferences. The salt is the
-purpose, so an unsubscribe token never opens the preferences page.
+A token is `URLSafeSerializer(secret, salt=purpose).dumps(subscriber_id)`: an
+HMAC over the subscriber's id, one salt per purpose, so an unsubscribe token
+never opens the preferences page and a token altered by one character reads
+as nothing at all. Tokens do not expire: an unsubscribe link in a year-old
+email must still work (RFC 8058 readers click old mail).
 """
 
 from __future__ import annotations
@@ -12,67 +13,65 @@ import os
 import secrets
 from pathlib import Path
 
-import itsdangerous
+from itsdangerous import BadData, URLSafeSerializer
 
-from digest.errors import DigestError, StateError
+from digest.errors import DigestError
 
 PURPOSES = ("unsubscribe", "preferences")
 SECRET_FILE = "secret_key"
 
 
 class TokenError(DigestError):
-    """A token that is tampered with, signed with another secret, or for another purpose."""
+    """A token that was not made by us for this purpose (tampered, foreign or truncated)."""
 
 
 def secret_key(state_dir: Path, configured: str | None) -> str:
-    """DIGEST_SECRET_KEY when set, else the key generated once into `<state_dir>/secret_key`."""
+    """DIGEST_SECRET_KEY, else the key generated once into `<state_dir>/secret_key` (mode 600)."""
     if configured:
         return configured
     path = state_dir / SECRET_FILE
     try:
-        if not path.exists():
-            _create(path)
-        return path.read_text(encoding="ascii").strip()
-    except OSError as exc:
-        raise StateError(
-            f"cannot read or create the secret key {path}: {exc.strerror or exc}",
-            "check DIGEST_STATE_DIR is writable, or set DIGEST_SECRET_KEY",
-        ) from exc
-
-
-def _create(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # O_EXCL: two processes starting at once keep one key, not two.
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    state_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
     try:
+        # O_EXCL: two processes starting at once agree on the first key written
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return
+        return _read_key(path)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(secrets.token_urlsafe(32) + "\n")
+        fh.write(key + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    return key
+
+
+def _read_key(path: Path) -> str:
+    key = path.read_text(encoding="ascii").strip()
+    if not key:
+        raise TokenError(f"{path} is empty", "delete it to generate a new DIGEST_SECRET_KEY")
+    return key
 
 
 def make(secret: str, purpose: str, subscriber_id: int) -> str:
-    """The URL-safe token that lets its holder act as `subscriber_id` for `purpose`."""
-    _check_purpose(purpose)
+    """A URL-safe token naming one subscriber for one purpose."""
     return str(_serializer(secret, purpose).dumps(subscriber_id))
 
 
 def read(secret: str, purpose: str, token: str) -> int:
-    """The subscriber id a token was made for; TokenError unless it is genuine and for `purpose`."""
-    _check_purpose(purpose)
+    """The subscriber id in `token`; TokenError unless made with this secret and purpose."""
     try:
         value = _serializer(secret, purpose).loads(token)
-    except itsdangerous.BadData as exc:
-        raise TokenError("this link is not valid", "use the newest link from a digest") from exc
+    except BadData as exc:
+        raise TokenError("this link is not valid", "use the newest email's link") from exc
     if not isinstance(value, int) or isinstance(value, bool):
-        raise TokenError("this link is not valid", "use the newest link from a digest")
+        raise TokenError("this link is not valid", "use the newest email's link")
     return value
 
 
-def _check_purpose(purpose: str) -> None:
+def _serializer(secret: str, purpose: str) -> URLSafeSerializer:
     if purpose not in PURPOSES:
-        raise ValueError(f"unknown token purpose {purpose!r}; use one of {PURPOSES}")
-
-
-def _serializer(secret: str, purpose: str) -> itsdangerous.URLSafeSerializer:
-    return itsdangerous.URLSafeSerializer(secret, salt=purpose)
+        raise ValueError(f"unknown token purpose {purpose!r}")
+    return URLSafeSerializer(secret, salt=purpose)
