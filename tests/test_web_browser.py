@@ -1,0 +1,181 @@
+"""The reader pages in headless Chromium, with JavaScript off: they fit, and their forms work.
+
+The app runs in a real waitress server on a loopback port, over the in-memory
+`Roster` of tests/test_web.py, so what a click did is read back from it.
+Chromium is Debian's (/usr/bin/chromium), driven by Playwright as in
+tests/test_browser.py; screenshots go to test-artifacts/web-*.png.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import waitress
+from conftest import free_port
+from playwright.sync_api import Browser, Page, sync_playwright
+from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from test_web import ALICE, BOB, NOW, SECRET, Roster, url, write_page
+
+from digest.subscribers import Preferences
+from digest.web import ReaderPages
+
+pytestmark = pytest.mark.slow
+
+WIDTHS = (375, 800)
+# How far the page reaches sideways, and whether anything is cut by its own box.
+OVERFLOW = """
+() => ({
+  scrollWidth: Math.max(document.documentElement.scrollWidth, document.body.scrollWidth),
+  innerWidth: window.innerWidth,
+  wide: [...document.body.querySelectorAll("*")]
+    .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5)
+    .map((el) => el.tagName + (el.id ? "#" + el.id : "")),
+})
+"""
+
+
+@pytest.fixture
+def roster() -> Roster:
+    return Roster()
+
+
+@pytest.fixture
+def base_url(roster: Roster, tmp_path: Path) -> Iterator[str]:
+    archive_dir = tmp_path / "archive"
+    archive_dir.mkdir()
+    write_page(archive_dir, "digest-20260305-070000", "News digest: Thursday 5 March 2026")
+    write_page(archive_dir, "digest-20260304-070000", "News digest: Wednesday 4 March 2026")
+    app = ReaderPages(roster, SECRET, archive_dir, clock=lambda: NOW)
+    server = waitress.create_server(app, host="127.0.0.1", port=free_port(), threads=2)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.task_dispatcher.shutdown(timeout=2)
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make browser`", pytrace=False)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def open_page(browser: Browser, width: int, scheme: str = "light") -> Page:
+    context = browser.new_context(
+        java_script_enabled=False,
+        viewport={"width": width, "height": 800},
+        color_scheme="dark" if scheme == "dark" else "light",
+    )
+    return context.new_page()
+
+
+def fits(page: Page, width: int) -> None:
+    metrics: dict[str, Any] = page.evaluate(OVERFLOW)
+    assert metrics["innerWidth"] == width
+    assert metrics["scrollWidth"] <= width, f"scrolls sideways: {metrics['wide']}"
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"web-{name}.png", full_page=True)
+
+
+PAGES = {
+    "unsubscribe": lambda: url("unsubscribe", ALICE),
+    "preferences": lambda: url("preferences", BOB),
+    "not-found": lambda: "/unsubscribe/forged-token",
+    "archive": lambda: "/archive/",
+}
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", list(PAGES))
+def test_every_page_fits_without_sideways_scrolling(
+    browser: Browser, base_url: str, name: str, width: int, scheme: str
+) -> None:
+    page = open_page(browser, width, scheme)
+    try:
+        requests: list[str] = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(base_url + PAGES[name]())
+        fits(page, width)
+        shot(page, f"{name}-{width}-{scheme}")
+        assert all(r.startswith(base_url) for r in requests)  # nothing fetched elsewhere
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_unsubscribe_button_works_without_javascript(
+    browser: Browser, base_url: str, roster: Roster, width: int
+) -> None:
+    page = open_page(browser, width)
+    try:
+        page.goto(base_url + url("unsubscribe", ALICE))
+        assert roster.members[ALICE].status == "active"  # opening it changed nothing
+        page.get_by_role("button", name="Unsubscribe").click()
+        page.wait_for_load_state()
+        assert page.locator("h1").inner_text() == "You are unsubscribed"
+        assert roster.members[ALICE].status == "unsubscribed"
+        assert page.url == base_url + url("unsubscribe", ALICE)  # answered in place
+        fits(page, width)
+        shot(page, f"unsubscribed-{width}")
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_preferences_form_saves_and_shows_errors_by_field(
+    browser: Browser, base_url: str, roster: Roster, width: int
+) -> None:
+    page = open_page(browser, width)
+    try:
+        page.goto(base_url + url("preferences", ALICE))
+        page.fill("#sections", "Science, World")
+        page.fill("#include", "climate")
+        page.check("input[name=every][value=weekly]")
+        page.select_option("#day", "fri")
+        page.fill("#at", "25:00")
+        page.fill("#timezone", "Mars/Olympus_Mons")
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_load_state()
+        assert roster.changes == []
+        assert "HH:MM" in page.locator("#at-error").inner_text()
+        assert "time zone" in page.locator("#timezone-error").inner_text().lower()
+        fits(page, width)
+        shot(page, f"preferences-errors-{width}")
+
+        page.fill("#at", "06:45")
+        page.fill("#timezone", "Europe/Berlin")
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_load_state()
+        assert "Saved." in page.locator(".notice").inner_text()
+        assert roster.members[ALICE].prefs == Preferences(
+            every="weekly",
+            day="fri",
+            at="06:45",
+            timezone="Europe/Berlin",
+            sections=("Science", "World"),
+            include=("climate",),
+        )
+        page.get_by_role("button", name="Pause the digest").click()
+        page.wait_for_load_state()
+        assert roster.members[ALICE].status == "paused"
+        shot(page, f"preferences-saved-{width}")
+    finally:
+        page.context.close()
