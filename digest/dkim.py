@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
-from email.utils import parseaddr
 from pathlib import Path
 
 import dkim as dkimpy
@@ -20,7 +18,6 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from digest.config import Settings
 from digest.errors import DigestError
 
 SIGNED_HEADERS = (
@@ -115,15 +112,3 @@ def _key_error(path: Path, why: str, hint: str | None = None) -> DkimError:
         "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out dkim.pem",
     )
 
-
-def signer(settings: Settings) -> Callable[[bytes], bytes] | None:
-    """`sign` with the DKIM settings bound, or None when DIGEST_DKIM_KEY_FILE is unset.
-
-    The domain defaults to the sender's (DIGEST_FROM).
-    """
-    if settings.dkim_key_file is None or settings.dkim_selector is None:
-        return None
-    domain = settings.dkim_domain or parseaddr(settings.sender)[1].rpartition("@")[2]
-    return functools.partial(
-        sign, key_file=settings.dkim_key_file, selector=settings.dkim_selector, domain=domain
-    )
