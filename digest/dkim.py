@@ -111,4 +111,3 @@ def _key_error(path: Path, why: str, hint: str | None = None) -> DkimError:
         or "give an RSA private key in PEM (PKCS#1 or PKCS#8), e.g. made with "
         "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out dkim.pem",
     )
-
