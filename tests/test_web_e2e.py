@@ -21,9 +21,13 @@ from email import message_from_bytes
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import dkim
 import pytest
 from conftest import REAL_SEED, Handler, SeedWriter, StartServer, free_port, run_cli
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from itsdangerous import URLSafeSerializer
+from test_dkim import DOMAIN, SELECTOR, dns_for, write_key
 
 from digest import tokens
 
@@ -145,6 +149,43 @@ def subscribers(env: dict[str, str]) -> dict[str, str]:
     return {row["email"]: row["status"] for row in rows}
 
 
+def test_digest_serve_serves_the_pages_when_web_listen_is_set(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    env.update(
+        {
+            "DIGEST_STATE_DIR": str(tmp_path / "state"),
+            "DIGEST_SEEDS_DIR": str(tmp_path / "seeds"),
+            "DIGEST_SCHEDULE": "@every 2h",
+            "DIGEST_WEB_LISTEN": f"127.0.0.1:{port}",
+        }
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest", "serve"],
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline, status = time.monotonic() + 20, 0
+        while time.monotonic() < deadline and status != 200:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/healthz")
+                status = conn.getresponse().status
+                conn.close()
+            except OSError:
+                time.sleep(0.1)
+        assert status == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert f"reader pages on http://127.0.0.1:{port}" in err
+    assert "reader pages stopped" in err
+
+
 def one_click_urls(handler: Handler) -> dict[str, str]:
     """Recipient -> the https URL of its List-Unsubscribe header."""
     found: dict[str, str] = {}
@@ -169,6 +210,8 @@ def test_one_click_unsubscribe_end_to_end(
     start_web: Callable[[dict[str, str]], WebServer],
 ) -> None:
     handler = Handler()
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_file = write_key(tmp_path / "dkim.pem", key, serialization.PrivateFormat.PKCS8)
     env = {
         "DIGEST_SEEDS_DIR": str(tmp_path / "seeds"),
         "DIGEST_STATE_DIR": str(tmp_path / "state"),
@@ -177,6 +220,10 @@ def test_one_click_unsubscribe_end_to_end(
         "DIGEST_SMTP_SECURITY": "none",
         "DIGEST_PUBLIC_URL": PUBLIC,
         "DIGEST_WORKERS": "1",
+        "DIGEST_ARCHIVE_DIR": str(tmp_path / "archive"),
+        "DIGEST_DKIM_KEY_FILE": str(key_file),
+        "DIGEST_DKIM_SELECTOR": SELECTOR,
+        "DIGEST_DKIM_DOMAIN": DOMAIN,
     }
     readers = ["ann@example.net", "ben@example.net", "cy@example.net"]
     for reader in readers:
@@ -185,7 +232,17 @@ def test_one_click_unsubscribe_end_to_end(
     assert run_cli("run", env=env).code == 0
     links = one_click_urls(handler)
     assert sorted(links) == readers
+    for received in handler.messages:  # signed over the one-click headers: Gmail's condition
+        assert dkim.verify(received.content, dnsfunc=dns_for(key))
     web = start_web(env)
+
+    # "View in your browser": the archived copy, with nobody's personal links in it.
+    html = handler.messages[0].content.decode("ascii", "replace").replace("=\r\n", "")
+    copies = set(re.findall(re.escape(PUBLIC) + r"/archive/[A-Za-z0-9_.=-]+?\.html", html))
+    assert len(copies) == 1
+    status, _, copy = web.request("GET", local_path(copies.pop()).replace("=3D", "="))
+    assert status == 200
+    assert "/unsubscribe/" not in copy and "/preferences/" not in copy
 
     # A scanner opening the link, and forged links, change nothing.
     assert web.request("GET", local_path(links["ann@example.net"]))[0] == 200
