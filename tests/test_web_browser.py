@@ -8,17 +8,21 @@ tests/test_browser.py; screenshots go to test-artifacts/web-*.png.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 import waitress
-from conftest import free_port
+from conftest import REAL_SEED, Handler, SeedWriter, StartServer, free_port, run_cli
 from playwright.sync_api import Browser, Page, sync_playwright
 from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from test_web import ALICE, BOB, NOW, SECRET, Roster, url, write_page
+from test_web_e2e import PUBLIC, WebServer
 
 from digest.subscribers import Preferences
 from digest.web import ReaderPages
@@ -179,3 +183,59 @@ def test_the_preferences_form_saves_and_shows_errors_by_field(
         shot(page, f"preferences-saved-{width}")
     finally:
         page.context.close()
+
+
+# --- the whole way (needs s-subs's subscribers, merged)
+
+
+def plain_text(content: bytes) -> str:
+    msg = message_from_bytes(content, policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    part = msg.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def titles_sent(handler: Handler) -> str:
+    return "\n".join(plain_text(m.content) for m in handler.messages)
+
+
+def test_the_preferences_page_changes_what_the_next_digest_holds(
+    browser: Browser, tmp_path: Path, seeds: SeedWriter, plain_server: StartServer
+) -> None:
+    handler = Handler()
+    env = {
+        "DIGEST_SEEDS_DIR": str(tmp_path / "seeds"),
+        "DIGEST_STATE_DIR": str(tmp_path / "state"),
+        "DIGEST_SMTP_HOST": "127.0.0.1",
+        "DIGEST_SMTP_PORT": str(plain_server(handler)),
+        "DIGEST_SMTP_SECURITY": "none",
+        "DIGEST_PUBLIC_URL": PUBLIC,
+        "DIGEST_WORKERS": "1",
+    }
+    assert run_cli("subscribers", "add", "ann@example.net", env=env).code == 0
+    seeds("first.txt", REAL_SEED.read_text(encoding="utf-8"))
+    assert run_cli("run", env=env).code == 0
+    found = re.findall(re.escape(PUBLIC) + r"(/preferences/\S+)", titles_sent(handler))
+    assert len(found) == 1
+    web = WebServer(env, tmp_path)
+    try:
+        page = open_page(browser, 375)
+        try:
+            page.goto(f"http://127.0.0.1:{web.port}{found[0]}")
+            page.fill("#exclude", "harbour")
+            page.get_by_role("button", name="Save").click()
+            page.wait_for_load_state()
+            assert "Saved." in page.locator(".notice").inner_text()
+            shot(page, "preferences-e2e-375")
+        finally:
+            page.context.close()
+    finally:
+        web.stop()
+    handler.messages.clear()
+    seeds("harbour.txt", "Harbour cranes stand still\n\n" + "The harbour strike went on. " * 40)
+    seeds("meadow.txt", "Meadow flowers return early\n\n" + "Botanists counted orchids. " * 40)
+    assert run_cli("run", env=env).code == 0
+    sent = titles_sent(handler)
+    assert "Meadow flowers return early" in sent
+    assert "Harbour cranes" not in sent
