@@ -180,8 +180,11 @@ class ReaderPages:
                 return self._not_found()
             return exc.get_response(request.environ)
         except DigestError as exc:  # the store is locked or gone: the reader may retry
-            log.error("reader page %s failed: %s", request.path.split("/")[1], exc)
+            log.error("reader page /%s/… failed: %s", _first_segment(request), exc)
             return self._html("web/unavailable.html.j2", {}, status=503)
+        except Exception:  # a bug; logged here so that no server logs the URL (its token)
+            log.exception("internal error on the reader page /%s/…", _first_segment(request))
+            return Response("internal error\n", status=500, mimetype="text/plain")
 
     # --- one-click unsubscribe
 
@@ -317,6 +320,11 @@ class ReaderPages:
         # A token page is personal: no cache keeps it. Others may be cached a little.
         response.headers["Cache-Control"] = "no-store" if private else "no-cache"
         return response
+
+
+def _first_segment(request: Request) -> str:
+    """The route's name, e.g. "unsubscribe": a log line never holds a token."""
+    return request.path.strip("/").split("/", 1)[0]
 
 
 def form_values(prefs: Preferences) -> dict[str, str]:

@@ -440,3 +440,19 @@ def test_split_listen(raw: str, host: str, port: int) -> None:
 def test_split_listen_refuses_what_is_not_host_port(raw: str) -> None:
     with pytest.raises(Exception, match="DIGEST_WEB_LISTEN"):
         split_listen(raw)
+
+
+def test_a_bug_answers_500_and_the_log_never_holds_the_token(
+    archive_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Buggy(Roster):
+        def unsubscribe(self, subscriber_id: int, at: datetime, /) -> None:
+            raise RuntimeError("a bug")
+
+    client = Client(ReaderPages(Buggy(), SECRET, archive_dir))
+    path = url("unsubscribe", ALICE)
+    with caplog.at_level("ERROR", logger="digest"):
+        response = client.post(path)
+    assert response.status_code == 500
+    assert "internal error on the reader page /unsubscribe/" in caplog.text
+    assert path.rsplit("/", 1)[1] not in caplog.text
