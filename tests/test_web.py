@@ -456,3 +456,13 @@ def test_a_bug_answers_500_and_the_log_never_holds_the_token(
     assert response.status_code == 500
     assert "internal error on the reader page /unsubscribe/" in caplog.text
     assert path.rsplit("/", 1)[1] not in caplog.text
+
+
+def test_the_link_of_an_unsubscribed_reader_offers_the_way_back(
+    client: Client, roster: Roster
+) -> None:
+    client.post(url("unsubscribe", ALICE))
+    page = client.get(url("unsubscribe", ALICE)).text
+    assert "You are unsubscribed" in page
+    assert "<form" not in page
+    assert re.search(r'href="\.\./preferences/[^"]+">Subscribe again', page)
