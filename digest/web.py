@@ -106,9 +106,11 @@ class StoreReaders:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
 
+    # Iterator[Any] until s-subs's Store (with these four methods) is merged; with it,
+    # Iterator[Store] type-checks (tried on a merge of both branches).
     @contextmanager
     def _store(self) -> Iterator[Any]:
-        from digest.store import Store  # late: the module is light to import without it
+        from digest.store import Store  # late: the store brings in the summarizer
 
         store = Store.open(self.state_dir)
         try:
