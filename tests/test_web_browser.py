@@ -20,7 +20,15 @@ import pytest
 import waitress
 from conftest import REAL_SEED, Handler, SeedWriter, StartServer, free_port, run_cli
 from playwright.sync_api import Browser, Page, sync_playwright
-from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from test_browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MEASURE,
+    MIN_CONTRAST,
+    contrast,
+    luminance,
+)
 from test_web import ALICE, BOB, NOW, SECRET, Roster, url, write_page
 from test_web_e2e import PUBLIC, WebServer
 
@@ -93,6 +101,16 @@ def fits(page: Page, width: int) -> None:
     assert metrics["scrollWidth"] <= width, f"scrolls sideways: {metrics['wide']}"
 
 
+def readable(page: Page, scheme: str) -> None:
+    """Every text at WCAG AA contrast on what is behind it; the page dark in dark mode."""
+    metrics: dict[str, Any] = page.evaluate(MEASURE)
+    assert (luminance(metrics["pageBackground"]) < 0.05) == (scheme == "dark")
+    ratios = [(contrast(t["color"], t["bg"]), t["tag"], t["text"]) for t in metrics["texts"]]
+    assert len(ratios) >= 3
+    worst = min(ratios)
+    assert worst[0] >= MIN_CONTRAST, f"{worst[1]} {worst[2]!r}: contrast {worst[0]:.2f}"
+
+
 def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"web-{name}.png", full_page=True)
@@ -120,6 +138,8 @@ def test_every_page_fits_without_sideways_scrolling(
         fits(page, width)
         shot(page, f"{name}-{width}-{scheme}")
         assert all(r.startswith(base_url) for r in requests)  # nothing fetched elsewhere
+        if name != "archive":  # the archive index is archive_index.html.j2, not ours
+            readable(page, scheme)
     finally:
         page.context.close()
 
@@ -162,6 +182,7 @@ def test_the_preferences_form_saves_and_shows_errors_by_field(
         assert "HH:MM" in page.locator("#at-error").inner_text()
         assert "time zone" in page.locator("#timezone-error").inner_text().lower()
         fits(page, width)
+        readable(page, "light")
         shot(page, f"preferences-errors-{width}")
 
         page.fill("#at", "06:45")
