@@ -163,11 +163,11 @@ def test_the_unsubscribe_button_works_without_javascript(
         page.context.close()
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize(("width", "scheme"), [(375, "light"), (800, "dark")])
 def test_the_preferences_form_saves_and_shows_errors_by_field(
-    browser: Browser, base_url: str, roster: Roster, width: int
+    browser: Browser, base_url: str, roster: Roster, width: int, scheme: str
 ) -> None:
-    page = open_page(browser, width)
+    page = open_page(browser, width, scheme)
     try:
         page.goto(base_url + url("preferences", ALICE))
         page.fill("#sections", "Science, World")
@@ -182,8 +182,8 @@ def test_the_preferences_form_saves_and_shows_errors_by_field(
         assert "HH:MM" in page.locator("#at-error").inner_text()
         assert "time zone" in page.locator("#timezone-error").inner_text().lower()
         fits(page, width)
-        readable(page, "light")
-        shot(page, f"preferences-errors-{width}")
+        readable(page, scheme)
+        shot(page, f"preferences-errors-{width}-{scheme}")
 
         page.fill("#at", "06:45")
         page.fill("#timezone", "Europe/Berlin")
@@ -201,7 +201,8 @@ def test_the_preferences_form_saves_and_shows_errors_by_field(
         page.get_by_role("button", name="Pause the digest").click()
         page.wait_for_load_state()
         assert roster.members[ALICE].status == "paused"
-        shot(page, f"preferences-saved-{width}")
+        readable(page, scheme)
+        shot(page, f"preferences-saved-{width}-{scheme}")
     finally:
         page.context.close()
 
