@@ -170,13 +170,14 @@ def test_digest_serve_serves_the_pages_when_web_listen_is_set(tmp_path: Path) ->
     try:
         deadline, status = time.monotonic() + 20, 0
         while time.monotonic() < deadline and status != 200:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
                 conn.request("GET", "/healthz")
                 status = conn.getresponse().status
-                conn.close()
             except OSError:
                 time.sleep(0.1)
+            finally:
+                conn.close()
         assert status == 200
     finally:
         proc.send_signal(signal.SIGTERM)
