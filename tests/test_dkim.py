@@ -190,3 +190,23 @@ def test_an_unusable_key_names_the_setting_and_the_fix(
     assert why in text
     assert "openssl" in text  # what to do next
     assert caught.value.exit_code == 2
+
+
+def test_a_folded_list_unsubscribe_header_still_verifies(
+    tmp_path: Path, key: rsa.RSAPrivateKey
+) -> None:
+    long_url = "https://news.example.org/unsubscribe/" + "MQ.x" * 30  # folds over two lines
+    msg = mail.build_message(
+        subject="News digest",
+        text="One article.\n",
+        html="<p>One article.</p>",
+        sender=f"news@{DOMAIN}",
+        recipients=("reader@example.net",),
+        date=datetime(2024, 3, 5, 7, 0, tzinfo=UTC),
+        unsubscribe_url=long_url,
+    )
+    data = mail.for_recipient(msg, "reader@example.net")
+    assert re.search(rb"List-Unsubscribe: [^\r\n]*,\r\n <https://", data)  # really folded
+    key_file = write_key(tmp_path / "k.pem", key, serialization.PrivateFormat.PKCS8)
+    signed = sign(data, key_file=key_file, selector=SELECTOR, domain=DOMAIN)
+    assert dkim.verify(signed, dnsfunc=dns_for(key))
