@@ -504,7 +504,13 @@ def deliver_to(base: Path, settings: object, recipients: int, reuse: bool) -> fl
     store = Store.open(work / "state")
     try:
         eml = deliver.save_to_outbox(work, "d", msg.as_bytes(), html)
-        store.queue_digest(created="now", subject="News", eml_path=eml, articles=[], recipients=to)
+        store.queue_digest(
+            created=dt.datetime.now(dt.UTC),
+            subject="News",
+            eml_path=eml,
+            articles=[],
+            recipients=to,
+        )
         (queued,) = store.queued()
         factory: Callable[[], object] = (
             (lambda: mail.SmtpSender(settings))  # type: ignore[arg-type]
@@ -563,10 +569,10 @@ def bench_smtp(base: Path, recipients: int) -> list[Row]:
 
 def profile_summarize(stories: Sequence[Story], n: int, top: int = 14) -> str:
     """Where the summarize step spends its time, on n dev articles in this process."""
-    from digest.sources import FileInfo, parse_article
+    from digest.sources import FileVersion, parse_article
     from digest.summarize import Summarizer
 
-    infos = [(FileInfo(Path(f"{i}.json"), 0, HOUR_AGO_NS, i), s) for i, s in enumerate(stories[:n])]
+    infos = [(FileVersion(f"{i}.json", 0, HOUR_AGO_NS, i), s) for i, s in enumerate(stories[:n])]
     articles = [
         parse_article(info, json.dumps({"title": s.title, "text": s.text}).encode())
         for info, s in infos

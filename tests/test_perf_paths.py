@@ -19,8 +19,10 @@ from pathlib import Path
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from conftest import Handler, StartServer
+from helpers import write_seed
+from test_stories_sketches import brute_force_against_sent
 
-from digest import batch, deliver, mail, pipeline, sources, stories
+from digest import deliver, mail, pipeline, pool, scan, sources, stories, summaries
 from digest.config import Settings
 from digest.sources import Article
 from digest.store import Store
@@ -57,16 +59,8 @@ def story(n: int) -> str:
 
 
 def article(n: int) -> Article:
-    info = sources.FileInfo(Path(f"seeds/{n:03d}.txt"), 0, 1_700_000_000_000_000_000 + n, n)
+    info = sources.FileVersion(f"seeds/{n:03d}.txt", 0, 1_700_000_000_000_000_000 + n, n)
     return sources.parse_article(info, story(n).encode())
-
-
-def write_seed(folder: Path, name: str, text: str, *, mtime_ns: int | None = None) -> Path:
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    stamp = mtime_ns if mtime_ns is not None else time.time_ns() - 3_600 * 10**9
-    os.utime(path, ns=(stamp, stamp))
-    return path
 
 
 def settings_for(tmp_path: Path, **extra: object) -> Settings:
@@ -102,10 +96,10 @@ class Counting(Summarizer):
 
 @pytest.mark.parametrize("language", [None, "english"])
 def test_pool_summaries_are_the_serial_ones_in_the_same_order(language: str | None) -> None:
-    articles = [article(n) for n in range(batch.POOL_MIN_ITEMS + 4)]
+    articles = [article(n) for n in range(pool.POOL_MIN_ITEMS + 4)]
     engine = Summarizer(language=language)
-    serial = batch.summarize_all(articles, 3, summarizer=engine, workers=1)
-    pooled = batch.summarize_all(articles, 3, summarizer=engine, workers=2)
+    serial = summaries.summarize_all(articles, 3, summarizer=engine, workers=1)
+    pooled = summaries.summarize_all(articles, 3, summarizer=engine, workers=2)
     assert list(pooled) == [a.id for a in articles]
     assert pooled == serial
     assert all(len(s.sentences) == 3 for s in pooled.values())
@@ -114,26 +108,26 @@ def test_pool_summaries_are_the_serial_ones_in_the_same_order(language: str | No
 def test_pool_reads_the_files_the_serial_path_reads(tmp_path: Path) -> None:
     folder = tmp_path / "seeds"
     folder.mkdir()
-    for n in range(batch.POOL_MIN_FILES + 6):
+    for n in range(scan.POOL_MIN_FILES + 6):
         write_seed(folder, f"{n:03d}.txt", story(n))
     write_seed(folder, "zz-empty.txt", "")
     infos = sources.list_files(folder, now=time.time(), settle_seconds=5)[0]
-    serial = list(batch.read_all(infos, max_bytes=100_000, workers=1))
-    pooled = list(batch.read_all(infos, max_bytes=100_000, workers=2))
+    serial = list(scan.read_all(infos, max_bytes=100_000, workers=1))
+    pooled = list(scan.read_all(infos, max_bytes=100_000, workers=2))
     assert pooled == serial
     assert serial[-1] == (infos[-1], "empty file")
 
 
-def test_scan_gives_the_listing_as_plain_values(tmp_path: Path) -> None:
+def test_listing_gives_each_file_as_the_plain_row_the_store_keeps(tmp_path: Path) -> None:
     folder = tmp_path / "seeds"
     folder.mkdir()
     (folder / "sub").mkdir()
-    write_seed(folder, "a.txt", story(1))
+    first = write_seed(folder, "a.txt", story(1)).stat()
     write_seed(folder / "sub", "b.MD", story(2))
     write_seed(folder, "notes.tmp", story(3))
-    infos, _ = sources.list_files(folder, now=time.time(), settle_seconds=5)
-    plain, _ = sources.scan_files(folder, now=time.time(), settle_seconds=5)
-    assert [(str(i.path), i.size, i.mtime_ns, i.inode) for i in infos] == plain
+    plain, _ = sources.list_files(folder, now=time.time(), settle_seconds=5)
+    row = (str(folder / "a.txt"), first.st_size, first.st_mtime_ns, first.st_ino)
+    assert plain[0] == row and hash(plain[0]) == hash(row)
     assert [Path(p).name for p, *_ in plain] == ["a.txt", "b.MD"]
 
 
@@ -231,7 +225,7 @@ def test_a_listing_found_all_handled_is_not_looked_up_again(tmp_path: Path) -> N
     assert len(lines) == 1
     store = Store.open(settings.state_dir, readonly=True)
     try:
-        assert store.get_meta(pipeline.HANDLED_LISTING) is not None
+        assert store.get_meta(scan.HANDLED_LISTING) is not None
     finally:
         store.close()
     write_seed(folder, broken.name, json.dumps({"title": "Fixed", "text": story(2)}))
@@ -283,7 +277,7 @@ def test_a_digest_built_again_is_not_summarized_again(tmp_path: Path) -> None:
         store.close()
     assert len(first.calls) == 3  # only the entries shown in full
     assert second.calls == []
-    assert two.digest.entries == one.digest.entries
+    assert two.rendered.digest.entries == one.rendered.digest.entries
 
 
 def test_cache_is_keyed_by_method_count_and_code_version(
@@ -292,14 +286,14 @@ def test_cache_is_keyed_by_method_count_and_code_version(
     articles = [article(1)]
     store = Store.open(tmp_path / "state")
     try:
-        batch.summarize_all(articles, 3, summarizer=Counting(), cache=store)
+        summaries.summarize_all(articles, 3, summarizer=Counting(), cache=store)
         for method, count in ((Settings().summarizer, 2), ("lead", 3)):
             engine = Counting(method)
-            batch.summarize_all(articles, count, summarizer=engine, cache=store)
+            summaries.summarize_all(articles, count, summarizer=engine, cache=store)
             assert len(engine.calls) == 1, (method, count)
-        monkeypatch.setattr(batch, "CACHE_VERSION", batch.CACHE_VERSION + 1)
+        monkeypatch.setattr(summaries, "CACHE_VERSION", summaries.CACHE_VERSION + 1)
         engine = Counting()
-        batch.summarize_all(articles, 3, summarizer=engine, cache=store)
+        summaries.summarize_all(articles, 3, summarizer=engine, cache=store)
         assert len(engine.calls) == 1
     finally:
         store.close()
@@ -378,7 +372,7 @@ def queue_message(tmp_path: Path, store: Store, recipients: tuple[str, ...]) -> 
     )
     eml = deliver.save_to_outbox(tmp_path / "outbox", "d", msg.as_bytes(), "<p>Hello</p>")
     return store.queue_digest(
-        created="2026-11-26T07:00:00+00:00",
+        created=datetime(2026, 11, 26, 7, 0, tzinfo=UTC),
         subject="News",
         eml_path=eml,
         articles=[("a1", "seeds/a.txt", "A")],
@@ -526,23 +520,6 @@ def test_a_message_written_once_is_the_one_written_for_each_reader(recipient: st
 # --- copies of sent articles: found without pairing the sent ones with each other -----------
 
 
-def reference_against_sent(
-    prints: list[stories.Print], sent: list[stories.Print]
-) -> list[stories.Status]:
-    """What against_sent answered when it paired every sketch with every other (quadratic)."""
-    status: list[stories.Status] = ["new"] * len(prints)
-    n = len(prints)
-    for i, j, jaccard in stories.similar_pairs([*prints, *sent]):
-        if i >= n or j < n or not stories.same_text(jaccard, prints[i].size, sent[j - n].size):
-            continue
-        novel = 1 - stories.shares(jaccard, sent[j - n].size, prints[i].size)[1]
-        if novel < stories.UPDATE_SHARE:
-            status[i] = "repeat"
-        elif status[i] == "new":
-            status[i] = "updated"
-    return status
-
-
 def test_copies_of_sent_articles_are_the_ones_the_quadratic_pairing_found() -> None:
     texts = [article(n).text for n in range(12)]
     # sent: each story several times over (a wire story from many outlets), one empty text
@@ -554,8 +531,8 @@ def test_copies_of_sent_articles_are_the_ones_the_quadratic_pairing_found() -> N
         texts[2].replace("district 2", "district 20"),  # a repeat, edited
         "",
     ]
-    sent = [stories.fingerprint(t) for t in sent_texts]
-    new = [stories.fingerprint(t) for t in new_texts]
+    sent = [stories.sketch(t) for t in sent_texts]
+    new = [stories.sketch(t) for t in new_texts]
     got = stories.against_sent(new, sent)
-    assert got == reference_against_sent(new, sent)
+    assert got == brute_force_against_sent(new, sent)
     assert got[:3] == ["repeat", "updated", "new"]
