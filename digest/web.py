@@ -25,8 +25,7 @@ from __future__ import annotations
 import logging
 import re
 import zoneinfo
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -106,17 +105,15 @@ class StoreReaders:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
 
-    # Iterator[Any] until s-subs's Store (with these four methods) is merged; with it,
-    # Iterator[Store] type-checks (tried on a merge of both branches).
-    @contextmanager
-    def _store(self) -> Iterator[Any]:
+    def _store(self) -> Any:
+        """The store, to use in a `with` block (it closes itself).
+
+        Any until s-subs's Store (with the four methods below) is merged; with it, `-> Store`
+        type-checks (tried on a merge of both branches).
+        """
         from digest.store import Store  # late: the store brings in the summarizer
 
-        store = Store.open(self.state_dir)
-        try:
-            yield store
-        finally:
-            store.close()
+        return Store.open(self.state_dir)
 
     def subscriber(self, subscriber_id: int, /) -> Reader | None:
         with self._store() as store:
