@@ -8,6 +8,7 @@ exercised by tests/test_web_e2e.py.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,7 +104,7 @@ def assert_plain_answer(response: TestResponse) -> None:
 def test_a_one_click_post_unsubscribes_at_once(
     client: Client, roster: Roster, body: dict[str, object]
 ) -> None:
-    response = client.post(url("unsubscribe", ALICE), **body)  # type: ignore[arg-type]
+    response = client.post(url("unsubscribe", ALICE), **body)
     assert_plain_answer(response)
     assert roster.members[ALICE].status == "unsubscribed"
     assert roster.changes == [("unsubscribe", ALICE, NOW)]
@@ -156,7 +157,7 @@ def tampered(path: str) -> str:
     return path[:at] + ("A" if path[at] != "A" else "B") + path[at + 1 :]
 
 
-BAD_LINKS = {
+BAD_LINKS: dict[str, Callable[[str], str]] = {
     "tampered": lambda purpose: tampered(url(purpose, ALICE)),
     "wrong-purpose": lambda purpose: url(
         "preferences" if purpose == "unsubscribe" else "unsubscribe", ALICE

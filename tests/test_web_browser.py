@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -116,7 +116,7 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=ARTIFACTS / f"web-{name}.png", full_page=True)
 
 
-PAGES = {
+PAGES: dict[str, Callable[[], str]] = {
     "unsubscribe": lambda: url("unsubscribe", ALICE),
     "preferences": lambda: url("preferences", BOB),
     "not-found": lambda: "/unsubscribe/forged-token",
