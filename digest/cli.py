@@ -18,6 +18,7 @@ from digest.config import Settings, env_file_warning, load_settings, parse_recip
 from digest.errors import DigestError
 
 if TYPE_CHECKING:
+    from digest.readout import Readout
     from digest.render import Rendered
     from digest.sources import Article
     from digest.summarize import Summary
@@ -239,6 +240,55 @@ def _print_summary(path: Path, article: Article, summary: Summary, as_json: bool
     for sentence in summary.sentences:
         click.echo(f"  - {sentence}")
     click.echo()
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, required=True, metavar="PATH_OR_URL...")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object a line: path (or url), title, source, published, url, language, text.",
+)
+@pass_ctx
+def extract(ctx: Context, targets: tuple[str, ...], as_json: bool) -> None:
+    """Show what the loader reads from article files or web pages; sends and records nothing.
+
+    The tool for an entry that looks wrong: the title, source, date, link,
+    language and text exactly as a digest would take them. Exit status 1
+    if any input could not be read (the others are still shown).
+
+    Example: digest extract seeds/story.html https://example.org/news/1 --json
+    """
+    from digest.readout import read_out
+
+    settings = ctx.settings()
+    failed = 0
+    for target in targets:
+        try:
+            readout = read_out(target, settings)
+        except DigestError as exc:
+            failed += 1
+            click.echo(f"digest: error: {exc}", err=True)
+            continue
+        if as_json:
+            click.echo(json.dumps(readout.as_json(), ensure_ascii=False))
+        else:
+            click.echo(_readout_block(readout))
+    sys.exit(1 if failed else 0)
+
+
+def _readout_block(readout: Readout) -> str:
+    published = readout.published.isoformat() if readout.published else None
+    fields = [
+        ("title", readout.title),
+        ("source", readout.source),
+        ("published", published),
+        ("url", readout.url),
+        ("language", readout.language),
+    ]
+    head = "\n".join(f"{name + ':':<11}{value or '-'}" for name, value in fields)
+    return f"== {readout.where}\n{head}\n\n{readout.text}\n"
 
 
 @cli.command()
