@@ -26,11 +26,12 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from multiprocessing import Pool
 from pathlib import Path
+from typing import Any
 
 import crossval
 import fastrouge
@@ -63,6 +64,10 @@ class Record:
     id: str
     article: Article
     reference: str  # one sentence a line
+
+
+# One slice of work for a pool process: data set, method, article indexes, sentences.
+Task = tuple[str, str, range, int]
 
 
 def eval_dir() -> Path:
@@ -104,7 +109,7 @@ def _summarize(method: str, record: Record, count: int) -> tuple[str, ...]:
     return Summarizer(method).summarize(article, count).sentences
 
 
-def _job(task: tuple[str, str, range, int]) -> list[tuple[float, float, float, float]]:
+def _job(task: Task) -> list[tuple[float, float, float, float]]:
     """ROUGE F1s and milliseconds of one method on each article of a slice of one dataset."""
     name, method, indexes, count = task
     records = _RECORDS[name]
@@ -121,7 +126,7 @@ def _job(task: tuple[str, str, range, int]) -> list[tuple[float, float, float, f
     return rows
 
 
-def _grid_job(task: tuple[str, str, range, int]) -> list[list[Row]]:
+def _grid_job(task: Task) -> list[list[Row]]:
     """Per article of a slice: the ROUGE row of the news summary under each GRID constant."""
     name, _, indexes, count = task
     rows = []
@@ -148,14 +153,14 @@ def _choose(found: Scorable, count: int, weights: scoring.Weights) -> list[int]:
 
 
 def _run(
-    worker: object,
+    worker: Callable[[Task], list[Any]],
     records: dict[str, list[Record]],
     jobs: list[tuple[str, str]],
     count: int,
     processes: int,
-) -> dict[tuple[str, str], list[object]]:
+) -> dict[tuple[str, str], list[Any]]:
     """Run `worker` on slices of each (dataset, method) job; the per-article results."""
-    tasks = []
+    tasks: list[Task] = []
     for name, method in jobs:
         items = records[name]
         step = max(1, len(items) // (4 * processes))
@@ -164,8 +169,8 @@ def _run(
             for i in range(0, len(items), step)
         ]
     with Pool(processes, initializer=_init, initargs=(records,)) as pool:
-        results = pool.map(worker, tasks, chunksize=1)  # type: ignore[arg-type]
-    rows: dict[tuple[str, str], list[object]] = {}
+        results = pool.map(worker, tasks, chunksize=1)
+    rows: dict[tuple[str, str], list[Any]] = {}
     for (name, method, _, _), part in zip(tasks, results, strict=True):
         rows.setdefault((name, method), []).extend(part)
     return rows
@@ -365,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     folds = {n: [crossval.fold_of(r.id, k) for r in items] for n, items in records.items()}
     by_name = {n: grid[(n, "grid")] for n in records}
     leads = {n: rows[(n, BASELINE)] for n in records}
-    result = crossval.cross_validate(by_name, leads, folds, k)  # type: ignore[arg-type]
+    result = crossval.cross_validate(by_name, leads, folds, k)
     for name in records:
         rows[(name, CV)] = result.rows[name]
     _check_news(rows, grid, records)
@@ -382,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     report += margins(rows, folds, k, BASELINE) + "\n" + margins(rows, folds, k, "reduction")
     report += "\n\nConstants chosen per held-out fold:\n\n" + choices(result)
     report += "\n\nThe trade-off, constants held fixed (mean ± std over folds):\n\n"
-    report += trade_off(by_name, leads, folds, k)  # type: ignore[arg-type]
+    report += trade_off(by_name, leads, folds, k)
     seconds = time.perf_counter() - start
     print(report)
     print(f"\n({seconds:.0f} s)", file=sys.stderr)

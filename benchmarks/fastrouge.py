@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from functools import cache
+from typing import TypeVar
+
+Gram = TypeVar("Gram", str, tuple[str, str])
 
 Tokens = tuple[str, ...]
 
@@ -87,7 +90,7 @@ class Reference:
         return self._lcs[key]
 
 
-def _overlap(reference: Counter[object], summary: Counter[object]) -> int:
+def _overlap(reference: Counter[Gram], summary: Counter[Gram]) -> int:
     return sum(min(n, summary[g]) for g, n in reference.items())
 
 

@@ -18,6 +18,7 @@ from digest.config import Settings, env_file_warning, load_settings, parse_recip
 from digest.errors import DigestError
 
 if TYPE_CHECKING:
+    from digest.readout import Readout
     from digest.render import Rendered
     from digest.sources import Article
     from digest.summarize import Summary
@@ -248,6 +249,55 @@ def _print_summary(path: Path, article: Article, summary: Summary, as_json: bool
 
 
 @cli.command()
+@click.argument("targets", nargs=-1, required=True, metavar="PATH_OR_URL...")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object a line: path (or url), title, source, published, url, language, text.",
+)
+@pass_ctx
+def extract(ctx: Context, targets: tuple[str, ...], as_json: bool) -> None:
+    """Show what the loader reads from article files or web pages; sends and records nothing.
+
+    The tool for an entry that looks wrong: the title, source, date, link,
+    language and text exactly as a digest would take them. Exit status 1
+    if any input could not be read (the others are still shown).
+
+    Example: digest extract seeds/story.html https://example.org/news/1 --json
+    """
+    from digest.readout import read_out
+
+    settings = ctx.settings()
+    failed = 0
+    for target in targets:
+        try:
+            readout = read_out(target, settings)
+        except DigestError as exc:
+            failed += 1
+            click.echo(f"digest: error: {exc}", err=True)
+            continue
+        if as_json:
+            click.echo(json.dumps(readout.as_json(), ensure_ascii=False))
+        else:
+            click.echo(_readout_block(readout))
+    sys.exit(1 if failed else 0)
+
+
+def _readout_block(readout: Readout) -> str:
+    published = readout.published.isoformat() if readout.published else None
+    fields = [
+        ("title", readout.title),
+        ("source", readout.source),
+        ("published", published),
+        ("url", readout.url),
+        ("language", readout.language),
+    ]
+    head = "\n".join(f"{name + ':':<11}{value or '-'}" for name, value in fields)
+    return f"== {readout.where}\n{head}\n\n{readout.text}\n"
+
+
+@cli.command()
 @click.option(
     "--log-file",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -267,6 +317,33 @@ def serve(ctx: Context, log_file: Path | None) -> None:
     from digest import scheduler
 
     sys.exit(scheduler.serve(ctx.settings(), log_file=log_file))
+
+
+@cli.command()
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Listen here instead of DIGEST_WEB_LISTEN (default 127.0.0.1:8080).",
+)
+@click.option(
+    "--log-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also append the log to this file (it always goes to stderr).",
+)
+@pass_ctx
+def web(ctx: Context, listen: str | None, log_file: Path | None) -> None:
+    """Serve the reader pages (one-click unsubscribe, preferences, archive) until Ctrl-C.
+
+    Plain HTTP for the TLS proxy in front of it, which DIGEST_PUBLIC_URL (https)
+    points at. `digest serve` serves the same pages when DIGEST_WEB_LISTEN is set.
+
+    Example: DIGEST_WEB_LISTEN=127.0.0.1:8080 digest web
+    """
+    from digest import scheduler, webserver
+
+    settings = ctx.settings()
+    scheduler.configure_logging(log_file)
+    sys.exit(webserver.serve_web(settings, listen=listen))
 
 
 @cli.command()

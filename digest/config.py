@@ -65,6 +65,14 @@ class Settings:
     allow_private_addresses: bool = False  # fetch from loopback/private/link-local addresses
     feed_backlog_days: int = 7  # a new feed's entries older than this are not sent
     feed_backlog_entries: int = 20  # and at most this many of its newest
+    # subscribers and the web pages (s-subs)
+    public_url: str | None = None  # https:// base of the reader links (unsubscribe, preferences)
+    web_listen: str | None = None  # host:port `digest web` (and `serve`) listens on, plain HTTP
+    secret_key: str | None = field(default=None, repr=False)  # signs links; None: generated
+    bounce_limit: int = 3  # permanent refusals in a row before a reader is `bouncing`
+    dkim_key_file: Path | None = None  # RSA private key (PEM); with selector and domain, signs
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
 
     @property
     def is_smtp(self) -> bool:
@@ -121,7 +129,49 @@ def _from_values(v: Mapping[str, str]) -> Settings:
         unsubscribe_mailto=_mailto(v),
         unsubscribe_url=_https_url(v, "DIGEST_UNSUBSCRIBE_URL"),
         **_feed_settings(v),
+        **_subscriber_settings(v),
     )
+
+
+def _subscriber_settings(v: Mapping[str, str]) -> dict[str, Any]:
+    """DIGEST_PUBLIC_URL, DIGEST_WEB_LISTEN, DIGEST_SECRET_KEY, DIGEST_BOUNCE_LIMIT, DKIM."""
+    public = _https_url(v, "DIGEST_PUBLIC_URL")
+    dkim = {n: v.get(f"DIGEST_DKIM_{n}") for n in ("KEY_FILE", "SELECTOR", "DOMAIN")}
+    given = [n for n, value in dkim.items() if value]
+    if given and len(given) < 3:
+        missing = next(n for n, value in dkim.items() if not value)
+        raise SettingsError(
+            f"DIGEST_DKIM_{missing}",
+            "",
+            "DKIM needs all three settings",
+            "set DIGEST_DKIM_KEY_FILE, DIGEST_DKIM_SELECTOR and DIGEST_DKIM_DOMAIN, or none",
+        )
+    key_file = _optional_path(v, "DIGEST_DKIM_KEY_FILE")
+    if key_file is not None and not key_file.is_file():
+        raise SettingsError(
+            "DIGEST_DKIM_KEY_FILE", str(key_file), "no such file", "give an RSA private key (PEM)"
+        )
+    return {
+        "public_url": public.rstrip("/") if public else None,
+        "web_listen": _listen(v),
+        "secret_key": v.get("DIGEST_SECRET_KEY"),
+        "bounce_limit": _int(v, "DIGEST_BOUNCE_LIMIT", 3, 1, 1000),
+        "dkim_key_file": key_file,
+        "dkim_selector": dkim["SELECTOR"],
+        "dkim_domain": dkim["DOMAIN"],
+    }
+
+
+def _listen(v: Mapping[str, str]) -> str | None:
+    raw = v.get("DIGEST_WEB_LISTEN")
+    if raw is None:
+        return None
+    host, _, port = raw.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(
+            "DIGEST_WEB_LISTEN", raw, "not host:port", "e.g. DIGEST_WEB_LISTEN=127.0.0.1:8025"
+        )
+    return raw
 
 
 def _feed_settings(v: Mapping[str, str]) -> dict[str, Any]:
@@ -301,7 +351,7 @@ def masked(settings: Settings) -> dict[str, str]:
     """The settings as text for `digest status`, with the password hidden."""
     shown: dict[str, str] = {}
     for name, value in vars(settings).items():
-        if name == "smtp_password":
+        if name in ("smtp_password", "secret_key"):
             shown[name] = "********" if value else "(unset)"
         elif isinstance(value, tuple):
             shown[name] = ", ".join(value)

@@ -197,11 +197,23 @@ def serve(settings: Settings, *, log_file: Path | None = None) -> int:
     configure_logging(log_file)
     service = Service(settings, schedule)
     service.start()
+    stop_web = _start_web(settings)
     _stop_on_signals(service)
     service.serve_forever()
+    if stop_web is not None:
+        stop_web()
     if service.stop_signal is not None:
         log.info("stopped by %s", signal.Signals(service.stop_signal).name)
     return 0
+
+
+def _start_web(settings: Settings) -> Callable[[], None] | None:
+    """The reader pages in a thread beside the schedule, when DIGEST_WEB_LISTEN is set."""
+    if settings.web_listen is None:
+        return None
+    from digest import webserver  # late: Werkzeug and waitress only when serving pages
+
+    return webserver.serve_in_background(settings)
 
 
 def _stop_on_signals(service: Service) -> None:

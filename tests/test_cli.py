@@ -118,7 +118,9 @@ def test_preview_json_describes_the_email_fitted_to_the_size_budget(seeds: SeedW
     assert dry.code == 0, dry.err
     (eml,) = Path("outbox").glob("dry-run-*.eml")
     message = message_from_bytes(eml.read_bytes(), policy=policy.default)
-    html = message.get_body(("html",)).get_content()  # type: ignore[attr-defined]
+    body = message.get_body(("html",))
+    assert body is not None
+    html = body.get_content()
     full, more = listed["entries"], listed["more"]
     assert 0 < len(full) < 30  # 30 = DIGEST_MAX_ARTICLES: the budget cut some
     assert len(full) + len(more) + listed["unlisted"] == 40

@@ -231,7 +231,7 @@ def test_sections_group_entries_and_unlabelled_stories_find_theirs() -> None:
     names = [name for name, _ in digest.sections]
     assert sorted(names) == ["Environment", "Local"]
     flat = [e.section for e in digest.entries]
-    assert flat == sorted(flat, key=names.index)  # one block per section
+    assert flat == sorted(flat, key=lambda name: names.index(name or ""))  # one block per section
 
 
 def test_no_sections_given_means_one_default_section() -> None:
