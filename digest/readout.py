@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.config import Settings
-from digest.errors import DigestError, SourceError, UsageError
+from digest.errors import DigestError, SourceError
 
 _WEB = re.compile(r"https?://", re.I)
 
@@ -98,14 +97,12 @@ def _fetch_page(url: str, settings: Settings) -> tuple[bytes, str]:
     `digest.fetch` (the polite, safe GET that feeds use) is imported only here and only for
     a URL, so reading files never loads the HTTP library.
     """
-    try:
-        fetch = importlib.import_module("digest.fetch")
-    except ModuleNotFoundError as exc:
-        if exc.name != "digest.fetch":
-            raise
-        raise UsageError(
-            f"{url}: fetching pages needs digest.fetch",
-            "save the page and run digest extract FILE.html",
-        ) from None
-    body, final_url = fetch.fetch_page(url, settings)
-    return bytes(body), str(final_url)
+    from digest import feedrun, fetch
+
+    with fetch.Fetcher(feedrun.policy(settings)) as client:
+        answer = client.get(url)
+    if not 200 <= answer.status < 300:
+        raise DigestError(f"{url}: the server answered HTTP {answer.status}")
+    if answer.truncated:
+        raise DigestError(f"{url}: the page is over DIGEST_FETCH_MAX_BYTES")
+    return answer.body, answer.url

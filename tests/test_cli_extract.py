@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 from conftest import REAL_SEED, ROOT
+from feedsite import serve
+from pytest_httpserver import HTTPServer
 
 from digest.cli import cli
 
@@ -95,3 +99,53 @@ def test_a_file_that_is_no_article_says_why(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [f"digest: error: {empty}: empty file"]
     assert f"title:     {FERRY}" in result.stdout
+
+
+@pytest.fixture(scope="session")
+def make_httpserver() -> Iterator[HTTPServer]:
+    yield from serve()
+
+
+def test_a_url_is_fetched_politely_and_read_like_a_file(
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIGEST_ALLOW_PRIVATE_ADDRESSES", "true")
+    httpserver.expect_oneshot_request("/old").respond_with_data(
+        "", status=301, headers={"Location": httpserver.url_for("/news/ferry")}
+    )
+    httpserver.expect_oneshot_request("/news/ferry").respond_with_data(
+        NEWS_PAGE.read_bytes(), content_type="text/html; charset=utf-8"
+    )
+    result = extract(tmp_path, "--json", httpserver.url_for("/old"))
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    # one `url` for a page: the address the page names as its own (canonical), not ours
+    assert shown["url"] == "https://coastline.example/news/harbour-ferry-returns"
+    assert shown["title"] == FERRY
+    assert shown["text"].startswith(FIRST) and shown["text"].endswith(LAST)
+    assert "path" not in shown
+    httpserver.check_assertions()
+
+
+def test_a_url_on_this_machine_is_refused_unless_allowed(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/p").respond_with_data("<p>x</p>", content_type="text/html")
+    result = extract(tmp_path, httpserver.url_for("/p"), str(NEWS_PAGE))
+    assert result.exit_code == 1
+    (line,) = [x for x in result.stderr.splitlines() if x.strip()]
+    assert "DIGEST_ALLOW_PRIVATE_ADDRESSES" in line
+    assert httpserver.log == []  # refused before any request went out
+    assert FERRY in result.stdout  # the file after it still printed
+
+
+def test_a_missing_page_is_one_line(
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIGEST_ALLOW_PRIVATE_ADDRESSES", "true")
+    httpserver.expect_request("/gone").respond_with_data("nope", status=404)
+    result = extract(tmp_path, httpserver.url_for("/gone"))
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"digest: error: {httpserver.url_for('/gone')}: the server answered HTTP 404"
+    ]
