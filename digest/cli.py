@@ -17,6 +17,7 @@ from digest import pipeline, sources
 from digest.config import Settings, env_file_warning, load_settings, masked, parse_recipients
 from digest.errors import DigestError, SourceError
 from digest.store import Store
+from digest.subscribers_cli import subscribers
 
 T = TypeVar("T")
 PROGRESS_MIN_ITEMS = 20  # below this a bar only flickers
@@ -301,6 +302,7 @@ def status(ctx: Context) -> None:
         queued = store.queued()
         recent = store.recent_digests()
         last_run = scheduler.last_run(store)
+        readers = store.subscribers()  # s-subs
     finally:
         store.close()
     click.echo(f"queued messages: {len(queued)}")
@@ -312,11 +314,24 @@ def status(ctx: Context) -> None:
             f"  #{r.id} {r.created} {r.status}, {r.article_count} article(s), "
             f"{r.accepted}/{r.recipients} recipient(s) accepted"
         )
+    _subscribers_line(readers)
     click.echo(f"schedule: {settings.schedule} (timezone {settings.timezone or 'system'})")
     click.echo(f"next run: {scheduler.next_run_text(settings, last_run, pipeline.utc_now())}")
     click.echo("settings:")
     for name, value in masked(settings).items():
         click.echo(f"  {name} = {value}")
+
+
+def _subscribers_line(readers: list[Any]) -> None:
+    if not readers:
+        return
+    counts = {k: sum(r.status == k for r in readers) for k in ("active", "paused", "bouncing")}
+    click.echo("subscribers: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    bouncing = [r.email for r in readers if r.status == "bouncing"]
+    if bouncing:
+        click.echo(
+            "  bouncing (run `digest subscribers resume EMAIL` once fixed): " + ", ".join(bouncing)
+        )
 
 
 def _pending_line(settings: Settings, store: Store) -> str:
@@ -328,6 +343,9 @@ def _pending_line(settings: Settings, store: Store) -> str:
     except DigestError as exc:  # status still shows the rest
         return f"pending articles: unknown ({exc})"
     return f"pending articles: {len(pending)} (new unusable files: {len(skipped)})"
+
+
+cli.add_command(subscribers)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # imported where used: a run with nothing new loads no numpy,
     from email.message import EmailMessage
 
     from digest import compose as composer
-    from digest import deliver, render, stories
+    from digest import deliver, fanout, render, stories
 
 T = TypeVar("T")
 Clock = Callable[[], datetime]
@@ -162,6 +162,8 @@ def build(
     reporter: Reporter,
     summarizer: Summarizer | None = None,
     cache: Store | None = None,
+    sent: Sequence[stories.Print] | None = None,
+    links: Mapping[str, str | None] | None = None,
 ) -> Built:
     """Summarize the entries shown in full, then compose and render the digest.
 
@@ -171,7 +173,8 @@ def build(
     from digest import compose as composer
     from digest import render
 
-    sent = recent_prints(settings, cache, created)
+    if sent is None:  # subscribers' digests bring their own (fanout)
+        sent = recent_prints(settings, cache, created)
     planned = composer.plan(articles, settings.max_articles, now=created, sent=sent)
     summaries = batch.summarize_all(
         [story.lead for story in planned[0]],
@@ -192,8 +195,10 @@ def build(
     rendered = render.render(
         digest,
         templates_dir=settings.templates_dir,
-        unsubscribe=unsubscribe_link(settings),
         budget_bytes=settings.html_budget_kb * 1024,
+        unsubscribe=links.get("unsubscribe") if links else unsubscribe_link(settings),
+        preferences=links.get("preferences") if links else None,
+        web_copy=links.get("web_copy") if links else None,
     )
     return Built(digest, rendered)
 
@@ -218,6 +223,7 @@ def run_once(
     dry_run: bool = False,
     recipients: tuple[str, ...] | None = None,
     send_empty: bool = False,
+    due: fanout.Due | None = None,
 ) -> RunResult:
     """Deliver what is queued, then build, save and send one digest of what is new.
 
@@ -230,14 +236,24 @@ def run_once(
         return _dry_run(settings, clock(), rep, summarizer, to)
     with run_lock(settings.state_dir, wait=LOCK_WAIT_SECONDS):
         store = Store.open(settings.state_dir)
+        # s-subs: with subscribers, one SMTP connection serves the whole run
+        shared = _shared_sender(settings, store, open_sender, recipients)
         try:
             result = RunResult()
-            _flush_queue(settings, store, clock, open_sender, result)
-            _new_digest(
-                settings, store, clock, rep, summarizer, to, open_sender, result, send_empty
-            )
+            factory = shared or open_sender
+            _flush_queue(settings, store, clock, factory, result)
+            if shared is not None:
+                _subscriber_digests(
+                    settings, store, clock, rep, summarizer, factory, result, send_empty, due
+                )
+            else:
+                _new_digest(
+                    settings, store, clock, rep, summarizer, to, factory, result, send_empty
+                )
             return result
         finally:
+            if shared is not None:
+                shared.close()
             store.close()
 
 
@@ -277,7 +293,7 @@ def _flush_queue(
     queue = store.queued()
     if not queue:
         return
-    from digest import deliver, mail
+    from digest import deliver, fanout, mail
 
     pace = deliver.Pace(settings.smtp_rate)  # one pace for the whole run: DIGEST_SMTP_RATE
     for queued in queue:
@@ -285,9 +301,12 @@ def _flush_queue(
         if settings.is_smtp:
             factory = open_sender or (lambda: mail.SmtpSender(settings))
             retry = deliver.Retry(settings.smtp_attempts, settings.smtp_backoff)
-            report = deliver.deliver_smtp(store, queued, factory, settings.sender, at, retry, pace)
+            personal = fanout.addresser_for(settings, store, queued)  # s-subs
+            report = deliver.deliver_smtp(
+                store, queued, factory, settings.sender, at, retry, pace, personal
+            )
         else:
-            report = deliver.deliver_file(store, queued, at)
+            report = deliver.deliver_file(store, queued, at, fanout.keep_for(store, queued))
         result.accepted += report.accepted
         result.refused += report.refused
         result.errors += report.errors
@@ -337,6 +356,60 @@ def _new_digest(
         return
     _flush_queue(settings, store, clock, open_sender, result)
     result.status = "queued" if result.errors else "sent"
+
+
+# --- s-subs: subscribers ----------------------------------------------------------------------
+
+
+def _shared_sender(
+    settings: Settings,
+    store: Store,
+    open_sender: deliver.SenderFactory | None,
+    recipients: tuple[str, ...] | None,
+) -> fanout.SharedSender | None:
+    """With subscribers (and no --to), the run sends to them over one shared connection."""
+    if recipients is not None or not store.has_subscribers():
+        return None
+    from digest import fanout, mail
+
+    return fanout.SharedSender(open_sender or (lambda: mail.SmtpSender(settings)))
+
+
+def _subscriber_digests(
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    rep: Reporter,
+    summarizer: Summarizer | None,
+    open_sender: deliver.SenderFactory | None,
+    result: RunResult,
+    send_empty: bool,
+    due: fanout.Due | None,
+) -> None:
+    """Record what arrived, queue each due reader's digest, send, then count bounces."""
+    from digest import fanout
+
+    now = clock()
+    articles, result.skipped = collect(settings, store, now=now, reporter=rep, record=True)
+    fanout.intake(store, articles, now)
+    digests = fanout.queue_for_subscribers(
+        settings,
+        store,
+        now=now,
+        reporter=rep,
+        summarizer=summarizer,
+        due=due or fanout.always_due,
+        send_empty=send_empty,
+    )
+    if digests:
+        result.digest = digests[0]
+    if not result.errors:
+        _flush_queue(settings, store, clock, open_sender, result)
+    fanout.bounce_check(settings, store, rep)
+    if digests:
+        result.status = "queued" if result.errors else "sent"
+    elif result.accepted:
+        result.status = "sent"
 
 
 def _sketch(article: Article) -> tuple[bytes, int]:
