@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from digest import mail, tokens
 from digest.personalize import Template
 from digest.subscribers import (
-    Preferences,
     PreferenceError,
+    Preferences,
     matches,
     parse_preferences,
     preference_fields,

@@ -1,0 +1,128 @@
+"""Each reader's own schedule for `digest serve`: every/day/at/timezone, and who is due now.
+
+A reader with no time of their own follows DIGEST_SCHEDULE (in their zone, or
+DIGEST_TIMEZONE); one with `at` (and `day` for weekly) gets the crontab
+"M H * * *" or "M H * * DAY". Fire times come from the scheduler's
+`next_fire`, so DST days behave as for DIGEST_SCHEDULE. Each reader keeps the
+scheduled time last handled (`last_fire`), so a time missed while serve was
+stopped is sent once at the next start, never replayed, as for the operator's
+own schedule; the run lock is the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+from digest import fanout
+from digest.config import Settings
+from digest.errors import DigestError, LockBusyError
+from digest.store import Store
+from digest.subscribers import DAYS, Preferences, Subscriber
+
+log = logging.getLogger("digest")
+NAP_SECONDS = 0.5  # as the scheduler's loop: how often the stop flag is looked at
+RELOAD_SECONDS = 10.0  # readers added or changed meanwhile are seen this soon
+RETRY_SECONDS = 30.0  # after a failed or skipped run, before due readers are tried again
+CRON_DAYS = dict(zip(DAYS, ("mon", "tue", "wed", "thu", "fri", "sat", "sun"), strict=True))
+
+
+def crontab_for(settings: Settings, prefs: Preferences) -> tuple[str, str | None]:
+    """(schedule text, zone) of one reader's digests."""
+    zone = prefs.timezone or settings.timezone
+    if prefs.at is None and prefs.every == "daily":
+        return settings.schedule, zone
+    hour, minute = (int(x) for x in (prefs.at or "07:00").split(":"))
+    day = CRON_DAYS[prefs.day or "mon"] if prefs.every == "weekly" else "*"
+    return f"{minute} {hour} * * {day}", zone
+
+
+@lru_cache(maxsize=4096)
+def _next(text: str, zone: str | None, after: datetime) -> datetime | None:
+    from digest.scheduler import next_fire, parse_schedule  # digest.schedule after the split
+
+    fire = next_fire(parse_schedule(text, zone), after)
+    return None if fire is None else fire.astimezone(UTC)
+
+
+def next_fire_for(settings: Settings, s: Subscriber, last_fire: str | None) -> datetime | None:
+    """The reader's first scheduled time after the last one handled (or after they joined)."""
+    after = datetime.fromisoformat(last_fire) if last_fire else s.joined
+    return _next(*crontab_for(settings, s.prefs), after.astimezone(UTC))
+
+
+def due_by_schedule(settings: Settings, now: datetime) -> fanout.Due:
+    """Readers whose scheduled time has come; on time it is remembered, late it is now."""
+
+    def due(s: Subscriber, last_fire: str | None) -> tuple[bool, str | None]:
+        fire = next_fire_for(settings, s, last_fire)
+        if fire is None or fire > now:
+            return False, None
+        following = _next(*crontab_for(settings, s.prefs), fire)
+        on_time = following is not None and following > now
+        return True, (fire if on_time else now).isoformat()
+
+    return due
+
+
+class Readers:
+    """The serve loop's part for subscribers: run when the first reader's time has come."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], datetime]) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._loaded: datetime | None = None
+        self._has = False
+        self._next: datetime | None = None
+        self._not_before: datetime | None = None
+
+    def step(self, now: datetime) -> float | None:
+        """Seconds to wait before looking again; None when there are no subscribers at all."""
+        if self._loaded is None or (now - self._loaded).total_seconds() >= RELOAD_SECONDS:
+            self._load(now)
+        if not self._has:
+            return None
+        due_at = max(filter(None, (self._next, self._not_before)), default=None)
+        if due_at is None:
+            return NAP_SECONDS
+        if due_at > now:
+            return min((due_at - now).total_seconds(), NAP_SECONDS)
+        ok = self._run(now)
+        self._loaded = None  # watermarks and times moved: read them again
+        self._not_before = None if ok else now + timedelta(seconds=RETRY_SECONDS)
+        return 0.0 if ok else NAP_SECONDS
+
+    def _load(self, now: datetime) -> None:
+        store = Store.open(self.settings.state_dir, readonly=True)
+        try:
+            self._has = store.has_subscribers()
+            readers = [s for s in store.subscribers() if s.status == "active"]
+            marks = store.watermarks()
+        finally:
+            store.close()
+        fires = (next_fire_for(self.settings, s, marks.get(s.id, (0, None))[1]) for s in readers)
+        self._next = min(filter(None, fires), default=None)
+        self._loaded = now
+
+    def _run(self, now: datetime) -> bool:
+        from digest import pipeline
+
+        try:
+            result = pipeline.run_once(
+                self.settings,
+                clock=self.clock,
+                reporter=pipeline.Reporter(log.warning),
+                send_empty=self.settings.send_empty,
+                due=due_by_schedule(self.settings, now),
+            )
+        except LockBusyError:
+            log.warning("readers due: skipped, another digest run holds the lock and sends")
+            return False
+        except DigestError as exc:
+            log.error("readers due: failed: %s", exc)
+            return False
+        level = logging.ERROR if result.errors else logging.INFO
+        log.log(level, "readers due: %s, %d accepted", result.status, len(result.accepted))
+        return not result.errors
