@@ -263,16 +263,27 @@ def _archive(settings: Settings, digest: compose.Digest, stem: str, rep: pipelin
 def addresser_for(
     settings: Settings, store: Store, queued: QueuedDigest
 ) -> Callable[[EmailMessage], deliver.Addresser] | None:
-    """For a digest queued for readers: each one's bytes, or None when they are not active."""
-    found = store.personal(queued.id)
-    if found is None:
-        return None
+    """For a digest queued for readers: each one's bytes, or None when they are not active.
+
+    A plain DIGEST_TO digest gets None (the usual addresser), or with DKIM a signing one.
+    """
     from digest import mail
     from digest.personalize import Template
 
+    found = store.personal(queued.id)
+    sign = _signer(settings)
+    if found is None:
+        if sign is None:
+            return None
+        signer = sign
+
+        def signed(msg: EmailMessage) -> deliver.Addresser:
+            plain = mail.addresser(msg)
+            return lambda recipient: signer(plain(recipient))
+
+        return signed
     marker, _ = found
     secret = tokens.secret_key(settings.state_dir, settings.secret_key)
-    sign = _signer(settings)
 
     def make(msg: EmailMessage) -> deliver.Addresser:
         data = queued.eml_path.read_bytes()

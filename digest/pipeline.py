@@ -327,6 +327,10 @@ def _new_digest(
 ) -> None:
     now = clock()
     articles, result.skipped = collect(settings, store, now=now, reporter=rep, record=True)
+    if articles and store.has_subscribers():  # s-subs: `run --to` takes nothing from readers
+        from digest import fanout
+
+        fanout.intake(store, articles, now)
     if not articles and (not send_empty or result.accepted or result.errors):
         return  # the empty note only when this run got nothing else out (and mail flows)
     from digest import deliver

@@ -160,6 +160,8 @@ CREATE TABLE IF NOT EXISTS personal_digests (
     marker TEXT NOT NULL,        -- stands for the reader's tokens in the saved message
     stem TEXT NOT NULL           -- its archive page: {DIGEST_PUBLIC_URL}/archive/{stem}.html
 );
+-- a reader's deliveries: last sent, and the refusals in a row since their last acceptance
+CREATE INDEX IF NOT EXISTS deliveries_by_recipient ON deliveries (recipient, status, digest_id);
 """
 
 
