@@ -407,3 +407,68 @@ def test_without_subscribers_digest_to_is_used_as_before(
     assert result.code == 0, result.err
     assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == ["a@example.org", "b@example.org"]
     assert all("/unsubscribe/" not in m.content.decode() for m in smtp_server.messages)
+
+
+class Limited(Handler):
+    """Counts connections; with `per_connection`, answers 421 once a session had that many."""
+
+    def __init__(self, per_connection: int | None = None) -> None:
+        super().__init__()
+        self.per_connection = per_connection
+        self.connections = 0
+        self.sessions: dict[int, int] = {}
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        taken = self.sessions.get(id(session), 0)
+        if self.per_connection is not None and taken >= self.per_connection:
+            return "421 4.7.0 too many messages on one connection"
+        self.sessions[id(session)] = taken + 1
+        envelope.mail_from = address
+        return "250 OK"
+
+
+@pytest.mark.parametrize(("limit", "connections"), [(None, 1), (2, 3)])
+def test_one_connection_for_the_run_and_a_hang_up_only_reconnects(
+    tmp_path: Path, seeds: SeedWriter, limit: int | None, connections: int
+) -> None:
+    handler = Limited(limit)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        plain = {
+            "DIGEST_SMTP_HOST": "127.0.0.1",
+            "DIGEST_SMTP_PORT": str(controller.port),
+            "DIGEST_SMTP_SECURITY": "none",
+            "DIGEST_SMTP_BACKOFF": "0",
+            "DIGEST_PUBLIC_URL": PUBLIC,
+            "DIGEST_SETTLE_SECONDS": "0",
+            "DIGEST_WORKERS": "1",
+        }
+        lines = ["email,sections"] + [
+            f"r{n}@example.org,{('', 'World', 'Science')[n % 3]}" for n in range(6)
+        ]
+        (tmp_path / "readers.csv").write_text("\n".join(lines) + "\n")
+        assert run_cli("subscribers", "import", "readers.csv", env=plain).code == 0
+        for key in ("vote", "rocket"):
+            write_article(seeds, key, *ARTICLES[key])
+        result = run_cli("run", env=plain)
+        assert result.code == 0, result.err
+        got = sorted(m.rcpt_tos[0] for m in handler.messages)
+        assert got == sorted(f"r{n}@example.org" for n in range(6))  # 3 renders, 6 readers
+        assert handler.connections == connections
+    finally:
+        controller.stop()
