@@ -80,6 +80,34 @@ def intake(store: Store, articles: Sequence[Article], now: datetime) -> None:
     store.record_arrivals(sketched, now)
 
 
+@dataclass(frozen=True)
+class Pass:
+    """One run's view for the readers: the clock, the tools, and the last arrival considered."""
+
+    settings: Settings
+    store: Store
+    now: datetime
+    reporter: pipeline.Reporter
+    summarizer: Summarizer | None
+    top: int  # every reader in this pass has considered the arrivals up to here
+    send_empty: bool
+
+
+@dataclass(frozen=True)
+class Group:
+    """Readers who get the same articles with the same `max`: one digest."""
+
+    number: int  # its place in the run, for a stem of its own
+    articles: list[Article]
+    limit: int
+    floor: int  # the lowest watermark among them: what arrived before is "sent"
+    members: list[tuple[Subscriber, str | None]]
+
+    @property
+    def marks(self) -> list[tuple[int, str | None]]:
+        return [(s.id, fired) for s, fired in self.members]
+
+
 def queue_for_subscribers(
     settings: Settings,
     store: Store,
@@ -102,30 +130,24 @@ def queue_for_subscribers(
         return []
     low = min(marks[s.id][0] for s, _ in chosen)
     arrivals = store.arrivals_after(low)
-    top = arrivals[-1].seq if arrivals else low
-    groups = _group(settings, arrivals, chosen, marks)
+    run = Pass(
+        settings,
+        store,
+        now,
+        reporter,
+        summarizer,
+        arrivals[-1].seq if arrivals else low,
+        send_empty,
+    )
     queued: list[compose.Digest] = []
-    for number, ((picked, limit), members) in enumerate(sorted(groups.items())):
-        ids = [(s.id, fired) for s, fired in members]
-        if not picked and not send_empty:
-            store.advance(ids, top)
-            continue
-        articles = [arrivals[i].article for i in picked]
+    groups = sorted(_group(settings, arrivals, chosen, marks).items())
+    for number, ((picked, limit), members) in enumerate(groups):
         floor = min(marks[s.id][0] for s, _ in members)
-        digest = _queue_group(
-            settings,
-            store,
-            articles,
-            now,
-            reporter,
-            summarizer,
-            limit,
-            floor,
-            number,
-            members,
-            top,
-            send_empty,
-        )
+        group = Group(number, [arrivals[i].article for i in picked], limit, floor, members)
+        if not picked and not send_empty:
+            store.advance(group.marks, run.top)
+            continue
+        digest = _queue_group(run, group)
         if digest is not None:
             queued.append(digest)
     return queued
@@ -153,42 +175,30 @@ def _group(
     return groups
 
 
-def _queue_group(
-    settings: Settings,
-    store: Store,
-    articles: list[Article],
-    now: datetime,
-    reporter: pipeline.Reporter,
-    summarizer: Summarizer | None,
-    limit: int,
-    floor: int,
-    number: int,
-    members: list[tuple[Subscriber, str | None]],
-    top: int,
-    send_empty: bool,
-) -> compose.Digest | None:
-    """Build, save and queue one digest for `members`; None when all were copies."""
+def _queue_group(run: Pass, group: Group) -> compose.Digest | None:
+    """Build, save and queue one digest for the group; None when all were copies."""
     from digest import deliver, pipeline
 
-    ids = [(s.id, fired) for s, fired in members]
-    stem = f"digest-{now:%Y%m%d-%H%M%S}-{articles[0].id[:8] if articles else 'empty'}-{number}"
+    settings, store, now, articles = run.settings, run.store, run.now, group.articles
+    first = articles[0].id[:8] if articles else "empty"
+    stem = f"digest-{now:%Y%m%d-%H%M%S}-{first}-{group.number}"
     links = links_for(settings, secrets.token_hex(16), stem)
     built = pipeline.build(
-        replace(settings, max_articles=limit),
+        replace(settings, max_articles=group.limit),
         articles,
         created=now,
-        reporter=reporter,
-        summarizer=summarizer,
+        reporter=run.reporter,
+        summarizer=run.summarizer,
         cache=store,
-        sent=_sent(settings, store, floor, now),
+        sent=_sent(settings, store, group.floor, now),
         links={
             "unsubscribe": links.unsubscribe,
             "preferences": links.preferences,
             "web_copy": links.web_copy,
         },
     )
-    if built.digest.is_empty and articles and not send_empty:
-        store.advance(ids, top)  # every article a copy of an earlier arrival
+    if built.digest.is_empty and articles and not run.send_empty:
+        store.advance(group.marks, run.top)  # every article a copy of an earlier arrival
         return None
     msg = _message(settings, built.rendered, links, now)
     html = built.rendered.html
@@ -198,16 +208,16 @@ def _queue_group(
     store.queue_personal(
         marker=links.marker,
         stem=stem,
-        marks=ids,
-        seq=top,
+        marks=group.marks,
+        seq=run.top,
         created=now.isoformat(),
         subject=built.rendered.subject,
         eml_path=eml_path,
         articles=[(a.id, str(a.path), a.title) for a in articles],
-        recipients=[s.email for s, _ in members],
+        recipients=[s.email for s, _ in group.members],
     )
     if not built.digest.is_empty:
-        _archive(settings, built.digest, stem, reporter)
+        _archive(settings, built.digest, stem, run.reporter)
     return built.digest
 
 
