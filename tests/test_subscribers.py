@@ -214,3 +214,18 @@ def test_filled_message_is_what_the_email_package_would_write(prefix: str, token
         f'<p>{prefix}</p>\n<a href="{url}">Unsubscribe</a> <a href="x/P{token}">prefs</a>\n'
     )
     assert MARK not in out.decode("ascii", "replace")
+
+
+@pytest.mark.parametrize(
+    "command", ["add", "import", "list", "pause", "resume", "remove", "export"]
+)
+def test_every_subscribers_command_has_help_with_an_example(command: str) -> None:
+    from click.testing import CliRunner
+
+    from digest.cli import cli
+
+    result = CliRunner().invoke(cli, ["subscribers", command, "--help"])
+    assert result.exit_code == 0
+    assert "Example: digest subscribers " in result.output
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert f"{command}" in readme.split("## Subscribers")[0]
