@@ -472,3 +472,36 @@ def test_one_connection_for_the_run_and_a_hang_up_only_reconnects(
         assert handler.connections == connections
     finally:
         controller.stop()
+
+
+def test_state_grows_with_readers_plus_articles(tmp_path: Path, seeds: SeedWriter) -> None:
+    import sqlite3
+
+    from digest import pipeline
+    from digest.config import load_settings
+    from digest.subscribers import Preferences
+
+    settings = load_settings(
+        {"DIGEST_SETTLE_SECONDS": "0", "DIGEST_WORKERS": "1", "DIGEST_PUBLIC_URL": PUBLIC}, None
+    )
+    store = Store.open(settings.state_dir)
+    for n in range(30):
+        prefs = Preferences(sections=(("World",), ("Science",), ())[n % 3])
+        store.add_subscriber(f"r{n}@example.org", None, prefs, datetime.now(UTC))
+    store.close()
+    for batch in (("vote", "rocket"), ("council", "cup")):
+        for key in batch:
+            write_article(seeds, key, *ARTICLES[key])
+        result = pipeline.run_once(settings, reporter=pipeline.Reporter(lambda _: None))
+        assert not result.errors
+    conn = sqlite3.connect(settings.state_dir / "state.sqlite3")
+    count = {
+        table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+    digests = count["digests"]
+    # run 1: World, Science, everything; run 2: everything (no Local/Sport readers otherwise)
+    assert digests == 4
+    assert count["subscribers"] == 30 and count["arrivals"] == 4
+    assert count["deliveries"] == 30 + 10  # one row per message, not per article
+    assert max(n for t, n in count.items() if t != "deliveries") <= 30
