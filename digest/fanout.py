@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
-from digest import tokens
 from digest.config import Settings
 from digest.errors import DigestError, SettingsError
 from digest.sources import Article
@@ -292,6 +291,8 @@ def addresser_for(
             return lambda recipient: signer(plain(recipient))
 
         return signed
+    from digest import tokens  # late: a plain DIGEST_TO run loads no itsdangerous
+
     marker, _ = found
     secret = tokens.secret_key(settings.state_dir, settings.secret_key)
 
