@@ -5,22 +5,38 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 BENCH_STAMP := $(VENV)/.installed-bench
+# Pinned with hashes (`make lock` regenerates them from pyproject.toml): every install is reproducible.
+RUN_LOCK := requirements/run.lock
+DEV_LOCK := requirements/dev.lock
+PIP_LOCKED := $(BIN)/pip install --quiet --require-hashes --no-deps
+EDITABLE := $(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 # The browser test drives this Chromium (Debian's package; Playwright downloads nothing).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run serve test lint typecheck pytest browser eval bench dedupe-eval clean
+.PHONY: run serve test test-fast lint typecheck pytest browser eval bench dedupe-eval clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet pip==26.3
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e .
+# The run stamp is also satisfied by the test install (a superset), so `make run` after
+# `make test` installs nothing.
+$(STAMP): $(BIN)/python $(RUN_LOCK) pyproject.toml
+	$(PIP_LOCKED) -r $(RUN_LOCK)
+	$(EDITABLE)
 	touch $@
 
-$(TEST_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $@
+$(TEST_STAMP): $(BIN)/python $(DEV_LOCK) pyproject.toml
+	$(PIP_LOCKED) -r $(DEV_LOCK)
+	$(EDITABLE)
+	touch $(STAMP) $@
+
+# Regenerates the locks after a dependency changes in pyproject.toml (needs uv; not used by CI).
+lock:
+	uv pip compile --quiet --python-version 3.11 --generate-hashes --no-header \
+	  pyproject.toml requirements/build.in -o $(RUN_LOCK)
+	uv pip compile --quiet --python-version 3.11 --generate-hashes --no-header \
+	  --extra test --extra bench pyproject.toml requirements/build.in -o $(DEV_LOCK)
 
 run: $(STAMP)
 	$(BIN)/digest run
@@ -41,6 +57,11 @@ typecheck: $(TEST_STAMP)
 pytest: $(TEST_STAMP) browser
 	$(BIN)/pytest -q
 
+# The quick loop while editing: lint, and every test not marked slow (no servers in subprocesses).
+test-fast: $(TEST_STAMP)
+	$(BIN)/ruff check digest tests benchmarks
+	$(BIN)/pytest -q -m "not slow"
+
 # Installs Chromium with apt-get when it is missing (as root, else through sudo).
 browser:
 	@if [ ! -x "$(CHROMIUM)" ]; then \
@@ -55,8 +76,8 @@ browser:
 clean:
 	rm -rf $(VENV) .digest outbox build dist
 
-$(BENCH_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[bench]'
+# The dev lock holds the bench extra too.
+$(BENCH_STAMP): $(TEST_STAMP)
 	touch $@
 
 # Summary quality: ROUGE of every method on ../shared/eval (or DIGEST_EVAL_DIR), written to

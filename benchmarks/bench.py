@@ -563,10 +563,10 @@ def bench_smtp(base: Path, recipients: int) -> list[Row]:
 
 def profile_summarize(stories: Sequence[Story], n: int, top: int = 14) -> str:
     """Where the summarize step spends its time, on n dev articles in this process."""
-    from digest.sources import FileInfo, parse_article
+    from digest.sources import FileVersion, parse_article
     from digest.summarize import Summarizer
 
-    infos = [(FileInfo(Path(f"{i}.json"), 0, HOUR_AGO_NS, i), s) for i, s in enumerate(stories[:n])]
+    infos = [(FileVersion(f"{i}.json", 0, HOUR_AGO_NS, i), s) for i, s in enumerate(stories[:n])]
     articles = [
         parse_article(info, json.dumps({"title": s.title, "text": s.text}).encode())
         for info, s in infos

@@ -36,9 +36,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from results import write_section
+from stories_memory import old_similar_pairs
 
 from digest import stories
-from digest.sources import Article, FileInfo, parse_article
+from digest.sources import Article, FileVersion, parse_article
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -86,7 +87,7 @@ def as_article(record_id: str, title: str, text: str, section: str | None = None
     """Load text as a .txt seed file in the scraper layout, the way a run does."""
     head = f"{section}\n\n" if section else ""
     data = f"{head}{title}\n\n{text}".encode()
-    info = FileInfo(Path(f"{record_id}.txt"), len(data), 0, 0)
+    info = FileVersion(f"{record_id}.txt", len(data), 0, 0)
     return parse_article(info, data)
 
 
@@ -191,14 +192,14 @@ def copies_check(records: list[dict[str, str]], sample: int, rng: random.Random)
         truth.append(versions[n])
     twice = len(versions) - len(set(versions))
     start = time.perf_counter()
-    prints = [stories.fingerprint(a.text) for a in articles]
-    found = stories.copies(prints)
+    sketches = [stories.sketch(a.text) for a in articles]
+    found = stories.copies(sketches)
     seconds = time.perf_counter() - start
     real, said = pairs_in(truth), pairs_in(found)
     raw = {
         (i, j)
-        for i, j, jac in stories.similar_pairs(prints)
-        if stories.same_text(jac, prints[i].size, prints[j].size)
+        for i, j, jac in old_similar_pairs(sketches)
+        if stories.same_text(jac, sketches[i].size, sketches[j].size)
     }
     print(
         f"  copies: {sample} articles x 5 copies + {len(rest)} unrelated = {len(articles)} texts,"
@@ -207,7 +208,7 @@ def copies_check(records: list[dict[str, str]], sample: int, rng: random.Random)
     print(f"    ({twice} articles the data itself holds twice count as one story with them)")
     report("pairwise", real, raw)
     report("grouped", real, said)
-    arranged = stories.arrange(articles, now=CREATED)
+    arranged = stories.arrange(articles, now=CREATED).stories
     print(f"    entries: {len(arranged)} for {len(set(versions))} distinct stories")
 
 
@@ -227,7 +228,7 @@ def topics_check(bbc: list[dict[str, str]]) -> None:
     for records in by_topic.values():
         articles = [as_article(r["id"], r["title"], r["text"]) for r in records]
         twice = pairs_in(source_versions([r["text"] for r in records]))
-        groups = stories.copies([stories.fingerprint(a.text) for a in articles])
+        groups = stories.copies([stories.sketch(a.text) for a in articles])
         events = stories.events(articles, groups)
         n = len(articles)
         total += n * (n - 1) // 2 - len(twice)
@@ -249,17 +250,17 @@ def topics_check(bbc: list[dict[str, str]]) -> None:
 def sent_check(records: list[dict[str, str]], sample: int, rng: random.Random) -> None:
     picked = rng.sample(records, sample)
     donors = [r for r in records if r not in picked]
-    sent = [stories.fingerprint(as_article(r["id"], r["title"], r["text"]).text) for r in picked]
+    sent = [stories.sketch(as_article(r["id"], r["title"], r["text"]).text) for r in picked]
     repeats, updates = [], []
     for n, r in enumerate(picked):
         title, text = scraper_copy(r["title"], r["text"], rng, SOURCES[n % 5])
-        repeats.append(stories.fingerprint(as_article(f"c{n}", title, text).text))
+        repeats.append(stories.sketch(as_article(f"c{n}", title, text).text))
         grown = "\n\n".join([r["text"], *update_text(r["text"], donors, rng)])
-        updates.append(stories.fingerprint(as_article(f"u{n}", r["title"], grown).text))
+        updates.append(stories.sketch(as_article(f"u{n}", r["title"], grown).text))
     got_repeat = stories.against_sent(repeats, sent)
     got_update = stories.against_sent(updates, sent)
     fresh = stories.against_sent(
-        [stories.fingerprint(as_article(d["id"], d["title"], d["text"]).text) for d in donors],
+        [stories.sketch(as_article(d["id"], d["title"], d["text"]).text) for d in donors],
         sent,
     )
     print(f"  sent before ({sample} sent articles):")
@@ -295,7 +296,7 @@ def sections_check(bbc: list[dict[str, str]], rng: random.Random) -> None:
 
 def speed_check(records: Iterable[dict[str, str]]) -> None:
     articles = [as_article(r["id"], r["title"], r["text"]) for r in records]
-    stories.fingerprint.cache_clear()
+    stories.sketch.cache_clear()
     start = time.perf_counter()
     stories.arrange(articles, now=CREATED)
     seconds = time.perf_counter() - start

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from results import write_section
 
-from digest.sources import Article, FileInfo, parse_article
+from digest.sources import Article, FileVersion, parse_article
 from digest.summarize import METHODS, Summarizer, split_sentences, supported_language
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +72,7 @@ def load(name: str, limit: int | None) -> list[Record]:
                 break
             raw = json.loads(line)
             seed = json.dumps({"title": raw["title"], "text": raw["text"]}).encode()
-            info = FileInfo(Path(f"{raw['id']}.json"), len(seed), 0, 0)
+            info = FileVersion(f"{raw['id']}.json", len(seed), 0, 0)
             records.append(Record(raw["id"], parse_article(info, seed), raw["reference"]))
     return records
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 import digest
 from digest import sources
 from digest.errors import SourceError, StateError
-from digest.sources import Article, FileInfo
+from digest.sources import Article, FileVersion
 from digest.summarize import Summarizer, Summary
 
 if TYPE_CHECKING:  # multiprocessing is imported when a pool starts: most runs need none
@@ -97,14 +97,14 @@ def _worker_start() -> None:
 
 
 def read_all(
-    infos: Sequence[FileInfo], *, max_bytes: int, workers: int, track: Tracker = no_progress
-) -> Iterator[tuple[FileInfo, Article | str]]:
+    infos: Sequence[FileVersion], *, max_bytes: int, workers: int, track: Tracker = no_progress
+) -> Iterator[tuple[FileVersion, Article | str]]:
     """Each file with its article, or the reason it cannot be used, in the order given."""
     results = pool_map(partial(_read_one, max_bytes), infos, workers, POOL_MIN_FILES)
     return zip(track(infos, "Reading articles"), results, strict=True)
 
 
-def _read_one(max_bytes: int, info: FileInfo) -> Article | str:
+def _read_one(max_bytes: int, info: FileVersion) -> Article | str:
     # The reason, not the SourceError: an exception with extra arguments does not unpickle.
     try:
         return sources.read_article(info, max_bytes=max_bytes)

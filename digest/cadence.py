@@ -2,8 +2,8 @@
 
 A reader with no time of their own follows DIGEST_SCHEDULE (in their zone, or
 DIGEST_TIMEZONE); one with `at` (and `day` for weekly) gets the crontab
-"M H * * *" or "M H * * DAY". Fire times come from the scheduler's
-`next_fire`, so DST days behave as for DIGEST_SCHEDULE. Each reader keeps the
+"M H * * *" or "M H * * DAY" (`Schedule.daily_at`, `weekly_on`). Fire times come from
+`schedule.next_fire`, so DST days behave as for DIGEST_SCHEDULE. Each reader keeps the
 scheduled time last handled (`last_fire`), so a time missed while serve was
 stopped is sent once at the next start, never replayed, as for the operator's
 own schedule; the run lock is the same.
@@ -19,38 +19,51 @@ from functools import lru_cache
 from digest import fanout
 from digest.config import Settings
 from digest.errors import DigestError, LockBusyError
+from digest.schedule import Schedule, next_fire, parse_schedule
 from digest.store import Store
-from digest.subscribers import DAYS, Preferences, Subscriber
+from digest.subscribers import Preferences, Subscriber
 
 log = logging.getLogger("digest")
 NAP_SECONDS = 0.5  # as the scheduler's loop: how often the stop flag is looked at
 RELOAD_SECONDS = 10.0  # readers added or changed meanwhile are seen this soon
 RETRY_SECONDS = 30.0  # after a failed or skipped run, before due readers are tried again
-CRON_DAYS = dict(zip(DAYS, ("mon", "tue", "wed", "thu", "fri", "sat", "sun"), strict=True))
 
 
-def crontab_for(settings: Settings, prefs: Preferences) -> tuple[str, str | None]:
-    """(schedule text, zone) of one reader's digests."""
+def schedule_key(settings: Settings, prefs: Preferences) -> tuple[str, str, str, str | None]:
+    """(kind, day, time, zone) of one reader's digests; kind "default" is DIGEST_SCHEDULE."""
     zone = prefs.timezone or settings.timezone
     if prefs.at is None and prefs.every == "daily":
-        return settings.schedule, zone
-    hour, minute = (int(x) for x in (prefs.at or "07:00").split(":"))
-    day = CRON_DAYS[prefs.day or "mon"] if prefs.every == "weekly" else "*"
-    return f"{minute} {hour} * * {day}", zone
+        return "default", "", settings.schedule, zone
+    if prefs.every == "weekly":
+        return "weekly", prefs.day or "mon", prefs.at or "07:00", zone
+    return "daily", "", prefs.at or "07:00", zone
+
+
+@lru_cache(maxsize=256)
+def _schedule(key: tuple[str, str, str, str | None]) -> Schedule:
+    kind, day, text, zone = key
+    if kind == "default":
+        return parse_schedule(text, zone)
+    if kind == "weekly":
+        return Schedule.weekly_on(day, text, zone)
+    return Schedule.daily_at(text, zone)
+
+
+def schedule_for(settings: Settings, prefs: Preferences) -> Schedule:
+    """The reader's schedule: their day, time and zone, else DIGEST_SCHEDULE (in their zone)."""
+    return _schedule(schedule_key(settings, prefs))
 
 
 @lru_cache(maxsize=4096)
-def _next(text: str, zone: str | None, after: datetime) -> datetime | None:
-    from digest.scheduler import next_fire, parse_schedule  # digest.schedule after the split
-
-    fire = next_fire(parse_schedule(text, zone), after)
+def _next(key: tuple[str, str, str, str | None], after: datetime) -> datetime | None:
+    fire = next_fire(_schedule(key), after)
     return None if fire is None else fire.astimezone(UTC)
 
 
 def next_fire_for(settings: Settings, s: Subscriber, last_fire: str | None) -> datetime | None:
     """The reader's first scheduled time after the last one handled (or after they joined)."""
     after = datetime.fromisoformat(last_fire) if last_fire else s.joined
-    return _next(*crontab_for(settings, s.prefs), after.astimezone(UTC))
+    return _next(schedule_key(settings, s.prefs), after.astimezone(UTC))
 
 
 def due_by_schedule(settings: Settings, now: datetime) -> fanout.Due:
@@ -60,7 +73,7 @@ def due_by_schedule(settings: Settings, now: datetime) -> fanout.Due:
         fire = next_fire_for(settings, s, last_fire)
         if fire is None or fire > now:
             return False, None
-        following = _next(*crontab_for(settings, s.prefs), fire)
+        following = _next(schedule_key(settings, s.prefs), fire)
         on_time = following is not None and following > now
         return True, (fire if on_time else now).isoformat()
 

@@ -213,7 +213,7 @@ def summarize(ctx: Context, paths: tuple[Path, ...], as_json: bool, count: int |
 
     settings = ctx.settings()
     engine = Summarizer(settings.summarizer, settings.language)
-    infos: list[sources.FileInfo] = []
+    infos: list[sources.FileVersion] = []
     for path in paths:
         try:
             infos.append(sources.file_info(path))

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from digest import stories
 from digest.sources import Article
-from digest.stories import Print, Story
+from digest.stories import Sketch, Story
 from digest.summarize import Summary
 
 WORDS_PER_MINUTE = 230
@@ -81,7 +81,7 @@ def plan(
     max_articles: int,
     *,
     now: datetime | None = None,
-    sent: Sequence[Print] = (),
+    sent: Sequence[Sketch] = (),
 ) -> tuple[list[Story], list[Story]]:
     """One story per event (copies merged, copies of sent articles dropped), best first.
 
@@ -91,7 +91,7 @@ def plan(
     if not articles:
         return [], []
     moment = now or max(sort_key(a)[0] for a in articles)
-    ranked = stories.arrange(articles, now=moment, sent=sent)
+    ranked = stories.arrange(articles, now=moment, sent=sent).stories
     return stories.by_section(ranked[:max_articles]), ranked[max_articles:]
 
 
@@ -101,7 +101,7 @@ def compose(
     *,
     max_articles: int,
     created: datetime,
-    sent: Sequence[Print] = (),
+    sent: Sequence[Sketch] = (),
     planned: tuple[list[Story], list[Story]] | None = None,
 ) -> Digest:
     """One entry per story, in sections, best first; summarize only the stories shown in full.

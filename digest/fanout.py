@@ -74,8 +74,8 @@ def intake(store: Store, articles: Sequence[Article], now: datetime) -> None:
 
     sketched = []
     for article in articles:
-        found = stories.fingerprint(article.text)  # stories.sketch after the stories split
-        sketched.append((article, found.signature, found.size))
+        found = stories.sketch(article.text)
+        sketched.append((article, found.values, found.size))
     store.record_arrivals(sketched, now)
 
 
@@ -220,14 +220,14 @@ def _queue_group(run: Pass, group: Group) -> compose.Digest | None:
     return built.digest
 
 
-def _sent(settings: Settings, store: Store, floor: int, now: datetime) -> list[stories.Print]:
+def _sent(settings: Settings, store: Store, floor: int, now: datetime) -> list[stories.Sketch]:
     """Sketches of what arrived before these readers' watermark lately: copies stay out."""
     if settings.dedupe_days == 0:
         return []
     from digest import stories
 
     since = now - timedelta(days=settings.dedupe_days)
-    return [stories.Print(sig, size) for sig, size in store.arrival_sketches(floor, since)]
+    return [stories.Sketch(sig, size) for sig, size in store.arrival_sketches(floor, since)]
 
 
 def _message(settings: Settings, rendered: Rendered, links: Links, now: datetime) -> EmailMessage:

@@ -80,7 +80,7 @@ def collect(
     article already went out is not opened again: a run costs what is new, not
     what the folder holds. `record` remembers this run's files for the next one.
     """
-    listed, unlisted = sources.scan_files(
+    listed, unlisted = sources.list_files(
         settings.seeds_dir, now=now.timestamp(), settle_seconds=settings.settle_seconds
     )
     key = None if unlisted else _listing_key(listed)
@@ -115,15 +115,14 @@ def _read_new(
     bad = [(item, key) for item, key in bad if not store.is_skipped(item.path, *key)]
     done, skipped = store.sent_files(), store.skipped_files()
     fresh = [v for v in listed if v not in done and v[:3] not in skipped]
-    infos = [sources.FileInfo(Path(p), size, mtime, ino) for p, size, mtime, ino in fresh]
     results = batch.read_all(
-        infos, max_bytes=settings.max_file_bytes, workers=settings.workers, track=reporter.track
+        fresh, max_bytes=settings.max_file_bytes, workers=settings.workers, track=reporter.track
     )
     articles: dict[str, Article] = {}
     read: list[tuple[FileVersion, str]] = []
     for version, (info, got) in zip(fresh, results, strict=True):
         if isinstance(got, str):
-            bad.append((Skipped(info.path, got), (info.size, info.mtime_ns)))
+            bad.append((Skipped(Path(info.path), got), (info.size, info.mtime_ns)))
             continue
         read.append((version, got.id))
         articles.setdefault(got.id, got)  # the same article under two names is one
@@ -162,7 +161,7 @@ def build(
     reporter: Reporter,
     summarizer: Summarizer | None = None,
     cache: Store | None = None,
-    sent: Sequence[stories.Print] | None = None,
+    sent: Sequence[stories.Sketch] | None = None,
     links: Mapping[str, str | None] | None = None,
 ) -> Built:
     """Summarize the entries shown in full, then compose and render the digest.
@@ -203,14 +202,14 @@ def build(
     return Built(digest, rendered)
 
 
-def recent_prints(settings: Settings, store: Store | None, now: datetime) -> list[stories.Print]:
+def recent_prints(settings: Settings, store: Store | None, now: datetime) -> list[stories.Sketch]:
     """Sketches of the articles sent in the last DIGEST_DEDUPE_DAYS: their copies stay out."""
     if store is None or settings.dedupe_days == 0:
         return []
     from digest import stories
 
     since = _iso(now - timedelta(days=settings.dedupe_days))
-    return [stories.Print(signature, size) for _, signature, size in store.recent_prints(since)]
+    return [stories.Sketch(values, size) for _, values, size in store.recent_prints(since)]
 
 
 def run_once(
@@ -419,8 +418,8 @@ def _subscriber_digests(
 def _sketch(article: Article) -> tuple[bytes, int]:
     from digest import stories
 
-    found = stories.fingerprint(article.text)
-    return found.signature, found.size
+    found = stories.sketch(article.text)
+    return found.values, found.size
 
 
 def _message(settings: Settings, built: Built, to: tuple[str, ...], now: datetime) -> EmailMessage:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.errors import LockBusyError, StateError
-from digest.sources import Article
+from digest.sources import Article, FileVersion
 from digest.subscribers import (
     STATUSES,
     Preferences,
@@ -30,9 +30,6 @@ from digest.subscribers import (
     preference_fields,
 )
 from digest.summarize import Summary
-
-# (path, size, mtime_ns, inode): one version of a seed file, as listed.
-FileVersion = tuple[str, int, int, int]
 
 DB_NAME = "state.sqlite3"
 SCHEMA_VERSION = 5  # PRAGMA user_version; 1 was the first release (no `meta` table)

@@ -19,6 +19,7 @@ from digest.language import (
     SCRIPT_LANGUAGES,
     by_script,
 )
+from digest.text import headline_key, one_line
 
 if TYPE_CHECKING:
     from digest.sources import Article
@@ -176,7 +177,7 @@ def _summarize(
 def _candidates(paragraphs: Sequence[str], title: str, tokenizer: _Tokenizer) -> list[str]:
     """The article's sentences as shown, in order and once each: no headline, dateline,
     credits or fragments (unless the article has nothing else), within the bounds."""
-    headline = "" if _title_from_body(title, paragraphs) else _headline_key(title)
+    headline = "" if _title_from_body(title, paragraphs) else headline_key(title)
     seen: set[str] = set()
     sentences: list[str] = []
     for paragraph in _clip(paragraphs, _MAX_CHARS):
@@ -184,7 +185,7 @@ def _candidates(paragraphs: Sequence[str], title: str, tokenizer: _Tokenizer) ->
             if not sentences and not seen:
                 sentence = rank.strip_dateline(sentence)
             # sumy's Sentence compares by text, so a repeated sentence would be one node.
-            if sentence in seen or (headline and _headline_key(sentence) == headline):
+            if sentence in seen or (headline and headline_key(sentence) == headline):
                 continue
             seen.add(sentence)
             sentences.append(sentence)
@@ -284,7 +285,7 @@ class _Tokenizer:
 
     def to_sentences(self, paragraph: str) -> tuple[str, ...]:
         spans = self._sentences.tokenize(paragraph)
-        return tuple(s for s in (_normalise(span) for span in spans) if s)
+        return tuple(s for s in (one_line(span) for span in spans) if s)
 
     def to_words(self, sentence: str) -> tuple[str, ...]:
         words: list[str] = self._words.tokenize(sentence)
@@ -356,11 +357,3 @@ def _clip(paragraphs: Sequence[str], limit: int) -> list[str]:
         kept.append(paragraph[:limit])
         limit -= len(paragraph)
     return kept
-
-
-def _normalise(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _headline_key(text: str) -> str:
-    return _normalise(text).casefold().rstrip(".!?…:;")

@@ -7,20 +7,39 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from helpers import write_seed
+
+# A loaded 2-core machine (CI, or helpers in parallel) makes single examples take >200 ms:
+# the default deadline then fails tests for the machine's speed, not the code's.
+hypothesis.settings.register_profile("digest", deadline=None)
+hypothesis.settings.load_profile("digest")
+
+# Whole modules whose tests run the real CLI in subprocesses or wait on servers: `make test-fast`
+# leaves them out (`-m "not slow"`); single slow tests elsewhere carry @pytest.mark.slow.
+SLOW_MODULES = frozenset(
+    {"test_bad_input", "test_browser", "test_crash", "test_e2e", "test_serve", "test_smtp_faults"}
+    | {"test_stories_e2e"}
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_SEED = ROOT / "seeds" / "000_49638b6ecd2811bf.txt"
 USER, PASSWORD = "digest-user", "s3cret-Pa55word"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)
@@ -172,11 +191,7 @@ def seeds(tmp_path: Path) -> SeedWriter:
     folder.mkdir(exist_ok=True)
 
     def write(name: str, content: str | bytes) -> Path:
-        path = folder / name
-        path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-        past = time.time() - 3600
-        os.utime(path, (past, past))
-        return path
+        return write_seed(folder, name, content, age_seconds=3600)
 
     return write
 

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
+from helpers import make_article
+
 from digest import mail
 from digest.compose import Digest, Entry
 from digest.render import Rendered, render
@@ -72,7 +74,7 @@ _STORIES = [
 def _article(
     n: int, title: str, source: str | None, section: str | None, url: str | None
 ) -> Article:
-    return Article(
+    return make_article(
         id=f"sample-{n:02d}",
         path=Path(f"seeds/sample-{n:02d}.txt"),
         title=title,

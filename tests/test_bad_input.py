@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from conftest import run_cli
+from helpers import write_seed
 
 BODY = (
     "The regional council met on Monday to discuss the new transport plan. "
@@ -110,22 +111,14 @@ REPORTED: dict[str, bytes] = {
 }
 
 
-def write(folder: Path, name: str, data: bytes) -> Path:
-    path = folder / name
-    path.write_bytes(data)
-    past = time.time() - 3600
-    os.utime(path, (past, past))
-    return path
-
-
 def build_corpus(tmp_path: Path) -> tuple[Path, list[str]]:
     """Write every case; return the seeds folder and the names that must be reported."""
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     for name, (data, _) in DELIVERED.items():
-        write(seeds, name, data)
+        write_seed(seeds, name, data, age_seconds=3600)
     for name, data in REPORTED.items():
-        write(seeds, name, data)
+        write_seed(seeds, name, data, age_seconds=3600)
     with (seeds / "huge.txt").open("wb") as fh:
         fh.truncate(50 * 1024 * 1024)
     os.utime(seeds / "huge.txt", (time.time() - 3600,) * 2)
@@ -134,12 +127,12 @@ def build_corpus(tmp_path: Path) -> tuple[Path, list[str]]:
     (seeds / "escape.txt").symlink_to(outside)
     (seeds / "loop.txt").symlink_to(seeds / "loop.txt")
     (seeds / "folder.txt").mkdir()
-    write(seeds, ".hidden.txt", txt("Hiddenword headline").encode())
-    write(seeds, "partial.txt.part", txt("Partialword headline").encode())
-    write(seeds, "editor.txt~", txt("Tildeword headline").encode())
+    write_seed(seeds, ".hidden.txt", txt("Hiddenword headline").encode(), age_seconds=3600)
+    write_seed(seeds, "partial.txt.part", txt("Partialword headline").encode(), age_seconds=3600)
+    write_seed(seeds, "editor.txt~", txt("Tildeword headline").encode(), age_seconds=3600)
     fresh = seeds / "fresh.txt"
     fresh.write_text(txt("Freshword headline"))  # just written: waits for the next run
-    locked = write(seeds, "mode000.txt", txt("Lockedword headline").encode())
+    locked = write_seed(seeds, "mode000.txt", txt("Lockedword headline").encode(), age_seconds=3600)
     locked.chmod(0)
     return seeds, [*REPORTED, "escape.txt", "loop.txt"]
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import SeedWriter
 
-from digest.cadence import crontab_for, due_by_schedule
+from digest.cadence import due_by_schedule, schedule_for
 from digest.config import Settings, load_settings
-from digest.scheduler import Service, parse_schedule
+from digest.schedule import parse_schedule
+from digest.scheduler import Service
 from digest.store import Store
 from digest.subscribers import Preferences, Subscriber, parse_preferences
 
@@ -36,9 +37,9 @@ def reader(**fields: str) -> Subscriber:
         ),
     ],
 )
-def test_crontab_for(fields: dict[str, str], expected: tuple[str, str]) -> None:
-    settings = Settings(timezone="UTC")
-    assert crontab_for(settings, parse_preferences(fields)) == expected
+def test_schedule_for(fields: dict[str, str], expected: tuple[str, str]) -> None:
+    schedule = schedule_for(Settings(timezone="UTC"), parse_preferences(fields))
+    assert (schedule.text, schedule.zone_name) == expected
 
 
 def at(text: str) -> datetime:

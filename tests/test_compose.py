@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpers import make_article
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,7 +18,13 @@ CREATED = datetime(2024, 3, 5, 7, 30, tzinfo=UTC)
 
 
 def _article(n: int) -> Article:
-    return Article(f"id-{n}", Path(f"{n}.txt"), f"Title {n}", ("Text.",), CREATED)
+    return make_article(
+        id=f"id-{n}",
+        path=Path(f"{n}.txt"),
+        title=f"Title {n}",
+        paragraphs=("Text.",),
+        modified=CREATED,
+    )
 
 
 def _digest(entries: int, more: int = 0, unlisted: int = 0) -> Digest:

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from conftest import Handler, StartServer
+from helpers import write_seed
+from test_stories_sketches import brute_force_against_sent
 
 from digest import batch, deliver, mail, pipeline, sources, stories
 from digest.config import Settings
@@ -57,16 +59,8 @@ def story(n: int) -> str:
 
 
 def article(n: int) -> Article:
-    info = sources.FileInfo(Path(f"seeds/{n:03d}.txt"), 0, 1_700_000_000_000_000_000 + n, n)
+    info = sources.FileVersion(f"seeds/{n:03d}.txt", 0, 1_700_000_000_000_000_000 + n, n)
     return sources.parse_article(info, story(n).encode())
-
-
-def write_seed(folder: Path, name: str, text: str, *, mtime_ns: int | None = None) -> Path:
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    stamp = mtime_ns if mtime_ns is not None else time.time_ns() - 3_600 * 10**9
-    os.utime(path, ns=(stamp, stamp))
-    return path
 
 
 def settings_for(tmp_path: Path, **extra: object) -> Settings:
@@ -124,16 +118,16 @@ def test_pool_reads_the_files_the_serial_path_reads(tmp_path: Path) -> None:
     assert serial[-1] == (infos[-1], "empty file")
 
 
-def test_scan_gives_the_listing_as_plain_values(tmp_path: Path) -> None:
+def test_listing_gives_each_file_as_the_plain_row_the_store_keeps(tmp_path: Path) -> None:
     folder = tmp_path / "seeds"
     folder.mkdir()
     (folder / "sub").mkdir()
-    write_seed(folder, "a.txt", story(1))
+    first = write_seed(folder, "a.txt", story(1)).stat()
     write_seed(folder / "sub", "b.MD", story(2))
     write_seed(folder, "notes.tmp", story(3))
-    infos, _ = sources.list_files(folder, now=time.time(), settle_seconds=5)
-    plain, _ = sources.scan_files(folder, now=time.time(), settle_seconds=5)
-    assert [(str(i.path), i.size, i.mtime_ns, i.inode) for i in infos] == plain
+    plain, _ = sources.list_files(folder, now=time.time(), settle_seconds=5)
+    row = (str(folder / "a.txt"), first.st_size, first.st_mtime_ns, first.st_ino)
+    assert plain[0] == row and hash(plain[0]) == hash(row)
     assert [Path(p).name for p, *_ in plain] == ["a.txt", "b.MD"]
 
 
@@ -526,23 +520,6 @@ def test_a_message_written_once_is_the_one_written_for_each_reader(recipient: st
 # --- copies of sent articles: found without pairing the sent ones with each other -----------
 
 
-def reference_against_sent(
-    prints: list[stories.Print], sent: list[stories.Print]
-) -> list[stories.Status]:
-    """What against_sent answered when it paired every sketch with every other (quadratic)."""
-    status: list[stories.Status] = ["new"] * len(prints)
-    n = len(prints)
-    for i, j, jaccard in stories.similar_pairs([*prints, *sent]):
-        if i >= n or j < n or not stories.same_text(jaccard, prints[i].size, sent[j - n].size):
-            continue
-        novel = 1 - stories.shares(jaccard, sent[j - n].size, prints[i].size)[1]
-        if novel < stories.UPDATE_SHARE:
-            status[i] = "repeat"
-        elif status[i] == "new":
-            status[i] = "updated"
-    return status
-
-
 def test_copies_of_sent_articles_are_the_ones_the_quadratic_pairing_found() -> None:
     texts = [article(n).text for n in range(12)]
     # sent: each story several times over (a wire story from many outlets), one empty text
@@ -554,8 +531,8 @@ def test_copies_of_sent_articles_are_the_ones_the_quadratic_pairing_found() -> N
         texts[2].replace("district 2", "district 20"),  # a repeat, edited
         "",
     ]
-    sent = [stories.fingerprint(t) for t in sent_texts]
-    new = [stories.fingerprint(t) for t in new_texts]
+    sent = [stories.sketch(t) for t in sent_texts]
+    new = [stories.sketch(t) for t in new_texts]
     got = stories.against_sent(new, sent)
-    assert got == reference_against_sent(new, sent)
+    assert got == brute_force_against_sent(new, sent)
     assert got[:3] == ["repeat", "updated", "new"]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import helpers
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -44,7 +45,7 @@ def _article(n: int = 1, **changes: Any) -> Article:
         "language": "english",
     }
     values.update(changes)
-    return Article(**values)
+    return helpers.make_article(**values)
 
 
 def _digest(

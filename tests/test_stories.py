@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from helpers import make_article
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digest import stories
 from digest.compose import compose, demote
-from digest.sources import Article, FileInfo, parse_article
+from digest.sources import Article, FileVersion, parse_article
 from digest.summarize import Summary
 
 NOW = datetime(2024, 3, 5, 7, 0, tzinfo=UTC)
@@ -80,7 +81,7 @@ def article(
     section: str | None = None,
     published: datetime = NOW - timedelta(hours=2),
 ) -> Article:
-    return Article(
+    return make_article(
         id=f"a{n}",
         path=Path(f"{n}.txt"),
         title=title,
@@ -96,7 +97,7 @@ def article(
 def scraped(text: str, n: int) -> Article:
     """A .txt seed file in the scraper layout, read the way a run reads it."""
     data = text.encode()
-    return parse_article(FileInfo(Path(f"copy-{n}.txt"), len(data), 0, n), data)
+    return parse_article(FileVersion(f"copy-{n}.txt", len(data), 0, n), data)
 
 
 def edited_copies() -> list[Article]:
@@ -146,8 +147,8 @@ def test_five_edited_copies_are_one_entry() -> None:
 
 
 def test_same_text_pairs_are_found() -> None:
-    prints = [stories.fingerprint(a.text) for a in edited_copies()]
-    assert stories.copies(prints) == [0] * 5
+    sketches = [stories.sketch(a.text) for a in edited_copies()]
+    assert stories.copies(sketches) == [0] * 5
 
 
 def test_two_unrelated_articles_on_one_topic_are_two_entries() -> None:
@@ -159,27 +160,27 @@ def test_two_unrelated_articles_on_one_topic_are_two_entries() -> None:
 
 
 def test_a_copy_of_a_sent_article_is_not_sent_again() -> None:
-    sent = [stories.fingerprint(article(WIRE).text)]
+    sent = [stories.sketch(article(WIRE).text)]
     again = edited_copies()[1]
-    assert stories.against_sent([stories.fingerprint(again.text)], sent) == ["repeat"]
+    assert stories.against_sent([stories.sketch(again.text)], sent) == ["repeat"]
     digest = compose([again], summarize, max_articles=10, created=NOW, sent=sent)
     assert digest.is_empty
 
 
 def test_an_updated_version_is_one_entry_marked_updated() -> None:
-    sent = [stories.fingerprint(article(WIRE).text)]
+    sent = [stories.sketch(article(WIRE).text)]
     updated = article([*WIRE[:2], *UPDATE, *WIRE[2:]], n=1, title="Drought emergency declared")
     copy = article([*WIRE, *UPDATE], n=2, title="Governor acts on drought", source="Wire")
-    assert stories.against_sent([stories.fingerprint(updated.text)], sent) == ["updated"]
+    assert stories.against_sent([stories.sketch(updated.text)], sent) == ["updated"]
     digest = compose([updated, copy], summarize, max_articles=10, created=NOW, sent=sent)
     (entry,) = digest.entries
     assert entry.updated
 
 
 def test_a_paragraph_added_is_not_an_update() -> None:
-    sent = [stories.fingerprint(article(WIRE).text)]
+    sent = [stories.sketch(article(WIRE).text)]
     added = article([*WIRE, "Additional reporting by the news desk in the capital."], n=3)
-    assert stories.against_sent([stories.fingerprint(added.text)], sent) == ["repeat"]
+    assert stories.against_sent([stories.sketch(added.text)], sent) == ["repeat"]
 
 
 def test_reports_of_one_event_are_one_entry_with_the_fuller_one_leading() -> None:
@@ -254,7 +255,7 @@ def test_shares_from_jaccard() -> None:
 
 
 def test_empty_text_has_an_empty_sketch_that_matches_nothing() -> None:
-    empty = stories.fingerprint("")
+    empty = stories.sketch("")
     assert empty.size == 0
     assert stories.copies([empty, empty]) == [0, 1]
 
@@ -264,4 +265,4 @@ def test_empty_text_has_an_empty_sketch_that_matches_nothing() -> None:
 def test_sketch_is_blind_to_case_quotes_and_spacing(paragraphs: list[str]) -> None:
     text = "\n\n".join(paragraphs)
     restyled = "  ".join(text.upper().replace("'", "’").split(" "))
-    assert stories.fingerprint(text) == stories.fingerprint(restyled)
+    assert stories.sketch(text) == stories.sketch(restyled)

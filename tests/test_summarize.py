@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import helpers
 import pytest
 from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from digest import summarize
 from digest.config import load_settings
 from digest.errors import SettingsError
-from digest.sources import Article, FileInfo, parse_article
+from digest.sources import Article, FileVersion, parse_article
 from digest.summarize import (
     METHODS,
     NO_MODEL_LANGUAGES,
@@ -103,7 +104,7 @@ def make_article(
 ) -> Article:
     if isinstance(paragraphs, str):
         paragraphs = tuple(p for p in paragraphs.split("\n\n") if p.strip())
-    return Article(
+    return helpers.make_article(
         id="test",
         path=Path("article.txt"),
         title=title,
@@ -496,7 +497,7 @@ def test_a_short_article_shows_its_first_sentences(method: str) -> None:
 
 def seed_json(title: str, text: str) -> Article:
     data = json.dumps({"title": title, "text": text}).encode()
-    return parse_article(FileInfo(Path("story.json"), len(data), 0, 0), data)
+    return parse_article(FileVersion("story.json", len(data), 0, 0), data)
 
 
 @pytest.mark.parametrize("method", METHODS)

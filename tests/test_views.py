@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpers import make_article
 
 from digest.compose import Digest
-from digest.sources import Article
 from digest.views import date_range, safe_url
 
 CREATED = datetime(2024, 3, 5, 7, 30, tzinfo=UTC)
@@ -16,7 +16,7 @@ CREATED = datetime(2024, 3, 5, 7, 30, tzinfo=UTC)
 
 def _on(*days: tuple[int, int, int]) -> Digest:
     more = tuple(
-        Article(f"id-{n}", Path(f"{n}.txt"), "T", ("x",), CREATED, published=datetime(*d))
+        make_article(id=f"id-{n}", path=Path(f"{n}.txt"), modified=CREATED, published=datetime(*d))
         for n, d in enumerate(days)
     )
     return Digest(created=CREATED, entries=(), more=more)
@@ -38,7 +38,7 @@ def test_date_range(days: list[tuple[int, int, int]], expected: str | None) -> N
 
 
 def test_date_range_falls_back_to_the_file_time() -> None:
-    article = Article("a", Path("a.txt"), "T", ("x",), datetime(2024, 3, 1, tzinfo=UTC))
+    article = make_article(modified=datetime(2024, 3, 1, tzinfo=UTC))
     assert date_range(Digest(created=CREATED, entries=(), more=(article,))) == "1 Mar 2024"
 
 

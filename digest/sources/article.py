@@ -1,0 +1,166 @@
+"""The `Article` model, the `Draft` a parser hands over, and the checks every article gets."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import NamedTuple
+
+from digest.text import clean_text, headline_key, identity_text, one_line
+
+TITLE_MAX = 300
+
+
+class FileVersion(NamedTuple):
+    """One version of a file as listed, before it is read: a file's identity for every stage.
+
+    A tuple, so it equals the (path, size, mtime_ns, inode) row the store keeps; the path
+    is text, as the listing found it (no `Path` per file: 100,000 of them cost seconds).
+    """
+
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+
+    # A listing's repr is hashed into the "nothing changed" key (pipeline): the tuple's own
+    # repr keeps that key what it was before this type existed (and costs about the same).
+    def __repr__(self) -> str:
+        return tuple.__repr__(self)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that will not be in the digest, and why (one line for the operator)."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article, cleaned of page chrome; `id` is stable across file names."""
+
+    id: str
+    path: Path
+    title: str
+    paragraphs: tuple[str, ...]
+    modified: datetime
+    section: str | None = None
+    source: str | None = None
+    url: str | None = None
+    published: datetime | None = None
+    language: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+    @property
+    def word_count(self) -> int:
+        return sum(len(p.split()) for p in self.paragraphs)
+
+
+class Rejected(Exception):
+    """Why a file's content is unusable; `parse_article` adds the path."""
+
+
+@dataclass
+class Draft:
+    """What a format's parser found, before the checks every article gets."""
+
+    paragraphs: list[str] = field(default_factory=list)
+    title: str | None = None
+    section: str | None = None
+    source: str | None = None
+    url: str | None = None
+    published: str | None = None
+    language: str | None = None
+
+
+# --- the checks and normal forms every article gets ------------------------------------------
+
+
+def finish(info: FileVersion, draft: Draft) -> Article:
+    """The `Article` a draft makes, or `Rejected` when it holds no article text."""
+    title = _one_line(draft.title or "")
+    paragraphs = _without_title(title, [p for p in map(_one_line, draft.paragraphs) if p])
+    if not paragraphs:
+        raise Rejected(
+            "only a headline, no article text" if title else "empty after removing page chrome"
+        )
+    fallback = _shorten(_first_sentence(paragraphs[0]), 100)
+    return Article(
+        id=article_id(paragraphs),
+        path=Path(info.path),
+        title=_shorten(title, TITLE_MAX) if title else fallback,
+        paragraphs=tuple(paragraphs),
+        modified=datetime.fromtimestamp(info.mtime_ns / 1e9, tz=UTC),
+        section=_optional(draft.section),
+        source=_optional(draft.source),
+        url=_web_url(draft.url),
+        published=parse_date(draft.published),
+        language=_optional(draft.language),
+    )
+
+
+def _one_line(text: str) -> str:
+    return one_line(clean_text(text))
+
+
+def _optional(text: str | None) -> str | None:
+    return _one_line(text or "") or None
+
+
+def _web_url(url: str | None) -> str | None:
+    # Only http(s): the URL becomes a link in the email, and javascript: must never be one.
+    url = (url or "").strip()
+    return url if re.fullmatch(r"https?://[^\s<>\"']+", url, re.I) else None
+
+
+def _without_title(title: str, paragraphs: list[str]) -> list[str]:
+    """Pages often repeat the headline as a first paragraph; keep it once, as the title."""
+    key = headline_key(title)
+    for i, paragraph in enumerate(paragraphs[:3]):
+        if key and headline_key(paragraph) == key:
+            return paragraphs[:i] + paragraphs[i + 1 :]
+    return paragraphs
+
+
+_SENTENCE = re.compile(r".{20,}?[.!?…](?=\s|$)")
+
+
+def _first_sentence(paragraph: str) -> str:
+    match = _SENTENCE.match(paragraph)
+    return match[0] if match else paragraph
+
+
+def _shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word and marked with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    head = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return (head.rstrip(" ,;:-–—") or cut) + "…"
+
+
+def article_id(paragraphs: list[str]) -> str:
+    """Hash of the body alone, blind to case, spacing, quote and dash style: same story, same id."""
+    return hashlib.sha256(identity_text(" ".join(paragraphs)).encode()).hexdigest()[:16]
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """ISO 8601 (a bare date too) or RFC 2822; naive means UTC; anything else is unknown."""
+    value = (value or "").strip()
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

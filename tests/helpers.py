@@ -1,0 +1,64 @@
+"""The one place tests build an `Article`, write a seed file, or load bytes as a seed would be."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from digest.errors import SourceError
+from digest.sources import Article, FileVersion, parse_article
+
+CREATED = datetime(2024, 3, 4, 12, 0, tzinfo=UTC)
+
+
+def make_article(**overrides: Any) -> Article:
+    """An `Article` with plain defaults; pass any field to change it."""
+    values: dict[str, Any] = {
+        "id": "article-1",
+        "path": Path("seeds/article-1.txt"),
+        "title": "A headline",
+        "paragraphs": ("Some text.",),
+        "modified": CREATED,
+    }
+    return Article(**(values | overrides))
+
+
+def write_seed(
+    folder: Path,
+    name: str,
+    text: str | bytes,
+    *,
+    age_seconds: float = 60,
+    now: float | None = None,
+    mtime_ns: int | None = None,
+) -> Path:
+    """Write a seed file dated `age_seconds` before `now` (the real clock by default): settled.
+
+    `mtime_ns` dates it exactly instead (a file swapped in under the same time stamp).
+    """
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    if mtime_ns is None:
+        stamp = (time.time() if now is None else now) - age_seconds
+        mtime_ns = int(stamp * 1e9)
+    os.utime(path, ns=(mtime_ns, mtime_ns))
+    return path
+
+
+def parse_file(name: str, content: str | bytes) -> Article:
+    """`content` loaded as a seed file called `name` would be (its suffix picks the format)."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    return parse_article(FileVersion(name, len(data), 0, 0), data)
+
+
+def skip_reason(name: str, content: str | bytes) -> str:
+    """Why `content`, as a seed file called `name`, is skipped (it must be)."""
+    with pytest.raises(SourceError) as caught:
+        parse_file(name, content)
+    return caught.value.reason
