@@ -20,6 +20,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digest.config import Settings
@@ -116,8 +117,8 @@ def queue_for_subscribers(
     summarizer: Summarizer | None = None,
     due: Due = always_due,
     send_empty: bool = False,
-) -> list[compose.Digest]:
-    """Queue one digest per distinct set of new articles among the due readers."""
+) -> list[tuple[compose.Digest, Path]]:
+    """Queue one digest per distinct set of new articles among the due readers: (digest, .eml)."""
     marks = store.watermarks()
     chosen: list[tuple[Subscriber, str | None]] = []
     for s in store.subscribers():
@@ -138,7 +139,7 @@ def queue_for_subscribers(
         arrivals[-1].seq if arrivals else low,
         send_empty,
     )
-    queued: list[compose.Digest] = []
+    queued: list[tuple[compose.Digest, Path]] = []
     groups = sorted(_group(settings, arrivals, chosen, marks).items())
     for number, ((picked, limit), members) in enumerate(groups):
         floor = min(marks[s.id][0] for s, _ in members)
@@ -174,7 +175,7 @@ def _group(
     return groups
 
 
-def _queue_group(run: Pass, group: Group) -> compose.Digest | None:
+def _queue_group(run: Pass, group: Group) -> tuple[compose.Digest, Path] | None:
     """Build, save and queue one digest for the group; None when all were copies."""
     from digest import deliver, pipeline
 
@@ -217,7 +218,7 @@ def _queue_group(run: Pass, group: Group) -> compose.Digest | None:
     )
     if not built.digest.is_empty:
         _archive(settings, built.digest, stem, run.reporter)
-    return built.digest
+    return built.digest, eml_path
 
 
 def _sent(settings: Settings, store: Store, floor: int, now: datetime) -> list[stories.Sketch]:

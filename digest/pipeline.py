@@ -405,7 +405,8 @@ def _subscriber_digests(
         send_empty=send_empty,
     )
     if digests:
-        result.digest = digests[0]
+        result.digest, result.eml_path = digests[0]
+        rep.say(f"{len(digests)} digest(s) queued for subscribers")
     if not result.errors:
         _flush_queue(settings, store, clock, open_sender, result)
     fanout.bounce_check(settings, store, rep)
