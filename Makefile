@@ -13,7 +13,8 @@ EDITABLE := $(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 # The browser test drives this Chromium (Debian's package; Playwright downloads nothing).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run serve test test-fast lint typecheck pytest browser eval bench dedupe-eval clean lock
+.PHONY: run serve test test-fast lint typecheck pytest browser eval bench dedupe-eval eval-extraction \
+	clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -96,3 +97,9 @@ dedupe-eval: $(STAMP)
 # BENCH_ARGS=--record to write the table into benchmarks/RESULTS.md.
 bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+# Main text from HTML pages: F1 of the hand-written loader, trafilatura and digest.extract on
+# pages generated around ../shared/eval articles (or DIGEST_EVAL_DIR), written to
+# benchmarks/RESULTS.md; e.g. `make eval-extraction EXTRACTION_ARGS="--limit 100"`.
+eval-extraction: $(STAMP)
+	$(BIN)/python benchmarks/extraction_eval.py --write $(EXTRACTION_ARGS)

@@ -504,7 +504,13 @@ def deliver_to(base: Path, settings: object, recipients: int, reuse: bool) -> fl
     store = Store.open(work / "state")
     try:
         eml = deliver.save_to_outbox(work, "d", msg.as_bytes(), html)
-        store.queue_digest(created="now", subject="News", eml_path=eml, articles=[], recipients=to)
+        store.queue_digest(
+            created=dt.datetime.now(dt.UTC),
+            subject="News",
+            eml_path=eml,
+            articles=[],
+            recipients=to,
+        )
         (queued,) = store.queued()
         factory: Callable[[], object] = (
             (lambda: mail.SmtpSender(settings))  # type: ignore[arg-type]
@@ -581,7 +587,8 @@ def profile_summarize(stories: Sequence[Story], n: int, top: int = 14) -> str:
     profiler.disable()
     total = time.perf_counter() - started
     stats = pstats.Stats(profiler)
-    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)
+    table = stats.stats  # type: ignore[attr-defined]  # pstats keeps it untyped
+    rows = sorted(table.items(), key=lambda kv: kv[1][2], reverse=True)
     lines = [
         f"summarize ({engine.method}), {len(articles)} articles in one process: "
         f"{total:.2f} s, {1000 * total / len(articles):.1f} ms an article (under the profiler)",
@@ -589,7 +596,7 @@ def profile_summarize(stories: Sequence[Story], n: int, top: int = 14) -> str:
         "| own time s | share | function |",
         "| --- | --- | --- |",
     ]
-    own_total = sum(v[2] for v in stats.stats.values()) or 1.0
+    own_total = sum(v[2] for v in table.values()) or 1.0
     for (file, line, name), (_, _, own, _, _) in rows[:top]:
         where = _short(file)
         lines.append(f"| {own:.2f} | {100 * own / own_total:.0f}% | `{where}:{line} {name}` |")

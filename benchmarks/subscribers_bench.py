@@ -70,7 +70,9 @@ def write_csv(path: Path, readers: int, sets: int) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def workspace(base: Path, name: str, port: int, articles: int, **extra: str) -> tuple[Path, dict]:
+def workspace(
+    base: Path, name: str, port: int, articles: int, **extra: str
+) -> tuple[Path, dict[str, str]]:
     work = base / name
     write_articles(work / "seeds", articles)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
@@ -90,11 +92,13 @@ def workspace(base: Path, name: str, port: int, articles: int, **extra: str) -> 
     return work, env
 
 
-def run(work: Path, env: dict, *args: str) -> bench.Measured:
+def run(work: Path, env: dict[str, str], *args: str) -> bench.Measured:
     return bench.run_child([sys.executable, "-m", "digest", *args], env, work)
 
 
-def subscribers_run(base: Path, port: int, name: str, readers: int, sets: int, articles: int):
+def subscribers_run(
+    base: Path, port: int, name: str, readers: int, sets: int, articles: int
+) -> tuple[bench.Measured, str]:
     work, env = workspace(base, name, port, articles)
     write_csv(work / "readers.csv", readers, sets)
     run(work, env, "subscribers", "import", str(work / "readers.csv"))
@@ -102,7 +106,7 @@ def subscribers_run(base: Path, port: int, name: str, readers: int, sets: int, a
     return measured, measured.out
 
 
-def plain_run(base: Path, port: int, readers: int, articles: int):
+def plain_run(base: Path, port: int, readers: int, articles: int) -> tuple[bench.Measured, str]:
     to = ",".join(f"reader{n:05d}@example.org" for n in range(readers))
     work, env = workspace(base, "plain", port, articles, DIGEST_TO=to)
     measured = run(work, env, "run")

@@ -9,15 +9,19 @@ import sys
 import traceback
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from digest import pipeline, sources
-from digest.config import Settings, env_file_warning, load_settings, masked, parse_recipients
-from digest.errors import DigestError, SourceError
-from digest.store import Store
+from digest import __version__, pipeline
+from digest.config import Settings, env_file_warning, load_settings, parse_recipients
+from digest.errors import DigestError
 from digest.subscribers_cli import subscribers
+
+if TYPE_CHECKING:
+    from digest.render import Rendered
+    from digest.sources import Article
+    from digest.summarize import Summary
 
 T = TypeVar("T")
 PROGRESS_MIN_ITEMS = 20  # below this a bar only flickers
@@ -68,7 +72,7 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.option(
     "-v", "--verbose", is_flag=True, help="Show details (e.g. language fallbacks) and tracebacks."
 )
-@click.version_option(package_name="digest")
+@click.version_option(version=__version__, prog_name="digest")
 @click.pass_context
 def cli(ctx: click.Context, env_file: Path, verbose: bool) -> None:
     """Summarize new article files from the seeds folder into one email.
@@ -145,16 +149,16 @@ def preview(ctx: Context, as_json: bool, open_browser: bool) -> None:
     Example: digest preview --json
     """
     settings = ctx.settings()
-    built = pipeline.preview(settings, reporter=ClickReporter())
+    rendered = pipeline.preview(settings, reporter=ClickReporter())
     if as_json:
-        click.echo(json.dumps(_digest_json(built), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(_digest_json(rendered), ensure_ascii=False, indent=2))
         return
-    if built is None:
+    if rendered is None:
         click.echo("nothing new to preview")
         return
-    path = settings.outbox_dir / f"preview-{built.digest.created:%Y%m%d-%H%M%S}.html"
+    path = settings.outbox_dir / f"preview-{rendered.digest.created:%Y%m%d-%H%M%S}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(built.rendered.html, encoding="utf-8")
+    path.write_text(rendered.html, encoding="utf-8")
     click.echo(str(path))
     if open_browser:
         import webbrowser
@@ -162,15 +166,19 @@ def preview(ctx: Context, as_json: bool, open_browser: bool) -> None:
         webbrowser.open(path.resolve().as_uri())
 
 
-def _digest_json(built: pipeline.Built | None) -> dict[str, Any]:
-    """The entries in reading order, and the same entries grouped by section."""
-    entries = [] if built is None else list(built.digest.entries)
+def _digest_json(rendered: Rendered | None) -> dict[str, Any]:
+    """What the email shows: full entries (also grouped by section), "More stories", the count."""
+    digest = None if rendered is None else rendered.digest
+    entries = [] if digest is None else list(digest.entries)
     sections: dict[str, list[dict[str, Any]]] = {}
     for entry in entries:
         sections.setdefault(entry.section or "", []).append(_entry_json(entry))
+    more = [] if digest is None else list(digest.more)
     return {
         "entries": [_entry_json(e) for e in entries],
         "sections": [{"name": name, "entries": items} for name, items in sections.items()],
+        "more": [{"title": a.title, "source": a.source, "url": a.url} for a in more],
+        "unlisted": 0 if digest is None else len(digest.unlisted),
     }
 
 
@@ -208,46 +216,16 @@ def summarize(ctx: Context, paths: tuple[Path, ...], as_json: bool, count: int |
 
     Example: digest summarize --json seeds/*
     """
-    from digest import batch
-    from digest.summarize import Summarizer
-
     settings = ctx.settings()
-    engine = Summarizer(settings.summarizer, settings.language)
-    infos: list[sources.FileVersion] = []
-    for path in paths:
-        try:
-            infos.append(sources.file_info(path))
-        except SourceError as exc:
-            click.echo(f"digest: skipped {exc}", err=True)
-    read: list[sources.Article] = []
-    progress = ClickReporter().track
-    results = batch.read_all(
-        infos, max_bytes=settings.max_file_bytes, workers=settings.workers, track=progress
-    )
-    for info, got in results:
-        if isinstance(got, str):
-            click.echo(f"digest: skipped {info.path}: {got}", err=True)
-        else:
-            read.append(got)
-    cache = Store.open_existing(settings.state_dir)
-    try:
-        summaries = batch.summarize_all(
-            read,
-            count or settings.sentences,
-            summarizer=engine,
-            workers=settings.workers,
-            cache=cache,
-            track=progress,
-        )
-    finally:
-        if cache is not None:
-            cache.close()
-    for article in read:
-        _print_summary(article.path, article, summaries[article.id], as_json)
-    sys.exit(1 if len(read) < len(paths) else 0)
+    done = pipeline.summarize_files(settings, paths, count=count, reporter=ClickReporter())
+    for item in done.skipped:
+        click.echo(f"digest: skipped {item.path}: {item.reason}", err=True)
+    for article, summary in done.summaries:
+        _print_summary(article.path, article, summary, as_json)
+    sys.exit(1 if len(done.summaries) < len(paths) else 0)
 
 
-def _print_summary(path: Path, article: sources.Article, summary: Any, as_json: bool) -> None:
+def _print_summary(path: Path, article: Article, summary: Summary, as_json: bool) -> None:
     if as_json:
         record = {
             "path": str(path),
@@ -293,56 +271,10 @@ def status(ctx: Context) -> None:
 
     Passwords are masked. Example: digest status
     """
-    from digest import scheduler
+    from digest import status as state
 
-    settings = ctx.settings()
-    store = Store.open(settings.state_dir, readonly=True)
-    try:
-        click.echo(_pending_line(settings, store))
-        queued = store.queued()
-        recent = store.recent_digests()
-        last_run = scheduler.last_run(store)
-        readers = store.subscribers()  # s-subs
-    finally:
-        store.close()
-    click.echo(f"queued messages: {len(queued)}")
-    for q in queued:
-        click.echo(f"  #{q.id} {q.created} waiting for {', '.join(q.pending)}")
-    click.echo("last digests:" if recent else "last digest: none yet")
-    for r in recent:
-        click.echo(
-            f"  #{r.id} {r.created} {r.status}, {r.article_count} article(s), "
-            f"{r.accepted}/{r.recipients} recipient(s) accepted"
-        )
-    _subscribers_line(readers)
-    click.echo(f"schedule: {settings.schedule} (timezone {settings.timezone or 'system'})")
-    click.echo(f"next run: {scheduler.next_run_text(settings, last_run, pipeline.utc_now())}")
-    click.echo("settings:")
-    for name, value in masked(settings).items():
-        click.echo(f"  {name} = {value}")
-
-
-def _subscribers_line(readers: list[Any]) -> None:
-    if not readers:
-        return
-    counts = {k: sum(r.status == k for r in readers) for k in ("active", "paused", "bouncing")}
-    click.echo("subscribers: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
-    bouncing = [r.email for r in readers if r.status == "bouncing"]
-    if bouncing:
-        click.echo(
-            "  bouncing (run `digest subscribers resume EMAIL` once fixed): " + ", ".join(bouncing)
-        )
-
-
-def _pending_line(settings: Settings, store: Store) -> str:
-    quiet = pipeline.Reporter(lambda _: None)
-    try:
-        pending, skipped = pipeline.collect(
-            settings, store, now=pipeline.utc_now(), reporter=quiet, record=False
-        )
-    except DigestError as exc:  # status still shows the rest
-        return f"pending articles: unknown ({exc})"
-    return f"pending articles: {len(pending)} (new unusable files: {len(skipped)})"
+    for line in state.report(ctx.settings()).lines():
+        click.echo(line)
 
 
 cli.add_command(subscribers)

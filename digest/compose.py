@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -76,53 +76,55 @@ def sort_key(article: Article) -> tuple[datetime, str]:
     return (article.published or article.modified, article.id)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """Which stories a digest shows in full and which by title, and every article's sketch."""
+
+    shown: list[Story]  # the `max_articles` best ranked, in reading order (by section)
+    rest: list[Story]  # the others, by rank
+    sketches: Mapping[str, Sketch]  # article id -> its sketch, for every article planned
+
+    @property
+    def leads(self) -> list[Article]:
+        """The articles whose summaries the digest shows."""
+        return [story.lead for story in self.shown]
+
+
 def plan(
     articles: Sequence[Article],
     max_articles: int,
     *,
     now: datetime | None = None,
     sent: Sequence[Sketch] = (),
-) -> tuple[list[Story], list[Story]]:
+) -> Plan:
     """One story per event (copies merged, copies of sent articles dropped), best first.
 
     The `max_articles` best ranked are shown in full, in reading order (by section);
     the rest are listed by rank. `now` defaults to the newest article's time.
     """
     if not articles:
-        return [], []
+        return Plan([], [], {})
     moment = now or max(sort_key(a)[0] for a in articles)
-    ranked = stories.arrange(articles, now=moment, sent=sent).stories
-    return stories.by_section(ranked[:max_articles]), ranked[max_articles:]
+    arranged = stories.arrange(articles, now=moment, sent=sent)
+    ranked = arranged.stories
+    return Plan(stories.by_section(ranked[:max_articles]), ranked[max_articles:], arranged.sketches)
 
 
-def compose(
-    articles: Sequence[Article],
-    summarize: Callable[[Article], Summary],
-    *,
-    max_articles: int,
-    created: datetime,
-    sent: Sequence[Sketch] = (),
-    planned: tuple[list[Story], list[Story]] | None = None,
-) -> Digest:
-    """One entry per story, in sections, best first; summarize only the stories shown in full.
-
-    `sent` holds the sketches of articles sent lately: their copies are left out.
-    `planned` is `plan()`'s answer when the caller has it already (it is the costly part).
-    """
-    shown, rest = planned or plan(articles, max_articles, now=created, sent=sent)
+def compose(plan: Plan, summaries: Mapping[str, Summary], *, created: datetime) -> Digest:
+    """One entry per story shown in full, with its lead's summary (by article id), in sections."""
     entries = tuple(
         Entry(
             s.lead,
-            summarize(s.lead),
+            summaries[s.lead.id],
             reading_minutes(s.lead),
             also=s.also,
             updated=s.updated,
             section=s.section,
             rank=s.rank,
         )
-        for s in shown
+        for s in plan.shown
     )
-    listed = [s.lead for s in rest]
+    listed = [s.lead for s in plan.rest]
     return Digest(
         created=created,
         entries=entries,

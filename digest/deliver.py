@@ -14,11 +14,14 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from digest import mail
+from digest.config import Settings
 from digest.errors import DeliveryError
 from digest.store import QueuedDigest, Store
+
+if TYPE_CHECKING:  # smtplib loads when a message goes out by SMTP, not for every run
+    from digest import mail
 
 
 class Sender(Protocol):
@@ -109,6 +112,8 @@ def deliver_smtp(
     new connection goes on at once with the rest: only connections that get
     nobody through count as attempts.
     """
+    from digest import mail
+
     report = DeliveryReport()
     try:
         msg = mail.parse_message(queued.eml_path.read_bytes())
@@ -225,3 +230,54 @@ def _record(
     else:
         report.temporary = f"{recipient} ({error})"
     return refused.permanent
+
+
+# --- one interface, two ways: chosen once per run from the settings
+
+
+class Delivery(Protocol):
+    """Hands a queued message to its recipients and records each answer in the store."""
+
+    where: str  # for the run's summary line: "SMTP" or "the outbox"
+
+    def deliver(self, store: Store, queued: QueuedDigest, at: str) -> DeliveryReport: ...
+
+
+class OutboxDelivery:
+    """With no SMTP host the saved outbox file is the delivery."""
+
+    where = "the outbox"
+
+    def deliver(self, store: Store, queued: QueuedDigest, at: str) -> DeliveryReport:
+        return deliver_file(store, queued, at)
+
+
+class SmtpDelivery:
+    """Through the SMTP server, one pace (DIGEST_SMTP_RATE) for the whole run."""
+
+    where = "SMTP"
+
+    def __init__(self, open_sender: SenderFactory, sender: str, retry: Retry, pace: Pace) -> None:
+        self.open_sender, self.sender, self.retry, self.pace = open_sender, sender, retry, pace
+
+    def deliver(self, store: Store, queued: QueuedDigest, at: str) -> DeliveryReport:
+        return deliver_smtp(store, queued, self.open_sender, self.sender, at, self.retry, self.pace)
+
+
+def for_settings(settings: Settings, open_sender: SenderFactory | None = None) -> Delivery:
+    """SMTP when DIGEST_SMTP_HOST is set, else the outbox; `open_sender` replaces SMTP in tests."""
+    if not settings.is_smtp:
+        return OutboxDelivery()
+    retry = Retry(settings.smtp_attempts, settings.smtp_backoff)
+    return SmtpDelivery(
+        open_sender or _smtp(settings), settings.sender, retry, Pace(settings.smtp_rate)
+    )
+
+
+def _smtp(settings: Settings) -> SenderFactory:
+    def connect() -> AbstractContextManager[Sender]:
+        from digest import mail  # smtplib only once a message goes out
+
+        return mail.SmtpSender(settings)
+
+    return connect

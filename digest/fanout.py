@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import importlib
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -69,15 +69,11 @@ def links_for(settings: Settings, marker: str, stem: str) -> Links:
     )
 
 
-def intake(store: Store, articles: Sequence[Article], now: datetime) -> None:
+def intake(
+    store: Store, articles: Sequence[Article], sketches: Mapping[str, stories.Sketch], now: datetime
+) -> None:
     """Give the articles read for the first time their place in the arrival sequence."""
-    from digest import stories  # late: a run with nothing new loads no numpy
-
-    sketched = []
-    for article in articles:
-        found = stories.sketch(article.text)
-        sketched.append((article, found.values, found.size))
-    store.record_arrivals(sketched, now)
+    store.record_arrivals([(a, sketches[a.id].values, sketches[a.id].size) for a in articles], now)
 
 
 @dataclass(frozen=True)
@@ -197,7 +193,8 @@ def _queue_group(run: Pass, group: Group) -> tuple[compose.Digest, Path] | None:
             "web_copy": links.web_copy,
         },
     )
-    if built.digest.is_empty and articles and not run.send_empty:
+    digest = built.rendered.digest
+    if digest.is_empty and articles and not run.send_empty:
         store.advance(group.marks, run.top)  # every article a copy of an earlier arrival
         return None
     msg = _message(settings, built.rendered, links, now)
@@ -210,15 +207,15 @@ def _queue_group(run: Pass, group: Group) -> tuple[compose.Digest, Path] | None:
         stem=stem,
         marks=group.marks,
         seq=run.top,
-        created=now.isoformat(),
+        created=now,
         subject=built.rendered.subject,
         eml_path=eml_path,
         articles=[(a.id, str(a.path), a.title) for a in articles],
         recipients=[s.email for s, _ in group.members],
     )
-    if not built.digest.is_empty:
-        _archive(settings, built.digest, stem, run.reporter)
-    return built.digest, eml_path
+    if not digest.is_empty:
+        _archive(settings, digest, stem, run.reporter)
+    return digest, eml_path
 
 
 def _sent(settings: Settings, store: Store, floor: int, now: datetime) -> list[stories.Sketch]:
@@ -406,3 +403,58 @@ class SharedSender:
         held, self._held, self._transport = self._held, None, None
         if held is not None:
             held.__exit__(None, None, None)
+
+
+class ReaderDelivery:
+    """The run's delivery when it has readers (or DKIM): their bytes, one shared connection.
+
+    A digest queued for readers goes to each one still active with their own
+    address and tokens; every message is DKIM-signed when that is configured.
+    SMTP retries, reconnects and DIGEST_SMTP_RATE are `deliver_smtp`'s, as always.
+    """
+
+    def __init__(self, settings: Settings, open_sender: deliver.SenderFactory | None) -> None:
+        from digest import deliver
+
+        self.settings = settings
+        self.where = "SMTP" if settings.is_smtp else "the outbox"
+        self._shared = SharedSender(open_sender or _connect(settings))
+        self._retry = deliver.Retry(settings.smtp_attempts, settings.smtp_backoff)
+        self._pace = deliver.Pace(settings.smtp_rate)
+
+    def deliver(self, store: Store, queued: QueuedDigest, at: str) -> deliver.DeliveryReport:
+        from digest import deliver
+
+        if not self.settings.is_smtp:
+            return deliver.deliver_file(store, queued, at, keep_for(store, queued))
+        return deliver.deliver_smtp(
+            store,
+            queued,
+            self._shared,
+            self.settings.sender,
+            at,
+            self._retry,
+            self._pace,
+            addresser_for(self.settings, store, queued),
+        )
+
+    def close(self) -> None:
+        self._shared.close()
+
+
+def _connect(settings: Settings) -> deliver.SenderFactory:
+    def connect() -> AbstractContextManager[deliver.Sender]:
+        from digest import mail  # smtplib only once a message goes out
+
+        return mail.SmtpSender(settings)
+
+    return connect
+
+
+def delivery_for(
+    settings: Settings, open_sender: deliver.SenderFactory | None, readers: bool
+) -> ReaderDelivery | None:
+    """A ReaderDelivery for a run with readers or with DKIM signing; else None (the usual)."""
+    if not readers and settings.dkim_key_file is None:
+        return None
+    return ReaderDelivery(settings, open_sender)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
-from digest import rank
+from digest import scoring
 from digest.language import (
     FUNCTION_WORDS,
     ISO_CODES,
@@ -30,7 +30,7 @@ logger = logging.getLogger("digest")
 # METHODS at start-up, and loading them costs about a second.
 
 #: Selectable summary methods, the default first. "news" weighs sumy's Reduction centrality
-#: by position (see digest.rank); "lead" takes the first sentences; the rest are sumy's own.
+#: by position (see digest.scoring); "lead" takes the first sentences; the rest are sumy's own.
 METHODS: tuple[str, ...] = (
     "news",
     "lexrank",
@@ -166,12 +166,40 @@ def _summarize(
     sentences = _candidates(paragraphs, title, _tokenizer(language))
     if not has_model(language):
         logger.info("no sentence model for %s: showing the first %d sentences", language, count)
-    elif len(sentences) >= SHORT_ARTICLE and len(sentences) > count and method != "lead":
+    elif _ranks(sentences, count, language) and method != "lead":
         chosen = _rank(sentences, count, language, method)
         if chosen is not None:
             return Summary(tuple(sentences[i] for i in chosen), language, method)
     # A short article, "lead" by request, no model, or sumy failed on degenerate text.
     return Summary(tuple(sentences[:count]), language, "lead")
+
+
+def _ranks(sentences: Sequence[str], count: int, language: str) -> bool:
+    """Whether the sentences get ranked; else the summary is their lead."""
+    return has_model(language) and len(sentences) >= SHORT_ARTICLE and len(sentences) > count
+
+
+@dataclass(frozen=True)
+class Scorable:
+    """An article's sentences as the "news" method sees them, for benchmarks/eval.py to try
+    other `scoring.Weights` on: `scoring.choose(centrality, stems, lengths, count, weights)`."""
+
+    sentences: tuple[str, ...]
+    stems: tuple[tuple[str, ...], ...]
+    lengths: tuple[int, ...]
+    centrality: tuple[float, ...]
+    ranked: bool  # False: too short or no sentence model, so the summary is the lead
+
+
+def scorable(article: Article, count: int) -> Scorable:
+    """What `Summarizer("news")` scores in an article, computed once."""
+    language = supported_language(article.language) or detect_language(article.text)
+    sentences = _candidates(article.paragraphs, article.title, _tokenizer(language))
+    if not _ranks(sentences, count, language):
+        return Scorable(tuple(sentences), (), (), (), False)
+    stems, lengths = _news_words(sentences, language)
+    centrality = tuple(scoring.centrality(stems))
+    return Scorable(tuple(sentences), tuple(map(tuple, stems)), tuple(lengths), centrality, True)
 
 
 def _candidates(paragraphs: Sequence[str], title: str, tokenizer: _Tokenizer) -> list[str]:
@@ -183,7 +211,7 @@ def _candidates(paragraphs: Sequence[str], title: str, tokenizer: _Tokenizer) ->
     for paragraph in _clip(paragraphs, _MAX_CHARS):
         for sentence in tokenizer.to_sentences(paragraph):
             if not sentences and not seen:
-                sentence = rank.strip_dateline(sentence)
+                sentence = scoring.strip_dateline(sentence)
             # sumy's Sentence compares by text, so a repeated sentence would be one node.
             if sentence in seen or (headline and headline_key(sentence) == headline):
                 continue
@@ -195,7 +223,7 @@ def _candidates(paragraphs: Sequence[str], title: str, tokenizer: _Tokenizer) ->
 
 
 def _clean(sentences: list[str]) -> list[str]:
-    kept = [s for s in sentences if not rank.is_boilerplate(s) and not rank.is_fragment(s)]
+    kept = [s for s in sentences if not scoring.is_boilerplate(s) and not scoring.is_fragment(s)]
     return kept or sentences
 
 
@@ -217,13 +245,19 @@ def _rank(sentences: list[str], count: int, language: str, method: str) -> list[
 
 
 def _rank_news(sentences: list[str], count: int, language: str) -> list[int]:
+    stems, lengths = _news_words(sentences, language)
+    # Fewer than `count` only when the rest repeat what is chosen or overflow the word budget.
+    return scoring.choose(scoring.centrality(stems), stems, lengths, count)
+
+
+def _news_words(sentences: Sequence[str], language: str) -> tuple[list[list[str]], list[int]]:
+    """Each sentence's stems as sumy's rankers see them (lower-cased, no stop words), and
+    its length in words."""
     tokenizer = _tokenizer(language)
     words = [tokenizer.to_words(s) for s in sentences]
     stem, stop_words = _stemmer(language), _stop_words(language)
-    # As sumy's rankers see a sentence: lower-cased stems without stop words.
     stems = [[stem(w.lower()) for w in ws if w.lower() not in stop_words] for ws in words]
-    # Fewer than `count` only when the rest repeat what is chosen or overflow the word budget.
-    return rank.choose(rank.centrality(stems), stems, [len(ws) for ws in words], count)
+    return stems, [len(ws) for ws in words]
 
 
 def _rank_sumy(sentences: list[str], count: int, language: str, method: str) -> list[int]:

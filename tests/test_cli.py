@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import random
 import shutil
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
-from conftest import REAL_SEED, ROOT, run_cli
+from conftest import REAL_SEED, ROOT, SeedWriter, run_cli
 
 from digest.cli import cli
 
@@ -92,3 +94,49 @@ def test_forced_language_reaches_summarize_and_the_email(tmp_path: Path) -> None
     preview = run_cli("preview", "--json", env=env)
     summary = json.loads(preview.out)["entries"][0]["summary"]
     assert summary == json.loads(result.out)["summary"]  # the email shows what summarize says
+
+
+def _distinct_article(n: int) -> str:
+    """An article of its own words, so no two are copies or reports of one event."""
+    pick = random.Random(n)
+    words = [
+        f"{pick.choice('bcdfgklmnprstv')}{pick.choice('aeiou')}{pick.randrange(10**6)}"
+        for _ in range(60)
+    ]
+    sentences = [" ".join(["The", *words[k * 10 : k * 10 + 10]]) + "." for k in range(6)]
+    return json.dumps({"title": f"Report {n:02d} {words[0]}", "text": " ".join(sentences)})
+
+
+def test_preview_json_describes_the_email_fitted_to_the_size_budget(seeds: SeedWriter) -> None:
+    for n in range(40):
+        seeds(f"a{n:02d}.json", _distinct_article(n))
+    env = {"DIGEST_HTML_BUDGET_KB": "12", "DIGEST_SUMMARIZER": "lead"}
+    preview = run_cli("preview", "--json", env=env)
+    assert preview.code == 0, preview.err
+    listed = json.loads(preview.out)
+    dry = run_cli("run", "--dry-run", env=env)
+    assert dry.code == 0, dry.err
+    (eml,) = Path("outbox").glob("dry-run-*.eml")
+    message = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    body = message.get_body(("html",))
+    assert body is not None
+    html = body.get_content()
+    full, more = listed["entries"], listed["more"]
+    assert 0 < len(full) < 30  # 30 = DIGEST_MAX_ARTICLES: the budget cut some
+    assert len(full) + len(more) + listed["unlisted"] == 40
+    assert html.count('class="summary"') == len(full)
+    for entry in full:
+        assert entry["summary"] and all(s in html for s in entry["summary"])
+    more_part = html.split("More stories", 1)[1]
+    for title in (item["title"] for item in more):
+        assert title in more_part
+
+
+def test_version_and_the_summary_cache_key_read_one_number() -> None:
+    import digest
+    from digest import summaries
+
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.split()[-1] == digest.__version__
+    assert summaries.code_version().startswith(f"{digest.__version__}+")

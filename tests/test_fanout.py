@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from conftest import Handler, SeedWriter, SmtpServer, free_port, run_cli
+from conftest import Handler, Received, SeedWriter, SmtpServer, free_port, run_cli
 
 from digest import tokens
 from digest.store import Store
@@ -85,12 +85,12 @@ def parse(data: bytes) -> EmailMessage:
     return msg
 
 
-def titles_by_reader(messages: list[object]) -> dict[str, list[set[str]]]:
+def titles_by_reader(messages: Sequence[Received]) -> dict[str, list[set[str]]]:
     """reader -> the set of article keys in each message they got, in order."""
     got: dict[str, list[set[str]]] = {}
     for m in messages:
-        msg = parse(m.content)  # type: ignore[attr-defined]
-        (reader,) = m.rcpt_tos  # type: ignore[attr-defined]
+        msg = parse(m.content)
+        (reader,) = m.rcpt_tos
         assert msg["To"] == reader
         text = " ".join(msg.get_body(("plain",)).get_content().split())  # type: ignore[union-attr]
         got.setdefault(reader, []).append({k for k, (t, _, _) in ARTICLES.items() if t in text})

@@ -22,7 +22,7 @@ from conftest import Handler, StartServer
 from helpers import write_seed
 from test_stories_sketches import brute_force_against_sent
 
-from digest import batch, deliver, mail, pipeline, sources, stories
+from digest import deliver, mail, pipeline, pool, scan, sources, stories, summaries
 from digest.config import Settings
 from digest.sources import Article
 from digest.store import Store
@@ -96,10 +96,10 @@ class Counting(Summarizer):
 
 @pytest.mark.parametrize("language", [None, "english"])
 def test_pool_summaries_are_the_serial_ones_in_the_same_order(language: str | None) -> None:
-    articles = [article(n) for n in range(batch.POOL_MIN_ITEMS + 4)]
+    articles = [article(n) for n in range(pool.POOL_MIN_ITEMS + 4)]
     engine = Summarizer(language=language)
-    serial = batch.summarize_all(articles, 3, summarizer=engine, workers=1)
-    pooled = batch.summarize_all(articles, 3, summarizer=engine, workers=2)
+    serial = summaries.summarize_all(articles, 3, summarizer=engine, workers=1)
+    pooled = summaries.summarize_all(articles, 3, summarizer=engine, workers=2)
     assert list(pooled) == [a.id for a in articles]
     assert pooled == serial
     assert all(len(s.sentences) == 3 for s in pooled.values())
@@ -108,12 +108,12 @@ def test_pool_summaries_are_the_serial_ones_in_the_same_order(language: str | No
 def test_pool_reads_the_files_the_serial_path_reads(tmp_path: Path) -> None:
     folder = tmp_path / "seeds"
     folder.mkdir()
-    for n in range(batch.POOL_MIN_FILES + 6):
+    for n in range(scan.POOL_MIN_FILES + 6):
         write_seed(folder, f"{n:03d}.txt", story(n))
     write_seed(folder, "zz-empty.txt", "")
     infos = sources.list_files(folder, now=time.time(), settle_seconds=5)[0]
-    serial = list(batch.read_all(infos, max_bytes=100_000, workers=1))
-    pooled = list(batch.read_all(infos, max_bytes=100_000, workers=2))
+    serial = list(scan.read_all(infos, max_bytes=100_000, workers=1))
+    pooled = list(scan.read_all(infos, max_bytes=100_000, workers=2))
     assert pooled == serial
     assert serial[-1] == (infos[-1], "empty file")
 
@@ -225,7 +225,7 @@ def test_a_listing_found_all_handled_is_not_looked_up_again(tmp_path: Path) -> N
     assert len(lines) == 1
     store = Store.open(settings.state_dir, readonly=True)
     try:
-        assert store.get_meta(pipeline.HANDLED_LISTING) is not None
+        assert store.get_meta(scan.HANDLED_LISTING) is not None
     finally:
         store.close()
     write_seed(folder, broken.name, json.dumps({"title": "Fixed", "text": story(2)}))
@@ -277,7 +277,7 @@ def test_a_digest_built_again_is_not_summarized_again(tmp_path: Path) -> None:
         store.close()
     assert len(first.calls) == 3  # only the entries shown in full
     assert second.calls == []
-    assert two.digest.entries == one.digest.entries
+    assert two.rendered.digest.entries == one.rendered.digest.entries
 
 
 def test_cache_is_keyed_by_method_count_and_code_version(
@@ -286,14 +286,14 @@ def test_cache_is_keyed_by_method_count_and_code_version(
     articles = [article(1)]
     store = Store.open(tmp_path / "state")
     try:
-        batch.summarize_all(articles, 3, summarizer=Counting(), cache=store)
+        summaries.summarize_all(articles, 3, summarizer=Counting(), cache=store)
         for method, count in ((Settings().summarizer, 2), ("lead", 3)):
             engine = Counting(method)
-            batch.summarize_all(articles, count, summarizer=engine, cache=store)
+            summaries.summarize_all(articles, count, summarizer=engine, cache=store)
             assert len(engine.calls) == 1, (method, count)
-        monkeypatch.setattr(batch, "CACHE_VERSION", batch.CACHE_VERSION + 1)
+        monkeypatch.setattr(summaries, "CACHE_VERSION", summaries.CACHE_VERSION + 1)
         engine = Counting()
-        batch.summarize_all(articles, 3, summarizer=engine, cache=store)
+        summaries.summarize_all(articles, 3, summarizer=engine, cache=store)
         assert len(engine.calls) == 1
     finally:
         store.close()
@@ -372,7 +372,7 @@ def queue_message(tmp_path: Path, store: Store, recipients: tuple[str, ...]) -> 
     )
     eml = deliver.save_to_outbox(tmp_path / "outbox", "d", msg.as_bytes(), "<p>Hello</p>")
     return store.queue_digest(
-        created="2026-11-26T07:00:00+00:00",
+        created=datetime(2026, 11, 26, 7, 0, tzinfo=UTC),
         subject="News",
         eml_path=eml,
         articles=[("a1", "seeds/a.txt", "A")],

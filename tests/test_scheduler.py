@@ -12,9 +12,10 @@ import pytest
 from digest import pipeline, scheduler
 from digest.config import Settings, load_settings
 from digest.errors import SettingsError
+from digest.lock import run_lock
 from digest.schedule import next_fire, parse_schedule
 from digest.scheduler import Service
-from digest.store import Store, run_lock
+from digest.store import Store
 
 BERLIN = "Europe/Berlin"
 
@@ -53,7 +54,7 @@ def saved_last_run(tmp_path: Path) -> datetime | None:
 
 
 def test_first_start_waits_for_the_schedule_and_records_a_baseline(tmp_path: Path) -> None:
-    clock, runs = FakeClock(T0), []
+    clock, runs = FakeClock(T0), list[datetime]()
     svc = service(tmp_path, "@every 10s", clock, runs)
     svc.start()
     assert saved_last_run(tmp_path) == T0
@@ -69,7 +70,7 @@ def test_first_start_waits_for_the_schedule_and_records_a_baseline(tmp_path: Pat
 def test_restart_after_many_missed_runs_runs_once_then_keeps_the_schedule(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clock, runs = FakeClock(T0), []
+    clock, runs = FakeClock(T0), list[datetime]()
     service(tmp_path, "@every 10s", clock, runs).start()  # first start, then "stopped"
     clock.now = T0 + timedelta(hours=1, seconds=3)  # 360 fire times went by
     svc = service(tmp_path, "@every 10s", clock, runs)
@@ -88,7 +89,7 @@ def test_restart_after_many_missed_runs_runs_once_then_keeps_the_schedule(
 
 
 def test_restart_before_the_due_time_does_not_run(tmp_path: Path) -> None:
-    clock, runs = FakeClock(T0), []
+    clock, runs = FakeClock(T0), list[datetime]()
     service(tmp_path, "0 13 * * *", clock, runs).start()
     clock.now = T0 + timedelta(minutes=59)
     svc = service(tmp_path, "0 13 * * *", clock, runs)
@@ -100,7 +101,7 @@ def test_restart_before_the_due_time_does_not_run(tmp_path: Path) -> None:
 
 
 def test_runs_on_time_keep_the_beat_without_drift(tmp_path: Path) -> None:
-    clock, runs = FakeClock(T0), []
+    clock, runs = FakeClock(T0), list[datetime]()
     svc = service(tmp_path, "@every 10s", clock, runs)
     svc.start()
     for n in range(1, 4):
@@ -113,7 +114,7 @@ def test_runs_on_time_keep_the_beat_without_drift(tmp_path: Path) -> None:
 def test_a_run_longer_than_the_interval_is_followed_by_one_run_not_a_backlog(
     tmp_path: Path,
 ) -> None:
-    clock, runs = FakeClock(T0), []
+    clock, runs = FakeClock(T0), list[datetime]()
     svc = service(tmp_path, "@every 10s", clock, runs, took=35.0)
     svc.start()
     clock.now = T0 + timedelta(seconds=10)
@@ -124,7 +125,7 @@ def test_a_run_longer_than_the_interval_is_followed_by_one_run_not_a_backlog(
 
 
 def test_clock_set_back_does_not_stall_the_schedule(tmp_path: Path) -> None:
-    clock, runs = FakeClock(T0), []
+    clock, runs = FakeClock(T0), list[datetime]()
     svc = service(tmp_path, "@every 10s", clock, runs)
     svc.start()
     clock.now = T0 - timedelta(hours=1)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from digest.errors import LockBusyError, StateError
-from digest.store import DB_NAME, SCHEMA_VERSION, Store, run_lock
+from digest.lock import run_lock
+from digest.store import DB_NAME, SCHEMA_VERSION, Store
 
 V1_SCHEMA = """
 CREATE TABLE articles (id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL,
@@ -27,7 +29,7 @@ INSERT INTO articles VALUES ('abc', 'seeds/a.txt', 'A', 1);
 
 def queue(store: Store, ids: tuple[str, ...] = ("a1",), to: tuple[str, ...] = ("x@y.z",)) -> int:
     return store.queue_digest(
-        created="2026-11-26T07:00:00+00:00",
+        created=datetime.fromisoformat("2026-11-26T07:00:00+00:00"),
         subject="News",
         eml_path=Path("outbox/d.eml"),
         articles=[(i, f"seeds/{i}.txt", i.upper()) for i in ids],
@@ -60,7 +62,13 @@ def test_all_rejected_is_failed_not_queued(tmp_path: Path) -> None:
 
 def test_skipped_is_remembered_per_file_version(tmp_path: Path) -> None:
     store = Store.open(tmp_path)
-    store.record_skipped(Path("seeds/bad.txt"), 10, 111, "empty file", "t")
+    store.record_skipped(
+        Path("seeds/bad.txt"),
+        10,
+        111,
+        "empty file",
+        datetime.fromisoformat("2026-11-26T07:00:00+00:00"),
+    )
     assert store.is_skipped(Path("seeds/bad.txt"), 10, 111)
     assert not store.is_skipped(Path("seeds/bad.txt"), 12, 222)  # changed: try again
 
@@ -85,12 +93,32 @@ def test_first_release_database_is_migrated_not_rejected(tmp_path: Path) -> None
     assert version[0] == SCHEMA_VERSION
 
 
+def test_read_only_open_of_a_first_release_database_sees_every_table_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    conn.executescript(V1_SCHEMA)
+    conn.close()
+    before = (tmp_path / DB_NAME).read_bytes()
+    with Store.open(tmp_path, readonly=True) as store:
+        assert store.sent_ids(["abc", "new"]) == {"abc"}
+        assert store.get_meta("last_run") is None
+        assert store.recent_sketches(datetime.fromisoformat("2000-01-01T00:00:00+00:00")) == []
+        assert store.sent_files() == set() and store.file_count() == 0
+        assert store.cached_summaries(["abc"], "news", 3, "0.1.0+1") == {}
+    assert (tmp_path / DB_NAME).read_bytes() == before
+    version = sqlite3.connect(tmp_path / DB_NAME).execute("PRAGMA user_version").fetchone()
+    assert version[0] == 0
+
+
 def test_database_from_a_newer_release_is_refused_in_one_line(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / DB_NAME)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
     with pytest.raises(StateError, match="newer digest"):
         Store.open(tmp_path)
+    with pytest.raises(StateError, match="newer digest"):
+        Store.open(tmp_path, readonly=True)
 
 
 def test_garbage_database_file_is_a_state_error(tmp_path: Path) -> None:
@@ -110,20 +138,24 @@ def test_lock_lets_one_in(tmp_path: Path) -> None:
 def test_sketches_of_sent_articles_are_kept_and_read_back_by_date(tmp_path: Path) -> None:
     store = Store.open(tmp_path)
     store.queue_digest(
-        created="2026-11-20T07:00:00+00:00",
+        created=datetime.fromisoformat("2026-11-20T07:00:00+00:00"),
         subject="News",
         eml_path=Path("outbox/d.eml"),
         articles=[("a1", "seeds/a1.txt", "A1")],
         recipients=("x@y.z",),
-        prints=[("a1", b"\x01\x02", 7)],
+        sketches=[("a1", b"\x01\x02", 7)],
     )
-    assert store.recent_prints("2026-11-19T00:00:00+00:00") == [("a1", b"\x01\x02", 7)]
-    assert store.recent_prints("2026-11-21T00:00:00+00:00") == []
+    assert store.recent_sketches(datetime.fromisoformat("2026-11-19T00:00:00+00:00")) == [
+        ("a1", b"\x01\x02", 7)
+    ]
+    assert store.recent_sketches(datetime.fromisoformat("2026-11-21T00:00:00+00:00")) == []
 
 
 def test_copies_left_out_count_as_sent(tmp_path: Path) -> None:
     store = Store.open(tmp_path)
-    store.record_repeats([("c1", "seeds/copy.txt", "Copy")], "2026-11-26T07:00:00+00:00")
+    store.record_repeats(
+        [("c1", "seeds/copy.txt", "Copy")], datetime.fromisoformat("2026-11-26T07:00:00+00:00")
+    )
     assert store.sent_ids(["c1", "c2"]) == {"c1"}
     store.close()
     readonly = Store.open(tmp_path, readonly=True)

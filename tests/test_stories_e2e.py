@@ -6,6 +6,7 @@ import json
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import cast
 
 from conftest import SeedWriter, run_cli
 from test_stories import BRIDGE, UPDATE, WIRE, edited_copies
@@ -47,9 +48,8 @@ def test_five_edited_copies_go_out_as_one_entry(tmp_path: Path, seeds: SeedWrite
         )
     shown = preview(tmp_path)
     (entry,) = shown["entries"]
-    assert {a["source"] for a in entry["also_reported_by"]} | {entry["source"]} == {  # type: ignore[union-attr, index]
-        f"Outlet {n}" for n in range(5)
-    }
+    also = cast(list[dict[str, str]], entry["also_reported_by"])
+    assert {a["source"] for a in also} | {entry["source"]} == {f"Outlet {n}" for n in range(5)}
     assert shown["sections"] == [{"name": "Top stories", "entries": [entry]}]
     assert {"title", "source", "url", "published", "summary", "rank", "updated"} <= set(entry)
     result = run_cli("run", env=ENV, cwd=tmp_path)

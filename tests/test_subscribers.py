@@ -207,7 +207,7 @@ def test_filled_message_is_what_the_email_package_would_write(prefix: str, token
     got = message_from_bytes(out, policy=policy.default)
     assert got["To"] == "ann@example.org"
     assert f"<https://news.example.org/unsubscribe/{token}>" in got["List-Unsubscribe"]
-    text_part, html_part = got.iter_parts()  # type: ignore[attr-defined]
+    text_part, html_part = got.iter_parts()
     url = f"https://news.example.org/unsubscribe/{token}"
     assert text_part.get_content().replace("\r\n", "\n") == f"Hello\n{prefix}\nUnsubscribe: {url}\n"
     assert html_part.get_content().replace("\r\n", "\n") == (

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from digest import summarize
 from digest.config import load_settings
 from digest.errors import SettingsError
+from digest.language import NO_MODEL_LANGUAGES
 from digest.sources import Article, FileVersion, parse_article
 from digest.summarize import (
     METHODS,
-    NO_MODEL_LANGUAGES,
     Summarizer,
     Summary,
     detect_language,

@@ -9,16 +9,32 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 # A sentence with fewer words is a fragment ("1.", "ET, Sunday, HBO .", "Why?").
 MIN_WORDS = 4
-# Weight of the sentence at index i (0-based) is (1 + i) ** -POSITION_EXPONENT: news puts
-# the story first, and a sentence must be that much more central to beat an earlier one.
-POSITION_EXPONENT = 0.5
 # Two sentences sharing this share of the shorter one's distinct stems say the same thing.
 DUPLICATE_OVERLAP = 0.7
-# A summary of N sentences holds at most N * WORDS_PER_SENTENCE words; the first pick always fits.
-WORDS_PER_SENTENCE = 35
+# The length prior counts a sentence's words up to this many (longer is not better).
+LONG_SENTENCE = 40
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The constants of the "news" choice; `NEWS` holds the ones chosen by cross-validation
+    on the dev data (`make eval`, benchmarks/eval.py --folds 5; see README, Summaries)."""
+
+    # The sentence at index i (0-based) weighs (1 + i) ** -position: news puts the story
+    # first, and a sentence must be that much more central to beat an earlier one.
+    position: float = 0.5
+    # A summary of N sentences holds at most N * words_per_sentence words (the first pick
+    # always fits): short, dense sentences rather than long ones.
+    words_per_sentence: int = 35
+    # A sentence of w words weighs min(w, LONG_SENTENCE) ** length (0: length does not count).
+    length: float = 0.0
+
+
+NEWS = Weights()
 
 _NAME = r"[A-Z][\w.&'’-]*"
 _AGENCY = rf"\({_NAME}(?: {_NAME}){{0,2}}\)"  # (CNN) (AP) (Rolling Stone)
@@ -59,9 +75,12 @@ def is_fragment(sentence: str) -> bool:
     return len(_WORDS.findall(sentence)) < MIN_WORDS
 
 
-def prior(index: int) -> float:
-    """How much the position of a sentence counts for it: 1 for the first, falling slowly."""
-    return float((1 + index) ** -POSITION_EXPONENT)
+def prior(index: int, length: int, weights: Weights = NEWS) -> float:
+    """How much its position and length count for a sentence: 1 for the first, falling."""
+    weight = (1 + index) ** -weights.position
+    if weights.length:
+        weight *= min(max(length, 1), LONG_SENTENCE) ** weights.length
+    return float(weight)
 
 
 def choose(
@@ -69,14 +88,16 @@ def choose(
     stems: Sequence[Sequence[str]],
     lengths: Sequence[int],
     count: int,
+    weights: Weights = NEWS,
 ) -> list[int]:
     """Indexes of up to `count` sentences, ascending: best position-weighted centrality first,
     skipping a sentence that repeats one already chosen or overflows the word budget."""
     top = max(ratings, default=0.0)
     scale = top if top > 0 and math.isfinite(top) else 1.0
-    scores = [max(r, 0.0) / scale * prior(i) for i, r in enumerate(ratings)]
+    scores = [max(r, 0.0) / scale * prior(i, lengths[i], weights) for i, r in enumerate(ratings)]
     order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
-    budget = count * WORDS_PER_SENTENCE
+    budget = count * weights.words_per_sentence
+    sets = [set(s) for s in stems]
     chosen: list[int] = []
     words = 0
     for i in order:
@@ -84,15 +105,14 @@ def choose(
             break
         if chosen and words + lengths[i] > budget:
             continue
-        if any(_repeats(stems[i], stems[j]) for j in chosen):
+        if any(_repeats(sets[i], sets[j]) for j in chosen):
             continue
         chosen.append(i)
         words += lengths[i]
     return sorted(chosen)
 
 
-def _repeats(a: Sequence[str], b: Sequence[str]) -> bool:
-    first, second = set(a), set(b)
+def _repeats(first: set[str], second: set[str]) -> bool:
     if not first or not second:
         return False
     return len(first & second) >= DUPLICATE_OVERLAP * min(len(first), len(second))

@@ -1,27 +1,24 @@
 """The state database (SQLite): what was sent, what is queued, what was skipped.
 
-This is the only module that knows SQL. An article counts as handled once a
-digest holding it is queued here; the digest stays queued until every
-recipient's server accepted it (or refused it for good).
+This package is the only place that knows SQL (schema.py: the tables and
+migrations). An article counts as handled once a digest holding it is queued
+here; the digest stays queued until every recipient's server accepted it (or
+refused it for good). Moments go in and come out as datetimes.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
-import os
 import sqlite3
-import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from digest.errors import LockBusyError, StateError
+from digest.errors import StateError
 from digest.sources import Article, FileVersion
+from digest.store.schema import DB_NAME, SCHEMA, SCHEMA_VERSION, migrate, open_readonly
 from digest.subscribers import (
     STATUSES,
     Preferences,
@@ -31,75 +28,7 @@ from digest.subscribers import (
 )
 from digest.summarize import Summary
 
-DB_NAME = "state.sqlite3"
-SCHEMA_VERSION = 5  # PRAGMA user_version; 1 was the first release (no `meta` table)
-LOCK_NAME = "lock"
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS articles (
-    id TEXT PRIMARY KEY,        -- stable id from the normalized body
-    path TEXT NOT NULL,
-    title TEXT NOT NULL,
-    digest_id INTEGER NOT NULL REFERENCES digests(id)
-);
-CREATE TABLE IF NOT EXISTS digests (
-    id INTEGER PRIMARY KEY,
-    created TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    eml_path TEXT NOT NULL,
-    article_count INTEGER NOT NULL,
-    status TEXT NOT NULL        -- queued | sent | failed
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-    digest_id INTEGER NOT NULL REFERENCES digests(id),
-    recipient TEXT NOT NULL,
-    status TEXT NOT NULL,       -- pending | accepted | rejected
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    updated TEXT,
-    PRIMARY KEY (digest_id, recipient)
-);
-CREATE TABLE IF NOT EXISTS skipped (
-    path TEXT PRIMARY KEY,      -- reported once; retried only when the file changes
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    reason TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,       -- e.g. the scheduler's last scheduled run
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS files (
-    path TEXT PRIMARY KEY,      -- a seed file already read: unchanged, it is not read again
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    inode INTEGER NOT NULL,
-    article_id TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS summaries (
-    article_id TEXT NOT NULL,   -- a cache: a digest built again never summarizes again
-    method TEXT NOT NULL,       -- as asked for (DIGEST_SUMMARIZER)
-    sentences INTEGER NOT NULL, -- as asked for (DIGEST_SENTENCES)
-    version TEXT NOT NULL,      -- the code that made it; another version is a miss
-    used_method TEXT NOT NULL,  -- what made it ("lead" when the ranker could not)
-    language TEXT NOT NULL,
-    body TEXT NOT NULL,         -- JSON list of the sentences
-    PRIMARY KEY (article_id, method, sentences, version)
-);
-CREATE TABLE IF NOT EXISTS prints (
-    article_id TEXT PRIMARY KEY, -- a sent article's MinHash sketch (digest.stories): a copy
-    created TEXT NOT NULL,       -- under another name within DIGEST_DEDUPE_DAYS is not sent again
-    signature BLOB NOT NULL,
-    size INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS repeats (
-    id TEXT PRIMARY KEY,        -- an article left out as a copy of one already sent
-    path TEXT NOT NULL,
-    title TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-"""
+__all__ = ["DB_NAME", "SCHEMA_VERSION", "DigestRecord", "FileVersion", "QueuedDigest", "Store"]
 
 
 @dataclass(frozen=True)
@@ -107,7 +36,7 @@ class QueuedDigest:
     """A saved message that some recipients still wait for."""
 
     id: int
-    created: str
+    created: datetime
     subject: str
     eml_path: Path
     pending: tuple[str, ...]
@@ -118,7 +47,7 @@ class DigestRecord:
     """One digest as `digest status` shows it."""
 
     id: int
-    created: str
+    created: datetime
     subject: str
     article_count: int
     status: str
@@ -130,36 +59,6 @@ class DigestRecord:
 # State grows with subscribers plus articles, never their product: each reader keeps a
 # watermark over `arrivals.seq` (everything at or below it was considered for them), and the
 # per-message `deliveries` rows say who got what. Bounces are counted from those rows too.
-
-SUBSCRIBER_SCHEMA = """
-CREATE TABLE IF NOT EXISTS subscribers (
-    id INTEGER PRIMARY KEY,
-    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
-    name TEXT,
-    status TEXT NOT NULL,        -- active | paused | unsubscribed | bouncing
-    prefs TEXT NOT NULL,         -- JSON: the preference fields as text (subscribers.py)
-    joined TEXT NOT NULL,
-    watermark INTEGER NOT NULL,  -- arrivals up to this seq were considered for them
-    last_fire TEXT,              -- `digest serve`: their scheduled time last handled
-    bounce_floor INTEGER NOT NULL DEFAULT 0  -- refusals of digests <= this id no longer count
-);
-CREATE TABLE IF NOT EXISTS arrivals (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- the order digest first read articles in
-    article_id TEXT NOT NULL UNIQUE,
-    arrived TEXT NOT NULL,
-    section TEXT,
-    body TEXT NOT NULL,          -- JSON of the Article: a weekly reader's week survives the files
-    signature BLOB NOT NULL,     -- its sketch (digest.stories), for copies of earlier arrivals
-    size INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS personal_digests (
-    digest_id INTEGER PRIMARY KEY, -- the digests row written in the same transaction
-    marker TEXT NOT NULL,        -- stands for the reader's tokens in the saved message
-    stem TEXT NOT NULL           -- its archive page: {DIGEST_PUBLIC_URL}/archive/{stem}.html
-);
--- a reader's deliveries: last sent, and the refusals in a row since their last acceptance
-CREATE INDEX IF NOT EXISTS deliveries_by_recipient ON deliveries (recipient, status, digest_id);
-"""
 
 
 @dataclass(frozen=True)
@@ -458,14 +357,14 @@ class Store(SubscriberTables):
         path = state_dir / DB_NAME
         try:
             if readonly:
-                conn = _open_readonly(path)
+                conn = open_readonly(path)
             else:
                 state_dir.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(path, timeout=10.0)
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")
-                conn.executescript(SCHEMA + SUBSCRIBER_SCHEMA)
-                _migrate(conn, path)
+                conn.executescript(SCHEMA)
+                migrate(conn, path)
         except (sqlite3.Error, OSError) as exc:
             raise StateError(
                 f"cannot open the state database {path}: {exc}",
@@ -491,6 +390,12 @@ class Store(SubscriberTables):
     def close(self) -> None:
         self._conn.close()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def sent_ids(self, ids: Iterable[str]) -> set[str]:
         """The ids among `ids` that are already part of a digest, or left out as copies."""
         wanted = list(ids)
@@ -500,10 +405,7 @@ class Store(SubscriberTables):
             marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(f"SELECT id FROM articles WHERE id IN ({marks})", chunk)
             found.update(row[0] for row in rows)
-            try:
-                rows = self._conn.execute(f"SELECT id FROM repeats WHERE id IN ({marks})", chunk)
-            except sqlite3.OperationalError:  # a read-only open of a database older than it
-                continue
+            rows = self._conn.execute(f"SELECT id FROM repeats WHERE id IN ({marks})", chunk)
             found.update(row[0] for row in rows)
         return found | self.arrived_ids(wanted)  # s-subs: readers' articles are handled on arrival
 
@@ -515,33 +417,35 @@ class Store(SubscriberTables):
         ).fetchone()
         return row is not None
 
-    def record_skipped(self, path: Path, size: int, mtime_ns: int, reason: str, at: str) -> None:
+    def record_skipped(
+        self, path: Path, size: int, mtime_ns: int, reason: str, at: datetime
+    ) -> None:
         with self._conn:
             self._conn.execute(
                 "INSERT OR REPLACE INTO skipped (path, size, mtime_ns, reason, at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (str(path), size, mtime_ns, reason, at),
+                (str(path), size, mtime_ns, reason, _iso(at)),
             )
 
     def queue_digest(
         self,
         *,
-        created: str,
+        created: datetime,
         subject: str,
         eml_path: Path,
         articles: Sequence[tuple[str, str, str]],
         recipients: Sequence[str],
-        prints: Sequence[tuple[str, bytes, int]] = (),
+        sketches: Sequence[tuple[str, bytes, int]] = (),
     ) -> int:
         """Record a saved message and mark its articles (id, path, title) as taken, atomically.
 
-        `prints` are the articles' sketches (id, signature, size), kept to spot copies.
+        `sketches` are the articles' sketches (id, values, size), kept to spot copies.
         """
         with self._conn:
             cur = self._conn.execute(
                 "INSERT INTO digests (created, subject, eml_path, article_count, status)"
                 " VALUES (?, ?, ?, ?, 'queued')",
-                (created, subject, str(eml_path), len(articles)),
+                (_iso(created), subject, str(eml_path), len(articles)),
             )
             digest_id = int(cur.lastrowid or 0)
             self._conn.executemany(
@@ -555,28 +459,24 @@ class Store(SubscriberTables):
             self._conn.executemany(
                 "INSERT OR REPLACE INTO prints (article_id, created, signature, size)"
                 " VALUES (?, ?, ?, ?)",
-                [(aid, created, signature, size) for aid, signature, size in prints],
+                [(aid, _iso(created), values, size) for aid, values, size in sketches],
             )
         return digest_id
 
-    def recent_prints(self, since: str) -> list[tuple[str, bytes, int]]:
-        """(id, signature, size) of the articles sent in digests created at or after `since`."""
-        try:
-            rows = self._conn.execute(
-                "SELECT article_id, signature, size FROM prints WHERE created >= ?"
-                " ORDER BY article_id",
-                (since,),
-            ).fetchall()
-        except sqlite3.OperationalError:  # a read-only open of a database older than `prints`
-            return []
+    def recent_sketches(self, since: datetime) -> list[tuple[str, bytes, int]]:
+        """(id, values, size) of the articles sent in digests created at or after `since`."""
+        rows = self._conn.execute(
+            "SELECT article_id, signature, size FROM prints WHERE created >= ? ORDER BY article_id",
+            (_iso(since),),
+        ).fetchall()
         return [(str(aid), bytes(sig), int(size)) for aid, sig, size in rows]
 
-    def record_repeats(self, articles: Sequence[tuple[str, str, str]], at: str) -> None:
+    def record_repeats(self, articles: Sequence[tuple[str, str, str]], at: datetime) -> None:
         """Remember articles (id, path, title) left out as copies of sent ones: never sent."""
         with self._conn:
             self._conn.executemany(
                 "INSERT OR IGNORE INTO repeats (id, path, title, at) VALUES (?, ?, ?, ?)",
-                [(*article, at) for article in articles],
+                [(*article, _iso(at)) for article in articles],
             )
 
     def queued(self) -> list[QueuedDigest]:
@@ -587,7 +487,7 @@ class Store(SubscriberTables):
             " WHERE v.status = 'pending' GROUP BY d.id ORDER BY d.id"
         ).fetchall()
         return [
-            QueuedDigest(int(i), str(c), str(s), Path(p), tuple(str(r).split("\n")))
+            QueuedDigest(int(i), _when(c), str(s), Path(p), tuple(str(r).split("\n")))
             for i, c, s, p, r in rows
         ]
 
@@ -620,26 +520,13 @@ class Store(SubscriberTables):
             (limit,),
         ).fetchall()
         return [
-            DigestRecord(int(i), str(c), str(s), int(n), str(st), int(a or 0), int(r or 0))
+            DigestRecord(int(i), _when(c), str(s), int(n), str(st), int(a or 0), int(r or 0))
             for i, c, s, n, st, a, r in rows
         ]
 
-    def last_sent_at(self) -> datetime | None:
-        """When the newest digest that reached someone was created (the scheduler's memory)."""
-        row = self._conn.execute(
-            "SELECT max(created) FROM digests WHERE status IN ('sent', 'queued')"
-        ).fetchone()
-        return datetime.fromisoformat(row[0]) if row and row[0] else None
-
-    def skipped_count(self) -> int:
-        return int(self._conn.execute("SELECT count(*) FROM skipped").fetchone()[0])
-
     def get_meta(self, key: str) -> str | None:
         """A small named value, or None when it was never set."""
-        try:
-            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        except sqlite3.OperationalError:  # a read-only open of a database older than `meta`
-            return None
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return str(row[0]) if row else None
 
     def set_meta(self, key: str, value: str) -> None:
@@ -652,15 +539,12 @@ class Store(SubscriberTables):
 
     def sent_files(self) -> set[FileVersion]:
         """The remembered file versions whose article went out, or was left out as a copy."""
-        try:
-            rows = self._conn.execute(
-                "SELECT path, size, mtime_ns, inode FROM files WHERE article_id IN"
-                " (SELECT id FROM articles UNION ALL SELECT id FROM repeats"
-                " UNION ALL SELECT article_id FROM arrivals)"
-            )
-            return set(rows)
-        except sqlite3.OperationalError:  # a read-only open of a database older than `files`
-            return set()
+        rows = self._conn.execute(
+            "SELECT path, size, mtime_ns, inode FROM files WHERE article_id IN"
+            " (SELECT id FROM articles UNION ALL SELECT id FROM repeats"
+            " UNION ALL SELECT article_id FROM arrivals)"
+        )
+        return set(rows)
 
     def skipped_files(self) -> set[tuple[str, int, int]]:
         """(path, size, mtime_ns) of every file version already reported as unusable."""
@@ -682,10 +566,7 @@ class Store(SubscriberTables):
             self._conn.executemany("DELETE FROM files WHERE path = ?", stale)
 
     def file_count(self) -> int:
-        try:
-            return int(self._conn.execute("SELECT count(*) FROM files").fetchone()[0])
-        except sqlite3.OperationalError:
-            return 0
+        return int(self._conn.execute("SELECT count(*) FROM files").fetchone()[0])
 
     def cached_summaries(
         self, ids: Iterable[str], method: str, count: int, version: str
@@ -696,15 +577,12 @@ class Store(SubscriberTables):
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            try:
-                rows = self._conn.execute(
-                    "SELECT article_id, used_method, language, body FROM summaries"
-                    " WHERE method = ? AND sentences = ? AND version = ?"
-                    f" AND article_id IN ({marks})",
-                    (method, count, version, *chunk),
-                ).fetchall()
-            except sqlite3.OperationalError:  # read-only, older than `summaries`
-                return found
+            rows = self._conn.execute(
+                "SELECT article_id, used_method, language, body FROM summaries"
+                " WHERE method = ? AND sentences = ? AND version = ?"
+                f" AND article_id IN ({marks})",
+                (method, count, version, *chunk),
+            ).fetchall()
             for aid, used, language, body in rows:
                 found[str(aid)] = Summary(tuple(json.loads(body)), str(language), str(used))
         return found
@@ -728,58 +606,10 @@ class Store(SubscriberTables):
             raise StateError(f"cannot save summaries in the state database: {exc}") from exc
 
 
-# Changes to existing tables, by the version they lead to. New tables need no entry:
-# SCHEMA's CREATE TABLE IF NOT EXISTS adds them to an old database.
-MIGRATIONS: dict[int, tuple[str, ...]] = {2: (), 3: (), 4: (), 5: ()}  # 5: subscribers
+def _iso(moment: datetime) -> str:
+    """How the database writes a moment: UTC, to the second (it sorts as text)."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    """Bring an older database up to SCHEMA_VERSION; refuse one from a newer release."""
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if version > SCHEMA_VERSION:
-        raise StateError(
-            f"{path} was written by a newer digest (schema {version} > {SCHEMA_VERSION})",
-            "upgrade digest, or point DIGEST_STATE_DIR elsewhere",
-        )
-    with conn:
-        for target in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[target]:
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-
-def _open_readonly(path: Path) -> sqlite3.Connection:
-    if not path.exists():
-        conn = sqlite3.connect(":memory:")
-        conn.executescript(SCHEMA + SUBSCRIBER_SCHEMA)
-        return conn
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
-
-
-@contextmanager
-def run_lock(state_dir: Path, *, wait: float = 0.0) -> Iterator[None]:
-    """Hold the run lock, waiting up to `wait` seconds; only one run may send at a time."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(state_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        _acquire(fd, wait)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the flock
-
-
-def _acquire(fd: int, wait: float) -> None:
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                raise StateError(f"cannot take the run lock: {exc}") from exc
-        if time.monotonic() >= deadline:
-            raise LockBusyError(
-                "another digest run is in progress (lock held)",
-                "this run sent nothing; the other run will deliver",
-            )
-        time.sleep(0.1)
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text)

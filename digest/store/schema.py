@@ -1,0 +1,154 @@
+"""The state database's tables, and bringing an older database up to them."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from digest.errors import StateError
+
+DB_NAME = "state.sqlite3"
+SCHEMA_VERSION = 5  # PRAGMA user_version; 1 was the first release (no `meta` table)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,        -- stable id from the normalized body
+    path TEXT NOT NULL,
+    title TEXT NOT NULL,
+    digest_id INTEGER NOT NULL REFERENCES digests(id)
+);
+CREATE TABLE IF NOT EXISTS digests (
+    id INTEGER PRIMARY KEY,
+    created TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    eml_path TEXT NOT NULL,
+    article_count INTEGER NOT NULL,
+    status TEXT NOT NULL        -- queued | sent | failed
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    digest_id INTEGER NOT NULL REFERENCES digests(id),
+    recipient TEXT NOT NULL,
+    status TEXT NOT NULL,       -- pending | accepted | rejected
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    updated TEXT,
+    PRIMARY KEY (digest_id, recipient)
+);
+CREATE TABLE IF NOT EXISTS skipped (
+    path TEXT PRIMARY KEY,      -- reported once; retried only when the file changes
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,       -- e.g. the scheduler's last scheduled run
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,      -- a seed file already read: unchanged, it is not read again
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    article_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS summaries (
+    article_id TEXT NOT NULL,   -- a cache: a digest built again never summarizes again
+    method TEXT NOT NULL,       -- as asked for (DIGEST_SUMMARIZER)
+    sentences INTEGER NOT NULL, -- as asked for (DIGEST_SENTENCES)
+    version TEXT NOT NULL,      -- the code that made it; another version is a miss
+    used_method TEXT NOT NULL,  -- what made it ("lead" when the ranker could not)
+    language TEXT NOT NULL,
+    body TEXT NOT NULL,         -- JSON list of the sentences
+    PRIMARY KEY (article_id, method, sentences, version)
+);
+CREATE TABLE IF NOT EXISTS prints (
+    article_id TEXT PRIMARY KEY, -- a sent article's MinHash sketch (digest.stories): a copy
+    created TEXT NOT NULL,       -- under another name within DIGEST_DEDUPE_DAYS is not sent again
+    signature BLOB NOT NULL,
+    size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS repeats (
+    id TEXT PRIMARY KEY,        -- an article left out as a copy of one already sent
+    path TEXT NOT NULL,
+    title TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+-- === subscribers (s-subs): readers, the arrival sequence, personal digests ===
+CREATE TABLE IF NOT EXISTS subscribers (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name TEXT,
+    status TEXT NOT NULL,        -- active | paused | unsubscribed | bouncing
+    prefs TEXT NOT NULL,         -- JSON: the preference fields as text (subscribers.py)
+    joined TEXT NOT NULL,
+    watermark INTEGER NOT NULL,  -- arrivals up to this seq were considered for them
+    last_fire TEXT,              -- `digest serve`: their scheduled time last handled
+    bounce_floor INTEGER NOT NULL DEFAULT 0  -- refusals of digests <= this id no longer count
+);
+CREATE TABLE IF NOT EXISTS arrivals (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- the order digest first read articles in
+    article_id TEXT NOT NULL UNIQUE,
+    arrived TEXT NOT NULL,
+    section TEXT,
+    body TEXT NOT NULL,          -- JSON of the Article: a weekly reader's week survives the files
+    signature BLOB NOT NULL,     -- its sketch (digest.stories), for copies of earlier arrivals
+    size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS personal_digests (
+    digest_id INTEGER PRIMARY KEY, -- the digests row written in the same transaction
+    marker TEXT NOT NULL,        -- stands for the reader's tokens in the saved message
+    stem TEXT NOT NULL           -- its archive page: {DIGEST_PUBLIC_URL}/archive/{stem}.html
+);
+-- a reader's deliveries: last sent, and the refusals in a row since their last acceptance
+CREATE INDEX IF NOT EXISTS deliveries_by_recipient ON deliveries (recipient, status, digest_id);
+-- === end of subscribers (s-subs) ===
+"""
+
+
+# Changes to existing tables, by the version they lead to. New tables need no entry:
+# SCHEMA's CREATE TABLE IF NOT EXISTS adds them to an old database.
+MIGRATIONS: dict[int, tuple[str, ...]] = {2: (), 3: (), 4: (), 5: ()}  # 5: subscribers (s-subs)
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring an older database up to SCHEMA_VERSION; refuse one from a newer release."""
+    version = _schema_version(conn, path)
+    with conn:
+        for target in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[target]:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _schema_version(conn: sqlite3.Connection, path: Path) -> int:
+    """The database's schema version; one from a newer release is refused."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise StateError(
+            f"{path} was written by a newer digest (schema {version} > {SCHEMA_VERSION})",
+            "upgrade digest, or point DIGEST_STATE_DIR elsewhere",
+        )
+    return version
+
+
+def open_readonly(path: Path) -> sqlite3.Connection:
+    """The database as it is, never changed; one older than SCHEMA is brought up to it in memory.
+
+    So every method finds every table, and a read-only command (status, preview,
+    dry run) right after an upgrade answers as the next real run would.
+    """
+    if not path.exists():
+        conn = sqlite3.connect(":memory:")
+        conn.executescript(SCHEMA)
+        return conn
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
+    if _schema_version(conn, path) == SCHEMA_VERSION:
+        return conn
+    copy = sqlite3.connect(":memory:")
+    with conn:
+        conn.backup(copy)
+    conn.close()
+    copy.executescript(SCHEMA)
+    migrate(copy, path)
+    return copy
