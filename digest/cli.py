@@ -16,6 +16,7 @@ import click
 from digest import __version__, cli_feeds, pipeline
 from digest.config import Settings, env_file_warning, load_settings, parse_recipients
 from digest.errors import DigestError
+from digest.subscribers_cli import subscribers
 
 if TYPE_CHECKING:
     from digest.readout import Readout
@@ -361,6 +362,7 @@ def status(ctx: Context) -> None:
 
 cli.add_command(cli_feeds.feeds)
 cli.add_command(cli_feeds.fetch)
+cli.add_command(subscribers)
 
 
 def main(argv: list[str] | None = None) -> None:

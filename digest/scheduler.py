@@ -93,6 +93,9 @@ class Service:
         self._run = run or self._run_digest
         self.last = utc(clock())
         self.stop_signal: int | None = None
+        from digest import cadence  # s-subs: with subscribers, each follows their own times
+
+        self.readers = cadence.Readers(settings, clock) if run is None else None
 
     def start(self) -> None:
         """Load the last scheduled run; the very first start only sets the baseline."""
@@ -125,6 +128,9 @@ class Service:
     def step(self) -> float:
         """Run once if a fire time has come; return the seconds to wait before looking again."""
         now = utc(self.clock())
+        pause = self.readers.step(now) if self.readers is not None else None
+        if pause is not None:
+            return pause
         if now < self.last:  # the clock was set back: count the schedule from now
             self.last = now
         fire = next_fire(self.schedule, self.last)

@@ -10,6 +10,7 @@ from digest.context import Reporter, utc_now
 from digest.errors import DigestError
 from digest.scan import collect
 from digest.store import DigestRecord, QueuedDigest, Store
+from digest.subscribers import summary_lines
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class StatusReport:
     schedule: str  # "0 7 * * * (timezone Europe/Paris)"
     next_run: str
     settings: dict[str, str]  # passwords masked
+    subscribers: tuple[str, ...] = ()  # s-subs: counts by status, and who is bouncing
 
     def lines(self) -> list[str]:
         """The report as `digest status` prints it."""
@@ -37,6 +39,7 @@ class StatusReport:
             f"{r.accepted}/{r.recipients} recipient(s) accepted"
             for r in self.recent
         ]
+        out += list(self.subscribers)
         out += [f"schedule: {self.schedule}", f"next run: {self.next_run}", "settings:"]
         return out + [f"  {name} = {value}" for name, value in self.settings.items()]
 
@@ -51,6 +54,7 @@ def report(settings: Settings, *, now: datetime | None = None) -> StatusReport:
         counts = store.feeds.counts()
         queued, recent = tuple(store.queued()), tuple(store.recent_digests())
         last_run = scheduler.last_run(store)
+        readers = summary_lines(store.subscribers())
     return StatusReport(
         pending=pending,
         feeds=f"feeds: {sum(counts.values())} ({counts['failing']} failing,"
@@ -60,6 +64,7 @@ def report(settings: Settings, *, now: datetime | None = None) -> StatusReport:
         schedule=f"{settings.schedule} (timezone {settings.timezone or 'system'})",
         next_run=scheduler.next_run_text(settings, last_run, moment),
         settings=masked(settings),
+        subscribers=readers,
     )
 
 

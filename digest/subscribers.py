@@ -220,6 +220,20 @@ def _words(phrases: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
 
 
+def summary_lines(readers: Sequence[Subscriber]) -> tuple[str, ...]:
+    """`digest status`'s lines about readers: counts by status, then who is bouncing."""
+    if not readers:
+        return ()
+    counts = {k: sum(r.status == k for r in readers) for k in ("active", "paused", "bouncing")}
+    lines = ["subscribers: " + ", ".join(f"{n} {k}" for k, n in counts.items())]
+    bouncing = [r.email for r in readers if r.status == "bouncing"]
+    if bouncing:
+        lines.append(
+            "  bouncing (run `digest subscribers resume EMAIL` once fixed): " + ", ".join(bouncing)
+        )
+    return tuple(lines)
+
+
 def unknown_sections(prefs: Preferences, known: Iterable[str]) -> list[str]:
     """The sections asked for that no article so far had (for a warning, not a refusal)."""
     have = {k.casefold() for k in known}

@@ -103,12 +103,41 @@ CREATE TABLE IF NOT EXISTS pages (
     fetched TEXT NOT NULL,
     seed TEXT                   -- the seed file written for it (NULL: none)
 );
+-- === subscribers (s-subs): readers, the arrival sequence, personal digests ===
+CREATE TABLE IF NOT EXISTS subscribers (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name TEXT,
+    status TEXT NOT NULL,        -- active | paused | unsubscribed | bouncing
+    prefs TEXT NOT NULL,         -- JSON: the preference fields as text (subscribers.py)
+    joined TEXT NOT NULL,
+    watermark INTEGER NOT NULL,  -- arrivals up to this seq were considered for them
+    last_fire TEXT,              -- `digest serve`: their scheduled time last handled
+    bounce_floor INTEGER NOT NULL DEFAULT 0  -- refusals of digests <= this id no longer count
+);
+CREATE TABLE IF NOT EXISTS arrivals (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- the order digest first read articles in
+    article_id TEXT NOT NULL UNIQUE,
+    arrived TEXT NOT NULL,
+    section TEXT,
+    body TEXT NOT NULL,          -- JSON of the Article: a weekly reader's week survives the files
+    signature BLOB NOT NULL,     -- its sketch (digest.stories), for copies of earlier arrivals
+    size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS personal_digests (
+    digest_id INTEGER PRIMARY KEY, -- the digests row written in the same transaction
+    marker TEXT NOT NULL,        -- stands for the reader's tokens in the saved message
+    stem TEXT NOT NULL           -- its archive page: {DIGEST_PUBLIC_URL}/archive/{stem}.html
+);
+-- a reader's deliveries: last sent, and the refusals in a row since their last acceptance
+CREATE INDEX IF NOT EXISTS deliveries_by_recipient ON deliveries (recipient, status, digest_id);
+-- === end of subscribers (s-subs) ===
 """
 
 
 # Changes to existing tables, by the version they lead to. New tables need no entry:
 # SCHEMA's CREATE TABLE IF NOT EXISTS adds them to an old database.
-MIGRATIONS: dict[int, tuple[str, ...]] = {2: (), 3: (), 4: (), 5: ()}  # 5: the feed tables
+MIGRATIONS: dict[int, tuple[str, ...]] = {2: (), 3: (), 4: (), 5: ()}  # 5: feeds, subscribers
 
 
 def migrate(conn: sqlite3.Connection, path: Path) -> None:
