@@ -13,8 +13,8 @@ EDITABLE := $(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 # The browser test drives this Chromium (Debian's package; Playwright downloads nothing).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run serve test test-fast lint typecheck pytest browser eval bench dedupe-eval eval-extraction \
-	clean lock
+.PHONY: run serve test test-fast lint typecheck pytest browser eval bench bench-fetch dedupe-eval \
+	eval-extraction clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -97,6 +97,11 @@ dedupe-eval: $(STAMP)
 # BENCH_ARGS=--record to write the table into benchmarks/RESULTS.md.
 bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+# Feeds: the real `digest fetch` of 200 feeds x 20 entries on 127.0.0.1, twice (the second finds
+# nothing new); `make bench-fetch FETCH_ARGS=--record` writes the table into benchmarks/RESULTS.md.
+bench-fetch: $(STAMP)
+	$(BIN)/python benchmarks/fetch_bench.py $(FETCH_ARGS)
 
 # Main text from HTML pages: F1 of the hand-written loader, trafilatura and digest.extract on
 # pages generated around ../shared/eval articles (or DIGEST_EVAL_DIR), written to

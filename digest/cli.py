@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from digest import __version__, pipeline
+from digest import __version__, cli_feeds, pipeline
 from digest.config import Settings, env_file_warning, load_settings, parse_recipients
 from digest.errors import DigestError
+from digest.subscribers_cli import subscribers
 
 if TYPE_CHECKING:
+    from digest.readout import Readout
     from digest.render import Rendered
     from digest.sources import Article
     from digest.summarize import Summary
@@ -102,11 +104,13 @@ def _log_details() -> None:
 @click.option(
     "--to", "to", metavar="ADDR[,ADDR]", help="Send to these recipients instead of DIGEST_TO."
 )
+@click.option("--no-fetch", is_flag=True, help="Do not poll the feeds first.")
 @pass_ctx
-def run(ctx: Context, dry_run: bool, to: str | None) -> None:
-    """Send one digest now of the articles not sent yet.
+def run(ctx: Context, dry_run: bool, to: str | None, no_fetch: bool) -> None:
+    """Poll the due feeds, then send one digest now of the articles not sent yet.
 
-    Messages left queued by an earlier failure are delivered first.
+    Messages left queued by an earlier failure are delivered first. A failing
+    feed is one line on stderr; the rest of the digest still goes out.
     Exit status: 0 done (also when nothing is new), 1 delivery failed, 2 bad settings.
 
     Example: digest run --to me@example.org
@@ -114,7 +118,11 @@ def run(ctx: Context, dry_run: bool, to: str | None) -> None:
     settings = ctx.settings()
     recipients = parse_recipients(to, "--to") if to is not None else None
     result = pipeline.run_once(
-        settings, reporter=ClickReporter(), dry_run=dry_run, recipients=recipients
+        settings,
+        reporter=ClickReporter(),
+        dry_run=dry_run,
+        recipients=recipients,
+        fetch=not no_fetch,
     )
     _report_run(result, settings)
     for error in result.errors:
@@ -242,6 +250,55 @@ def _print_summary(path: Path, article: Article, summary: Summary, as_json: bool
 
 
 @cli.command()
+@click.argument("targets", nargs=-1, required=True, metavar="PATH_OR_URL...")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object a line: path (or url), title, source, published, url, language, text.",
+)
+@pass_ctx
+def extract(ctx: Context, targets: tuple[str, ...], as_json: bool) -> None:
+    """Show what the loader reads from article files or web pages; sends and records nothing.
+
+    The tool for an entry that looks wrong: the title, source, date, link,
+    language and text exactly as a digest would take them. Exit status 1
+    if any input could not be read (the others are still shown).
+
+    Example: digest extract seeds/story.html https://example.org/news/1 --json
+    """
+    from digest.readout import read_out
+
+    settings = ctx.settings()
+    failed = 0
+    for target in targets:
+        try:
+            readout = read_out(target, settings)
+        except DigestError as exc:
+            failed += 1
+            click.echo(f"digest: error: {exc}", err=True)
+            continue
+        if as_json:
+            click.echo(json.dumps(readout.as_json(), ensure_ascii=False))
+        else:
+            click.echo(_readout_block(readout))
+    sys.exit(1 if failed else 0)
+
+
+def _readout_block(readout: Readout) -> str:
+    published = readout.published.isoformat() if readout.published else None
+    fields = [
+        ("title", readout.title),
+        ("source", readout.source),
+        ("published", published),
+        ("url", readout.url),
+        ("language", readout.language),
+    ]
+    head = "\n".join(f"{name + ':':<11}{value or '-'}" for name, value in fields)
+    return f"== {readout.where}\n{head}\n\n{readout.text}\n"
+
+
+@cli.command()
 @click.option(
     "--log-file",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -264,6 +321,33 @@ def serve(ctx: Context, log_file: Path | None) -> None:
 
 
 @cli.command()
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Listen here instead of DIGEST_WEB_LISTEN (default 127.0.0.1:8080).",
+)
+@click.option(
+    "--log-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also append the log to this file (it always goes to stderr).",
+)
+@pass_ctx
+def web(ctx: Context, listen: str | None, log_file: Path | None) -> None:
+    """Serve the reader pages (one-click unsubscribe, preferences, archive) until Ctrl-C.
+
+    Plain HTTP for the TLS proxy in front of it, which DIGEST_PUBLIC_URL (https)
+    points at. `digest serve` serves the same pages when DIGEST_WEB_LISTEN is set.
+
+    Example: DIGEST_WEB_LISTEN=127.0.0.1:8080 digest web
+    """
+    from digest import scheduler, webserver
+
+    settings = ctx.settings()
+    scheduler.configure_logging(log_file)
+    sys.exit(webserver.serve_web(settings, listen=listen))
+
+
+@cli.command()
 @pass_ctx
 def status(ctx: Context) -> None:
     """Show pending articles, queued messages, recent digests and the settings.
@@ -274,6 +358,11 @@ def status(ctx: Context) -> None:
 
     for line in state.report(ctx.settings()).lines():
         click.echo(line)
+
+
+cli.add_command(cli_feeds.feeds)
+cli.add_command(cli_feeds.fetch)
+cli.add_command(subscribers)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -56,6 +57,22 @@ class Settings:
     html_budget_kb: int = 90  # inlined HTML size cap; Gmail clips messages above ~102 KB
     unsubscribe_mailto: str | None = None  # List-Unsubscribe address; None means the sender
     unsubscribe_url: str | None = None  # https page that unsubscribes in one click (RFC 8058)
+    # --- feeds (digest.feedrun) ---
+    feed_interval: float = 900.0  # seconds at least between two polls of one feed; 0: every run
+    fetch_delay: float = 1.0  # seconds at least between two requests to one host
+    fetch_timeout: float = 20.0  # seconds for a whole response, redirects and body included
+    fetch_max_bytes: int = 10_000_000  # decoded bytes of one feed or page; the rest is cut off
+    allow_private_addresses: bool = False  # fetch from loopback/private/link-local addresses
+    feed_backlog_days: int = 7  # a new feed's entries older than this are not sent
+    feed_backlog_entries: int = 20  # and at most this many of its newest
+    # subscribers and the web pages (s-subs)
+    public_url: str | None = None  # https:// base of the reader links (unsubscribe, preferences)
+    web_listen: str | None = None  # host:port `digest web` (and `serve`) listens on, plain HTTP
+    secret_key: str | None = field(default=None, repr=False)  # signs links; None: generated
+    bounce_limit: int = 3  # permanent refusals in a row before a reader is `bouncing`
+    dkim_key_file: Path | None = None  # RSA private key (PEM); with selector and domain, signs
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
 
     @property
     def is_smtp(self) -> bool:
@@ -111,7 +128,72 @@ def _from_values(v: Mapping[str, str]) -> Settings:
         html_budget_kb=_int(v, "DIGEST_HTML_BUDGET_KB", 90, 10, 100_000),
         unsubscribe_mailto=_mailto(v),
         unsubscribe_url=_https_url(v, "DIGEST_UNSUBSCRIBE_URL"),
+        **_feed_settings(v),
+        **_subscriber_settings(v),
     )
+
+
+def _subscriber_settings(v: Mapping[str, str]) -> dict[str, Any]:
+    """DIGEST_PUBLIC_URL, DIGEST_WEB_LISTEN, DIGEST_SECRET_KEY, DIGEST_BOUNCE_LIMIT, DKIM."""
+    public = _https_url(v, "DIGEST_PUBLIC_URL")
+    dkim = {n: v.get(f"DIGEST_DKIM_{n}") for n in ("KEY_FILE", "SELECTOR", "DOMAIN")}
+    given = [n for n, value in dkim.items() if value]
+    if given and len(given) < 3:
+        missing = next(n for n, value in dkim.items() if not value)
+        raise SettingsError(
+            f"DIGEST_DKIM_{missing}",
+            "",
+            "DKIM needs all three settings",
+            "set DIGEST_DKIM_KEY_FILE, DIGEST_DKIM_SELECTOR and DIGEST_DKIM_DOMAIN, or none",
+        )
+    key_file = _optional_path(v, "DIGEST_DKIM_KEY_FILE")
+    if key_file is not None and not key_file.is_file():
+        raise SettingsError(
+            "DIGEST_DKIM_KEY_FILE", str(key_file), "no such file", "give an RSA private key (PEM)"
+        )
+    return {
+        "public_url": public.rstrip("/") if public else None,
+        "web_listen": _listen(v),
+        "secret_key": v.get("DIGEST_SECRET_KEY"),
+        "bounce_limit": _int(v, "DIGEST_BOUNCE_LIMIT", 3, 1, 1000),
+        "dkim_key_file": key_file,
+        "dkim_selector": dkim["SELECTOR"],
+        "dkim_domain": dkim["DOMAIN"],
+    }
+
+
+def _listen(v: Mapping[str, str]) -> str | None:
+    raw = v.get("DIGEST_WEB_LISTEN")
+    if raw is None:
+        return None
+    host, _, port = raw.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(
+            "DIGEST_WEB_LISTEN", raw, "not host:port", "e.g. DIGEST_WEB_LISTEN=127.0.0.1:8025"
+        )
+    return raw
+
+
+def _feed_settings(v: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "feed_interval": _duration(v, "DIGEST_FEED_INTERVAL", "15m"),
+        "fetch_delay": _float(v, "DIGEST_FETCH_DELAY", 1.0, 0.0, 3600.0),
+        "fetch_timeout": _float(v, "DIGEST_FETCH_TIMEOUT", 20.0, 0.1, 3600.0),
+        "fetch_max_bytes": _int(v, "DIGEST_FETCH_MAX_BYTES", 10_000_000, 1_000, 1_000_000_000),
+        "allow_private_addresses": _bool(v, "DIGEST_ALLOW_PRIVATE_ADDRESSES", False),
+        "feed_backlog_days": _int(v, "DIGEST_FEED_BACKLOG_DAYS", 7, 0, 3650),
+        "feed_backlog_entries": _int(v, "DIGEST_FEED_BACKLOG_ENTRIES", 20, 0, 10_000),
+    }
+
+
+def _duration(v: Mapping[str, str], name: str, default: str) -> float:
+    from digest.poll import parse_duration  # late, as for the summarizer
+
+    raw = v.get(name, default)
+    found = parse_duration(raw)
+    if found is None:
+        raise SettingsError(name, raw, "not a duration", f"e.g. {name}=15m (s, m, h or d)")
+    return found.total_seconds()
 
 
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
@@ -269,7 +351,7 @@ def masked(settings: Settings) -> dict[str, str]:
     """The settings as text for `digest status`, with the password hidden."""
     shown: dict[str, str] = {}
     for name, value in vars(settings).items():
-        if name == "smtp_password":
+        if name in ("smtp_password", "secret_key"):
             shown[name] = "********" if value else "(unset)"
         elif isinstance(value, tuple):
             shown[name] = ", ".join(value)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -30,6 +31,10 @@ class Sender(Protocol):
 
 
 SenderFactory = Callable[[], AbstractContextManager[Sender]]
+# Makes one recipient's bytes from the saved message; None: do not send to them (s-subs:
+# a reader who unsubscribed or bounces since the message was queued).
+Addresser = Callable[[str], bytes | None]
+DROPPED = "dropped"  # the delivery status of a recipient not sent to on purpose
 
 
 @dataclass
@@ -65,10 +70,15 @@ def save_to_outbox(outbox: Path, stem: str, eml: bytes, html: str) -> Path:
     return eml_path
 
 
-def deliver_file(store: Store, queued: QueuedDigest, at: str) -> DeliveryReport:
-    """With no SMTP host the saved outbox file is the delivery."""
+def deliver_file(
+    store: Store, queued: QueuedDigest, at: str, keep: Callable[[str], bool] | None = None
+) -> DeliveryReport:
+    """With no SMTP host the saved outbox file is the delivery (for those `keep` keeps)."""
     report = DeliveryReport()
     for recipient in queued.pending:
+        if keep is not None and not keep(recipient):
+            store.mark_delivery(queued.id, recipient, DROPPED, at)
+            continue
         store.mark_delivery(queued.id, recipient, "accepted", at)
         report.accepted.append(recipient)
     return report
@@ -91,6 +101,7 @@ def deliver_smtp(
     at: str,
     retry: Retry = Retry(),
     pace: Pace | None = None,
+    addresser: Callable[[EmailMessage], Addresser] | None = None,
 ) -> DeliveryReport:
     """Send the saved message to each pending recipient, recording each answer at once.
 
@@ -112,7 +123,7 @@ def deliver_smtp(
         )
         return report
     pending, pace, failures = list(queued.pending), pace or Pace(), 0
-    address = mail.addresser(msg)
+    address: Addresser = (addresser or mail.addresser)(msg)
     while True:
         before = len(pending)
         error = _attempt(store, queued.id, address, pending, open_sender, sender, at, report, pace)
@@ -156,7 +167,7 @@ class Pace:
 def _attempt(
     store: Store,
     digest_id: int,
-    address: Callable[[str], bytes],
+    address: Addresser,
     pending: list[str],
     open_sender: SenderFactory,
     sender: str,
@@ -169,8 +180,13 @@ def _attempt(
     try:
         with open_sender() as transport:
             for recipient in pending:
+                data = address(recipient)
+                if data is None:
+                    store.mark_delivery(digest_id, recipient, DROPPED, at)
+                    settled.add(recipient)
+                    continue
                 pace.wait()
-                refused = transport.send(address(recipient), sender, recipient)
+                refused = transport.send(data, sender, recipient)
                 if _record(store, digest_id, recipient, refused, at, report):
                     settled.add(recipient)
                 elif refused is not None and refused.code == 421:

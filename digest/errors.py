@@ -70,3 +70,35 @@ class DeliveryError(DigestError):
     def __init__(self, message: str, hint: str | None = None, *, permanent: bool = False) -> None:
         super().__init__(message, hint)
         self.permanent = permanent
+
+
+# --- feeds and pages (digest.fetch, digest.feedrun) ------------------------------------------
+
+
+class FetchError(DigestError):
+    """A feed or page could not be had; the run reports it in one line and goes on."""
+
+    def __init__(self, url: str, reason: str, hint: str | None = None) -> None:
+        super().__init__(f"{url}: {reason}", hint)
+        self.url = url
+        self.reason = reason
+
+
+class FetchRefused(FetchError):
+    """The link is not fetched at all: not http/https, or a private or loopback address."""
+
+
+class FetchTimeout(FetchError):
+    """No complete answer within DIGEST_FETCH_TIMEOUT."""
+
+
+class FetchConnectionError(FetchError):
+    """The name did not resolve, the connection failed or broke, or TLS failed."""
+
+
+class FetchProtocolError(FetchError):
+    """The server's answer is unusable (too many redirects, a body that does not decode)."""
+
+
+class FeedError(DigestError):
+    """A feed command cannot be done (unknown feed, unreadable OPML file)."""

@@ -136,6 +136,9 @@ def _to_line(recipient: str) -> bytes:
     return SMTP_POLICY.fold_binary(*SMTP_POLICY.header_store_parse("To", recipient))
 
 
+to_line = _to_line  # the To header line as written out (digest.personalize fills it in)
+
+
 @dataclass(frozen=True)
 class Refused:
     """The server refused one recipient; `permanent` (5xx) means do not retry."""
@@ -175,6 +178,11 @@ class SmtpSender:
                 self._smtp.quit()
             except (OSError, smtplib.SMTPException):
                 self._smtp.close()
+
+    @property
+    def alive(self) -> bool:
+        """False once smtplib has closed the connection (a 421): a reused sender reconnects."""
+        return self._smtp is not None and self._smtp.sock is not None
 
     def send(self, data: bytes, sender: str, recipient: str) -> Refused | None:
         """Send one message to one recipient; None when the server accepted it."""

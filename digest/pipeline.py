@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # imported where used: a run with nothing new loads no numpy,
     from email.message import EmailMessage
 
     from digest import compose as composer
-    from digest import deliver, render, stories
+    from digest import deliver, fanout, render, stories
 
 __all__ = [
     "Built",
@@ -73,6 +73,8 @@ def build(
     reporter: Reporter,
     summarizer: Summarizer | None = None,
     cache: Store | None = None,
+    sent: Sequence[stories.Sketch] | None = None,
+    links: Mapping[str, str | None] | None = None,
 ) -> Built:
     """Summarize the entries shown in full, then compose, render and fit the digest.
 
@@ -84,7 +86,8 @@ def build(
     from digest import compose as composer
     from digest import render
 
-    sent = recent_sketches(settings, cache, created)
+    if sent is None:  # subscribers' digests bring their own (fanout)
+        sent = recent_sketches(settings, cache, created)
     plan = composer.plan(articles, settings.max_articles, now=created, sent=sent)
     summaries = summary_cache.summarize_all(
         plan.leads,
@@ -97,8 +100,10 @@ def build(
     rendered = render.render(
         composer.compose(plan, summaries, created=created),
         templates_dir=settings.templates_dir,
-        unsubscribe=unsubscribe_link(settings),
         budget_bytes=settings.html_budget_kb * 1024,
+        unsubscribe=links.get("unsubscribe") if links else unsubscribe_link(settings),
+        preferences=links.get("preferences") if links else None,
+        web_copy=links.get("web_copy") if links else None,
     )
     return Built(rendered, plan.sketches)
 
@@ -123,27 +128,54 @@ def run_once(
     dry_run: bool = False,
     recipients: tuple[str, ...] | None = None,
     send_empty: bool = False,
+    fetch: bool = True,
+    due: fanout.Due | None = None,
 ) -> RunResult:
-    """Deliver what is queued, then build, save and send one digest of what is new.
+    """Poll due feeds, deliver what is queued, then build, save and send one digest of what is new.
 
     With `send_empty` (scheduled runs under DIGEST_SEND_EMPTY) a run that finds
     nothing new and delivered nothing sends a short "No new articles." note.
+    `fetch=False` (`run --no-fetch`) leaves the feeds alone; a dry run never polls.
     """
     rep = reporter or Reporter()
     to = recipients or settings.recipients
     if dry_run:
         return _dry_run(settings, clock(), rep, summarizer, to)
-    from digest import deliver
+    from digest import deliver, fanout
 
     with run_lock(settings.state_dir, wait=LOCK_WAIT_SECONDS):
         with Store.open(settings.state_dir) as store:
-            ctx = RunContext(
-                settings, store, deliver.for_settings(settings, open_sender), clock, rep
-            )
+            # s-subs: with subscribers (and no --to) the run is theirs, over one connection
+            readers = recipients is None and store.has_subscribers()
+            personal = fanout.delivery_for(settings, open_sender, readers)
+            delivery = personal or deliver.for_settings(settings, open_sender)
+            ctx = RunContext(settings, store, delivery, clock, rep)
             result = RunResult()
-            _flush_queue(ctx, result)
-            _new_digest(ctx, result, summarizer, to, send_empty)
+            if fetch:
+                _fetch_feeds(ctx)
+            try:
+                _flush_queue(ctx, result)
+                if readers:
+                    _subscriber_digests(ctx, result, summarizer, send_empty, due)
+                else:
+                    _new_digest(ctx, result, summarizer, to, send_empty)
+            finally:
+                if personal is not None:
+                    personal.close()
             return result
+
+
+def _fetch_feeds(ctx: RunContext) -> None:
+    """Poll the due feeds into the seeds folder; a failing feed is one line, never fatal."""
+    from digest import feedrun  # requests and feedparser load only when a feed is due
+
+    try:
+        report = feedrun.fetch_due(ctx.settings, ctx.store, now=ctx.clock())
+    except DigestError as exc:  # the feeds wait for the next run; the seeds still go out
+        ctx.reporter.say(f"feeds not polled: {exc}")
+        return
+    for line in feedrun.report_lines(report):
+        ctx.reporter.say(line)
 
 
 def _dry_run(
@@ -189,6 +221,10 @@ def _new_digest(
 ) -> None:
     settings, store, now = ctx.settings, ctx.store, ctx.clock()
     articles, result.skipped = collect(settings, store, now=now, reporter=ctx.reporter, record=True)
+    if articles and store.has_subscribers():  # s-subs: `run --to` takes nothing from readers
+        from digest import fanout
+
+        fanout.intake(store, articles, built_sketches(articles), now)
     if not articles and (not send_empty or result.accepted or result.errors):
         return  # the empty note only when this run got nothing else out (and mail flows)
     built = build(
@@ -229,6 +265,52 @@ def _queue(ctx: RunContext, built: Built, articles: Sequence[Article], to: tuple
     if not rendered.digest.is_empty:
         _archive(settings, rendered.digest, stem, ctx.reporter)
     return eml_path
+
+
+# --- s-subs: subscribers ----------------------------------------------------------------------
+
+
+def _subscriber_digests(
+    ctx: RunContext,
+    result: RunResult,
+    summarizer: Summarizer | None,
+    send_empty: bool,
+    due: fanout.Due | None,
+) -> None:
+    """Record what arrived, queue each due reader's digest, send, then count bounces."""
+    from digest import fanout
+
+    now = ctx.clock()
+    articles, result.skipped = collect(
+        ctx.settings, ctx.store, now=now, reporter=ctx.reporter, record=True
+    )
+    fanout.intake(ctx.store, articles, built_sketches(articles), now)
+    digests = fanout.queue_for_subscribers(
+        ctx.settings,
+        ctx.store,
+        now=now,
+        reporter=ctx.reporter,
+        summarizer=summarizer,
+        due=due or fanout.always_due,
+        send_empty=send_empty,
+    )
+    if digests:
+        result.digest, result.eml_path = digests[0]
+        ctx.reporter.say(f"{len(digests)} digest(s) queued for subscribers")
+    if not result.errors:
+        _flush_queue(ctx, result)
+    fanout.bounce_check(ctx.settings, ctx.store, ctx.reporter)
+    if digests:
+        result.status = "queued" if result.errors else "sent"
+    elif result.accepted:
+        result.status = "sent"
+
+
+def built_sketches(articles: Sequence[Article]) -> dict[str, stories.Sketch]:
+    """Each article's sketch (digest.stories), made once on arrival."""
+    from digest import stories
+
+    return {a.id: stories.sketch(a.text) for a in articles}
 
 
 def _message(

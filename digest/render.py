@@ -27,6 +27,8 @@ Template variables, the same for `digest.html.j2` and `digest.txt.j2`:
     article_count   int    every article in this digest
     source_count    int    distinct sources among the entries
     unsubscribe     str | None  an https: or mailto: link that stops the digest
+    preferences     str | None  the reader's preferences page (subscribers only)
+    web_copy        str | None  this digest in the web archive ("View in your browser")
     digest          Digest the raw value, not cleaned: prefer the fields above
 
 Every string in the views is cleaned of control characters, and `url` is None
@@ -78,6 +80,8 @@ def render(
     title: str = "News digest",
     unsubscribe: str | None = None,
     budget_bytes: int | None = None,
+    preferences: str | None = None,
+    web_copy: str | None = None,
 ) -> Rendered:
     """Render the digest's subject, preheader, HTML and plain-text bodies.
 
@@ -87,12 +91,14 @@ def render(
     """
     _check_dir(templates_dir)
 
+    links = {"preferences": preferences, "web_copy": web_copy}  # a reader's own pages
+
     def html_of(d: Digest) -> str:
-        context = views.context(d, title, unsubscribe)
+        context = views.context(d, title, unsubscribe, **links)
         return inline_css(_render_one(templates_dir, HTML_TEMPLATE, context, html=True))
 
     digest, html = _fit(digest, budget_bytes, html_of)
-    context = views.context(digest, title, unsubscribe)
+    context = views.context(digest, title, unsubscribe, **links)
     return Rendered(
         subject=str(context["subject"]),
         html=html,

@@ -93,6 +93,9 @@ class Service:
         self._run = run or self._run_digest
         self.last = utc(clock())
         self.stop_signal: int | None = None
+        from digest import cadence  # s-subs: with subscribers, each follows their own times
+
+        self.readers = cadence.Readers(settings, clock) if run is None else None
 
     def start(self) -> None:
         """Load the last scheduled run; the very first start only sets the baseline."""
@@ -125,6 +128,9 @@ class Service:
     def step(self) -> float:
         """Run once if a fire time has come; return the seconds to wait before looking again."""
         now = utc(self.clock())
+        pause = self.readers.step(now) if self.readers is not None else None
+        if pause is not None:
+            return pause
         if now < self.last:  # the clock was set back: count the schedule from now
             self.last = now
         fire = next_fire(self.schedule, self.last)
@@ -197,11 +203,23 @@ def serve(settings: Settings, *, log_file: Path | None = None) -> int:
     configure_logging(log_file)
     service = Service(settings, schedule)
     service.start()
+    stop_web = _start_web(settings)
     _stop_on_signals(service)
     service.serve_forever()
+    if stop_web is not None:
+        stop_web()
     if service.stop_signal is not None:
         log.info("stopped by %s", signal.Signals(service.stop_signal).name)
     return 0
+
+
+def _start_web(settings: Settings) -> Callable[[], None] | None:
+    """The reader pages in a thread beside the schedule, when DIGEST_WEB_LISTEN is set."""
+    if settings.web_listen is None:
+        return None
+    from digest import webserver  # late: Werkzeug and waitress only when serving pages
+
+    return webserver.serve_in_background(settings)
 
 
 def _stop_on_signals(service: Service) -> None:

@@ -52,7 +52,14 @@ class MoreView:
     url: str | None
 
 
-def context(digest: Digest, title: str, unsubscribe: str | None) -> dict[str, object]:
+def context(
+    digest: Digest,
+    title: str,
+    unsubscribe: str | None,
+    *,
+    preferences: str | None = None,
+    web_copy: str | None = None,
+) -> dict[str, object]:
     """Every variable the digest templates receive (documented in render.py and README)."""
     title = line(title) or "News digest"
     headings = _headings(digest)
@@ -72,6 +79,8 @@ def context(digest: Digest, title: str, unsubscribe: str | None) -> dict[str, ob
         "article_count": digest.article_count,
         "source_count": source_count,
         "unsubscribe": _unsubscribe(unsubscribe),
+        "preferences": safe_url(preferences) if preferences else None,
+        "web_copy": safe_url(web_copy) if web_copy else None,
     }
 
 

@@ -235,7 +235,7 @@ def test_a_listing_found_all_handled_is_not_looked_up_again(tmp_path: Path) -> N
     assert [e.article.title for e in result.digest.entries] == ["Fixed"]
 
 
-def test_a_run_with_nothing_new_loads_neither_sumy_nor_jinja_nor_smtplib(tmp_path: Path) -> None:
+def test_a_run_with_nothing_new_loads_no_heavy_library(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     (tmp_path / "seeds").mkdir()
     write_seed(tmp_path / "seeds", "a.txt", story(1))
@@ -250,13 +250,49 @@ def test_a_run_with_nothing_new_loads_neither_sumy_nor_jinja_nor_smtplib(tmp_pat
         settings = Settings(seeds_dir=base / "seeds", state_dir=base / "state",
                             outbox_dir=base / "outbox", archive_dir=base / "archive")
         assert pipeline.run_once(settings).status == "nothing-new"
-        heavy = {{"sumy", "numpy", "nltk", "jinja2", "css_inline", "smtplib", "multiprocessing"}}
+        heavy = {{"sumy", "numpy", "nltk", "jinja2", "css_inline", "smtplib", "multiprocessing",
+                  "trafilatura", "lxml"}}
         print(sorted(heavy & set(sys.modules)))
         """
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+PAGE = (
+    "<html><body><article><h1>Ferry returns</h1>"
+    + "".join(f"<p>{line}</p>" for line in story(7).split("\n\n")[1:])
+    + "</article></body></html>"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "text", "loaded"), [("a.txt", story(1), False), ("a.html", PAGE, True)]
+)
+def test_html_extraction_is_loaded_only_for_new_html_files(
+    tmp_path: Path, name: str, text: str, loaded: bool
+) -> None:
+    (tmp_path / "seeds").mkdir()
+    write_seed(tmp_path / "seeds", name, text)
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from digest import pipeline
+        from digest.config import Settings
+        base = Path({str(tmp_path)!r})
+        settings = Settings(seeds_dir=base / "seeds", state_dir=base / "state",
+                            outbox_dir=base / "outbox", archive_dir=base / "archive")
+        result = pipeline.run_once(settings, dry_run=True)
+        assert result.digest is not None and result.digest.article_count == 1, result.status
+        print("trafilatura" in sys.modules)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str(loaded)
 
 
 def test_a_run_with_one_new_file_loads_no_web_mail_signing_or_sumy_code(tmp_path: Path) -> None:

@@ -64,6 +64,38 @@ def test_html_canonical_javascript_url_is_no_url() -> None:
     assert bad.url is None
 
 
+LONG = (
+    "The council voted on Tuesday to fund the new bridge across the river after a debate",
+    "that lasted most of the afternoon and ended with a clear majority for the plan.",
+    "Work is due to start in May and the contractor expects the bridge to open next year.",
+    "Residents on both banks have waited for a crossing since the old ferry stopped running.",
+)
+
+
+def test_a_long_page_is_read_by_trafilatura_without_its_byline_and_captions() -> None:
+    page = (
+        "<html><body><article><h1>Bridge vote</h1><div class='byline'>By Ann Smith</div>"
+        + "".join(f"<p>{line}</p>" for line in LONG)
+        + "<figure><img src='b.jpg'><figcaption>The river at dawn.</figcaption></figure>"
+        + "</article></body></html>"
+    )
+    article = parse_file("a.html", page)
+    assert (article.title, article.paragraphs) == ("Bridge vote", LONG)
+
+
+def test_a_page_too_complex_for_trafilatura_is_read_by_the_stdlib_parser() -> None:
+    filler = "<span></span>" * 16_000  # over digest.extract.MAX_ELEMENTS
+    page = "<html><body><article><h1>Bridge vote</h1><p>" + " ".join(LONG) + "</p>"
+    article = parse_file("a.html", page + filler + "</article></body></html>")
+    assert (article.title, article.paragraphs) == ("Bridge vote", (" ".join(LONG),))
+
+
+def test_a_long_page_with_a_javascript_canonical_url_has_no_url() -> None:
+    page = '<link rel="canonical" href="javascript:alert(1)"><article><h1>Bridge vote</h1>'
+    article = parse_file("a.html", page + "".join(f"<p>{line}</p>" for line in LONG))
+    assert article.paragraphs == LONG and article.url is None
+
+
 @pytest.mark.parametrize(
     "content, expected",
     [

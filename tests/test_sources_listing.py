@@ -150,3 +150,16 @@ def test_fifo_is_not_read(tmp_path: Path) -> None:
         read_article(FileVersion(str(fifo), 0, 0, 0), max_bytes=LIMIT)
     _, skipped = listed(tmp_path)
     assert skipped == {"pipe.txt": "not a regular file"}
+
+
+def test_fetched_seeds_under_feeds_need_no_settling_other_fresh_files_wait(
+    tmp_path: Path,
+) -> None:
+    # digest.pages writes them atomically (temporary file, fsync, rename): never half-written
+    for name in ("feeds/wire-1a2b/abc.json", "feeds.json", "other/abc.json", "fresh.txt"):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text('{"text": "x"}', encoding="utf-8")
+        os.utime(path, (NOW - 1, NOW - 1))
+    names, _ = listed(tmp_path, settle=60)
+    assert names == ["feeds/wire-1a2b/abc.json"]

@@ -6,9 +6,11 @@ import json
 import re
 from collections.abc import Callable, Mapping
 
+from digest.errors import DigestError
+from digest.extract import extract_page
+from digest.sources import html
 from digest.sources.article import Draft, Rejected
 from digest.sources.chrome import strip_chrome, take_heading
-from digest.sources.html import extract
 from digest.text import clean_text
 
 
@@ -31,8 +33,29 @@ def _parse_markdown(text: str) -> Draft:
     return draft
 
 
+# Below trafilatura's own minimum (MIN_EXTRACTED_SIZE, 250 characters) it swaps its reading
+# for a dump of the whole <article> or <body> as one paragraph, buttons and <noscript> text
+# included; the stdlib parser reads such a short page better, paragraph by paragraph.
+SHORT_PAGE_CHARS = 250
+
+
 def _parse_html(text: str) -> Draft:
-    page = extract(text)
+    """The page's main text by trafilatura (`digest.extract`); the stdlib parser for short pages."""
+    try:
+        page = extract_page(text)
+    except DigestError:  # too complex a tree for trafilatura: the stdlib parser is linear
+        page = None
+    if page is None or len(page.text) < SHORT_PAGE_CHARS:
+        return _parse_html_stdlib(text)
+    published = page.published.isoformat() if page.published else None
+    draft = Draft(title=page.title, source=page.source, url=page.url, published=published)
+    draft.language = page.language
+    draft.paragraphs = strip_chrome([[p] for p in page.paragraphs], draft)
+    return draft
+
+
+def _parse_html_stdlib(text: str) -> Draft:
+    page = html.extract(text)
     draft = Draft(title=page.title, source=page.source, url=page.url)
     draft.published, draft.language = page.published, page.language
     draft.paragraphs = strip_chrome([[p] for p in page.paragraphs], draft)

@@ -14,6 +14,8 @@ from digest.sources.article import FileVersion, Skipped
 from digest.sources.reading import read_error, suffix_of
 
 ARTICLE_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".json"})
+# Where digest.pages writes fetched articles; written atomically, so they need no settling.
+FEEDS_FOLDER = "feeds"
 
 # Editor backups, partial downloads and lock files: somebody is still working on these.
 _TEMP_NAME = re.compile(r".*(~|\.(tmp|part|partial|crdownload|download|swp|swx))|#.*#|~\$.*", re.I)
@@ -38,6 +40,7 @@ def list_files(
     if not root.is_dir():
         raise SettingsError("DIGEST_SEEDS_DIR", str(seeds_dir), "not a folder")
     listing = _Listing(root, now, settle_seconds, seen={root})
+    listing.settled = os.path.join(seeds_dir, FEEDS_FOLDER, "")
     listing.walk(seeds_dir)
     return listing.found, listing.skipped
 
@@ -61,6 +64,7 @@ class _Listing:
     seen: set[Path]  # folders already walked, so a link back up cannot loop
     found: list[FileVersion] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    settled: str = "\0"  # files under this path prefix count as settled at once
 
     def walk(self, folder: Path) -> None:
         try:
@@ -72,6 +76,8 @@ class _Listing:
         # Most entries of a big folder are settled article files: they take the short way,
         # one stat and no Path; anything else goes through `visit`.
         found, earliest = self.found, self.now - self.settle_seconds
+        if os.path.join(folder, "").startswith(self.settled):
+            earliest = float("inf")
         for entry in entries:
             name = entry.name
             if name.startswith("."):
@@ -107,7 +113,10 @@ class _Listing:
                 self.walk(Path(entry.path))
         elif wanted and not stat.S_ISREG(st.st_mode):
             self.skipped.append(Skipped(Path(entry.path), "not a regular file"))
-        elif wanted and abs(self.now - st.st_mtime) >= self.settle_seconds:
+        elif wanted and (
+            abs(self.now - st.st_mtime) >= self.settle_seconds
+            or entry.path.startswith(self.settled)
+        ):
             # A file modified moments ago may still be being written: it waits for the next run.
             self.found.append(FileVersion(entry.path, st.st_size, st.st_mtime_ns, st.st_ino))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from digest.errors import StateError
 
 DB_NAME = "state.sqlite3"
-SCHEMA_VERSION = 4  # PRAGMA user_version; 1 was the first release (no `meta` table)
+SCHEMA_VERSION = 5  # PRAGMA user_version; 1 was the first release (no `meta` table)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -74,12 +74,70 @@ CREATE TABLE IF NOT EXISTS repeats (
     title TEXT NOT NULL,
     at TEXT NOT NULL
 );
+-- feeds (digest.store.feeds): the polled feeds, the entries seen, the pages fetched
+CREATE TABLE IF NOT EXISTS feeds (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,   -- where it is polled; a permanent redirect updates it
+    added_url TEXT NOT NULL,    -- as it was added, so `feeds remove` knows it by either
+    slug TEXT NOT NULL UNIQUE,  -- its folder under <seeds>/feeds/
+    title TEXT,
+    added TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'active',  -- active | gone (410: never polled again)
+    etag TEXT,
+    last_modified TEXT,
+    last_poll TEXT,
+    last_success TEXT,
+    last_error TEXT,            -- NULL once a poll succeeds again
+    failures INTEGER NOT NULL DEFAULT 0,  -- polls failed in a row: the backoff doubles
+    next_poll TEXT              -- NULL: due now
+);
+CREATE TABLE IF NOT EXISTS feed_entries (
+    feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,          -- id/guid, else link, else a hash: seen once, never again
+    url TEXT,                   -- its page's canonical URL
+    seen TEXT NOT NULL,
+    PRIMARY KEY (feed_id, key)
+);
+CREATE TABLE IF NOT EXISTS pages (
+    url TEXT PRIMARY KEY,       -- an article page's canonical URL: fetched once, ever
+    fetched TEXT NOT NULL,
+    seed TEXT                   -- the seed file written for it (NULL: none)
+);
+-- === subscribers (s-subs): readers, the arrival sequence, personal digests ===
+CREATE TABLE IF NOT EXISTS subscribers (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name TEXT,
+    status TEXT NOT NULL,        -- active | paused | unsubscribed | bouncing
+    prefs TEXT NOT NULL,         -- JSON: the preference fields as text (subscribers.py)
+    joined TEXT NOT NULL,
+    watermark INTEGER NOT NULL,  -- arrivals up to this seq were considered for them
+    last_fire TEXT,              -- `digest serve`: their scheduled time last handled
+    bounce_floor INTEGER NOT NULL DEFAULT 0  -- refusals of digests <= this id no longer count
+);
+CREATE TABLE IF NOT EXISTS arrivals (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- the order digest first read articles in
+    article_id TEXT NOT NULL UNIQUE,
+    arrived TEXT NOT NULL,
+    section TEXT,
+    body TEXT NOT NULL,          -- JSON of the Article: a weekly reader's week survives the files
+    signature BLOB NOT NULL,     -- its sketch (digest.stories), for copies of earlier arrivals
+    size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS personal_digests (
+    digest_id INTEGER PRIMARY KEY, -- the digests row written in the same transaction
+    marker TEXT NOT NULL,        -- stands for the reader's tokens in the saved message
+    stem TEXT NOT NULL           -- its archive page: {DIGEST_PUBLIC_URL}/archive/{stem}.html
+);
+-- a reader's deliveries: last sent, and the refusals in a row since their last acceptance
+CREATE INDEX IF NOT EXISTS deliveries_by_recipient ON deliveries (recipient, status, digest_id);
+-- === end of subscribers (s-subs) ===
 """
 
 
 # Changes to existing tables, by the version they lead to. New tables need no entry:
 # SCHEMA's CREATE TABLE IF NOT EXISTS adds them to an old database.
-MIGRATIONS: dict[int, tuple[str, ...]] = {2: (), 3: (), 4: ()}
+MIGRATIONS: dict[int, tuple[str, ...]] = {2: (), 3: (), 4: (), 5: ()}  # 5: feeds, subscribers
 
 
 def migrate(conn: sqlite3.Connection, path: Path) -> None:

@@ -1,0 +1,387 @@
+"""Polite, safe HTTP GET for feeds and pages: the only module that knows requests.
+
+Safe with untrusted links: http/https only; the address a name resolves to is
+checked on every hop and the connection goes to that very address (no window
+for DNS rebinding); bodies are cut at `max_bytes` of *decoded* bytes and the
+whole exchange at `timeout` seconds. Polite: one request at a time, `delay`
+seconds between two requests to one host, conditional GET, a User-Agent.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.message import Message
+from types import TracebackType
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.util import connection as urllib3_connection
+
+from digest import __version__
+from digest.errors import (
+    FetchConnectionError,
+    FetchError,
+    FetchProtocolError,
+    FetchRefused,
+    FetchTimeout,
+)
+
+PROJECT_URL = "https://pypi.org/project/digest/"  # named in the User-Agent
+USER_AGENT = f"digest/{__version__} (+{PROJECT_URL})"
+MAX_HOPS = 5
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+PERMANENT = frozenset({301, 308})
+CHUNK = 64 * 1024
+PRIVATE_HINT = "set DIGEST_ALLOW_PRIVATE_ADDRESSES=true to allow addresses on your own network"
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """The limits every request obeys (DIGEST_FETCH_* and DIGEST_ALLOW_PRIVATE_ADDRESSES)."""
+
+    timeout: float = 20.0  # seconds for the whole exchange, redirects and body included
+    max_bytes: int = 10_000_000  # decoded body bytes kept; the rest is cut off
+    delay: float = 1.0  # seconds between two requests to one host
+    allow_private: bool = False  # loopback, private, link-local... addresses allowed
+
+
+@dataclass(frozen=True)
+class Response:
+    """What a GET ended with after following redirects."""
+
+    url: str  # where the final answer came from
+    status: int
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes = b""  # only read for 2xx answers
+    truncated: bool = False  # the body was longer than max_bytes and was cut there
+    permanent: bool = False  # redirected, and every hop was 301/308: `url` is the new home
+    requested: str = ""  # the URL asked for
+
+    @property
+    def redirected(self) -> bool:
+        return self.url != self.requested
+
+    @property
+    def charset(self) -> str | None:
+        return _content_type(self.headers).get_param("charset")  # type: ignore[return-value]
+
+    @property
+    def media_type(self) -> str:
+        return _content_type(self.headers).get_content_type()
+
+
+def _content_type(headers: Mapping[str, str]) -> Message:
+    msg = Message()
+    msg["content-type"] = headers.get("content-type", "application/octet-stream")
+    return msg
+
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+
+class Fetcher:
+    """One polite client; use as a context manager. Requests go out one at a time."""
+
+    def __init__(
+        self, policy: FetchPolicy, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep
+    ) -> None:
+        self.policy = policy
+        self.requests_made = 0
+        self._clock, self._sleep = clock, sleep
+        self._last: dict[str, float] = {}  # host -> when its last request ended
+        self._sockets: list[socket.socket] = []  # those of the request in flight
+        self._aborted = False
+        self._session = _session(policy.allow_private, self._sockets.append)
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._session.close()
+
+    def get(self, url: str, *, etag: str | None = None, modified: str | None = None) -> Response:
+        """GET `url`, following up to MAX_HOPS redirects, each hop checked like the first.
+
+        Raises a FetchError subclass; HTTP error statuses are answers, not errors.
+        """
+        deadline = time.monotonic() + self.policy.timeout
+        # The watchdog: socket timeouts bound each read, this bounds the whole exchange
+        # (a server trickling its headers a byte at a time gets no fresh timeout per byte).
+        watchdog = threading.Timer(self.policy.timeout, self._abort)
+        watchdog.daemon = True
+        self._aborted = False
+        watchdog.start()
+        try:
+            return self._follow(url, etag, modified, deadline)
+        except FetchError:
+            raise
+        except Exception as exc:
+            raise self._mapped(url, exc) from exc
+        finally:
+            watchdog.cancel()
+            self._sockets.clear()
+
+    def _follow(
+        self, url: str, etag: str | None, modified: str | None, deadline: float
+    ) -> Response:
+        headers = _request_headers(etag, modified)
+        current, permanent = url, True
+        for _ in range(MAX_HOPS + 1):
+            _check_scheme(current)
+            resp = self._send(current, headers, deadline)
+            location = resp.headers.get("location")
+            if resp.status_code not in REDIRECTS or not location:
+                return self._answer(url, current, resp, permanent, deadline)
+            resp.close()
+            permanent = permanent and resp.status_code in PERMANENT
+            current = urljoin(current, location.strip())
+        raise FetchProtocolError(url, f"more than {MAX_HOPS} redirects")
+
+    def _abort(self) -> None:
+        self._aborted = True
+        for sock in list(self._sockets):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked recv at once
+            except OSError:
+                pass
+
+    def _mapped(self, url: str, exc: BaseException) -> FetchError:
+        if self._aborted:
+            return FetchTimeout(url, "no complete answer within DIGEST_FETCH_TIMEOUT")
+        return mapped(url, exc)
+
+    def _send(self, url: str, headers: dict[str, str], deadline: float) -> requests.Response:
+        host = (urlsplit(url).hostname or "").lower()
+        self._pace(host)
+        try:
+            left = _left(url, deadline)
+            self.requests_made += 1
+            return self._session.get(
+                url, headers=headers, allow_redirects=False, stream=True, timeout=(left, left)
+            )
+        finally:
+            self._last[host] = self._clock()
+
+    def _pace(self, host: str) -> None:
+        last = self._last.get(host)
+        if last is not None and (gap := last + self.policy.delay - self._clock()) > 0:
+            self._sleep(gap)
+
+    def _answer(
+        self, asked: str, url: str, resp: requests.Response, permanent: bool, deadline: float
+    ) -> Response:
+        headers = {k.lower(): v for k, v in resp.headers.items()}
+        body, truncated, whole = b"", False, False
+        try:
+            if 200 <= resp.status_code < 300:
+                body, truncated = self._read(url, resp, deadline)
+                whole = not truncated
+        finally:
+            if whole and not self._aborted:
+                resp.raw.release_conn()  # read to the end: the connection can serve the next
+            else:
+                resp.close()  # requests' close() drops the connection: unread bytes stay unread
+            self._last[(urlsplit(url).hostname or "").lower()] = self._clock()
+        return Response(
+            url=url,
+            status=resp.status_code,
+            headers=headers,
+            body=body,
+            truncated=truncated,
+            permanent=permanent and url != asked,
+            requested=asked,
+        )
+
+    def _read(self, url: str, resp: requests.Response, deadline: float) -> tuple[bytes, bool]:
+        """The decoded body, at most max_bytes of it; `read1` makes one recv per call."""
+        limit, size = self.policy.max_bytes, 0
+        parts: list[bytes] = []
+        raw = resp.raw
+        while size <= limit:
+            _set_timeout(raw, _left(url, deadline))
+            chunk = raw.read1(CHUNK, decode_content=True)
+            if not chunk:
+                if self._aborted:  # the watchdog closed it: an end, but not the body's
+                    raise FetchTimeout(url, "no complete answer within DIGEST_FETCH_TIMEOUT")
+                return b"".join(parts), False
+            parts.append(chunk)
+            size += len(chunk)
+        return b"".join(parts)[:limit], True
+
+
+def _set_timeout(raw: Any, seconds: float) -> None:
+    # Each read waits at most what is left of the whole exchange, not a fresh timeout.
+    conn = getattr(raw, "connection", None)
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        sock.settimeout(seconds)
+
+
+def _left(url: str, deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise FetchTimeout(url, "no complete answer within DIGEST_FETCH_TIMEOUT")
+    return left
+
+
+def _request_headers(etag: str | None, modified: str | None) -> dict[str, str]:
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate", "Accept": "*/*"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if modified:
+        headers["If-Modified-Since"] = modified
+    return headers
+
+
+def _check_scheme(url: str) -> None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise FetchRefused(url, "not a valid URL") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise FetchRefused(url, "only http and https links are fetched")
+
+
+# --- the address check, inside the connection so the checked address is the one used --------
+
+
+class AddressRefused(Exception):
+    """A name resolved only to addresses we may not connect to (not an OSError: never retried)."""
+
+    def __init__(self, host: str, address: str) -> None:
+        super().__init__(f"{host} is {address}, a loopback, private or reserved address")
+
+
+def allowed_address(address: str) -> bool:
+    """True for a public unicast address; loopback, private, link-local, multicast are not."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def _connect(
+    conn: HTTPConnection, allow_private: bool, watch: Callable[[socket.socket], None]
+) -> socket.socket:
+    """Resolve, check each address, and connect to a checked one."""
+    host = conn._dns_host.strip("[]")
+    try:
+        infos = socket.getaddrinfo(host, conn.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise urllib3.exceptions.NameResolutionError(host, conn, exc) from exc
+    usable = [info[4][0] for info in infos if allow_private or allowed_address(str(info[4][0]))]
+    if not usable:
+        raise AddressRefused(host, str(infos[0][4][0]) if infos else "unresolvable")
+    error: OSError | None = None
+    for address in dict.fromkeys(usable):
+        try:
+            sock = urllib3_connection.create_connection(
+                (str(address), conn.port), conn.timeout, socket_options=conn.socket_options
+            )
+        except OSError as exc:
+            error = exc
+            continue
+        watch(sock)
+        return sock
+    raise urllib3.exceptions.NewConnectionError(conn, f"cannot connect: {error}")
+
+
+def _session(allow_private: bool, watch: Callable[[socket.socket], None]) -> requests.Session:
+    class Plain(HTTPConnection):
+        def _new_conn(self) -> socket.socket:
+            return _connect(self, allow_private, watch)
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            if self.sock is not None:  # a kept-alive connection: the watchdog needs it too
+                watch(self.sock)
+            super().request(*args, **kwargs)
+
+    class Tls(HTTPSConnection):
+        def _new_conn(self) -> socket.socket:
+            return _connect(self, allow_private, watch)
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            if self.sock is not None:
+                watch(self.sock)
+            super().request(*args, **kwargs)
+
+    class PlainPool(HTTPConnectionPool):
+        ConnectionCls = Plain
+
+    class TlsPool(HTTPSConnectionPool):
+        ConnectionCls = Tls
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": PlainPool, "https": TlsPool}
+
+    session = requests.Session()
+    session.trust_env = False  # no proxies or .netrc from the environment: they bypass the checks
+    session.max_redirects = MAX_HOPS
+    adapter = Adapter(max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+# --- one table from the libraries' errors to ours, most specific first ----------------------
+
+_ERRORS: tuple[tuple[type[BaseException], type[FetchError], str], ...] = (
+    (AddressRefused, FetchRefused, PRIVATE_HINT),
+    (requests.exceptions.ConnectTimeout, FetchTimeout, "the server did not answer in time"),
+    (requests.exceptions.ReadTimeout, FetchTimeout, "the server stopped answering"),
+    (urllib3.exceptions.ReadTimeoutError, FetchTimeout, "the server stopped answering"),
+    (socket.timeout, FetchTimeout, "the server stopped answering"),
+    (requests.exceptions.SSLError, FetchConnectionError, "TLS failed"),
+    (requests.exceptions.InvalidURL, FetchRefused, "not a valid URL"),
+    (requests.exceptions.InvalidSchema, FetchRefused, "only http and https links are fetched"),
+    (requests.exceptions.MissingSchema, FetchRefused, "only http and https links are fetched"),
+    (requests.exceptions.ConnectionError, FetchConnectionError, "cannot connect"),
+    (urllib3.exceptions.DecodeError, FetchProtocolError, "the body does not decode"),
+    (requests.exceptions.ContentDecodingError, FetchProtocolError, "the body does not decode"),
+    (urllib3.exceptions.ProtocolError, FetchConnectionError, "the connection broke"),
+    (urllib3.exceptions.HTTPError, FetchConnectionError, "the connection broke"),
+    (requests.exceptions.RequestException, FetchConnectionError, "the request failed"),
+    (OSError, FetchConnectionError, "the connection broke"),
+)
+
+
+def mapped(url: str, exc: BaseException) -> FetchError:
+    """Our error for a library's: the first row of `_ERRORS` whose type matches."""
+    if isinstance(exc, FetchError):
+        return exc
+    cause = _refusal(exc)
+    if cause is not None:
+        return FetchRefused(url, f"{cause}; {PRIVATE_HINT}")
+    for kind, ours, why in _ERRORS:
+        if isinstance(exc, kind):
+            return ours(url, why if kind is not AddressRefused else f"{exc}; {why}")
+    return FetchConnectionError(url, f"{type(exc).__name__}: {exc}")
+
+
+def _refusal(exc: BaseException) -> AddressRefused | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, AddressRefused):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
