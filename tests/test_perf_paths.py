@@ -23,10 +23,11 @@ from conftest import Handler, StartServer
 from helpers import write_seed
 from test_stories_sketches import brute_force_against_sent
 
-from digest import deliver, mail, pipeline, pool, scan, sources, stories, summaries
+from digest import deliver, feedlist, mail, pipeline, pool, scan, sources, stories, summaries
 from digest.config import Settings
 from digest.sources import Article
 from digest.store import Store
+from digest.subscribers import Preferences
 from digest.summarize import Summarizer, Summary
 
 NOW = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
@@ -295,13 +296,18 @@ def test_html_extraction_is_loaded_only_for_new_html_files(
     assert out.stdout.strip() == str(loaded)
 
 
+@pytest.mark.slow
 def test_a_run_with_one_new_file_loads_no_web_mail_signing_or_sumy_code(tmp_path: Path) -> None:
-    # What a run that neither fetches, signs nor serves can do without (issue 14): the
-    # default method reads sumy's stop-word files but runs none of sumy's code.
-    settings = settings_for(tmp_path)
+    # What a run that neither fetches, signs nor serves can do without (issue 14), with
+    # readers and a feed (not due: it failed, and waits) configured: the default method
+    # reads sumy's stop-word files but runs none of sumy's code.
+    settings = settings_for(tmp_path, feed_interval=86_400.0)
     (tmp_path / "seeds").mkdir()
     write_seed(tmp_path / "seeds", "a.txt", story(1))
-    pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet())
+    feedlist.add_feeds(settings, ["http://127.0.0.1:9/feed.xml"], now=NOW)  # refused: private
+    with Store.open(tmp_path / "state") as store:
+        store.add_subscriber("reader@example.org", None, Preferences(), NOW)
+    pipeline.run_once(settings, reporter=quiet())
     write_seed(tmp_path / "seeds", "b.txt", story(2))
     script = textwrap.dedent(
         f"""
@@ -312,8 +318,9 @@ def test_a_run_with_one_new_file_loads_no_web_mail_signing_or_sumy_code(tmp_path
         base = Path({str(tmp_path)!r})
         settings = Settings(seeds_dir=base / "seeds", state_dir=base / "state",
                             outbox_dir=base / "outbox", archive_dir=base / "archive",
-                            settle_seconds=0)
-        assert pipeline.run_once(settings).status == "sent"
+                            settle_seconds=0, feed_interval=86_400.0)
+        result = pipeline.run_once(settings)
+        assert result.status == "sent" and result.accepted == ["reader@example.org"], result
         heavy = {{"requests", "urllib3", "trafilatura", "lxml", "dkim", "feedparser",
                   "werkzeug", "aiosmtpd", "sumy", "pycountry", "multiprocessing"}}
         print(sorted(heavy & set(sys.modules)))
