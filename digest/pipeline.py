@@ -141,13 +141,13 @@ def run_once(
     to = recipients or settings.recipients
     if dry_run:
         return _dry_run(settings, clock(), rep, summarizer, to)
-    from digest import deliver, fanout
+    from digest import deliver, reader_delivery
 
     with run_lock(settings.state_dir, wait=LOCK_WAIT_SECONDS):
         with Store.open(settings.state_dir) as store:
             # s-subs: with subscribers (and no --to) the run is theirs, over one connection
             readers = recipients is None and store.has_subscribers()
-            personal = fanout.delivery_for(settings, open_sender, readers)
+            personal = reader_delivery.delivery_for(settings, open_sender, readers)
             delivery = personal or deliver.for_settings(settings, open_sender)
             ctx = RunContext(settings, store, delivery, clock, rep)
             result = RunResult()
