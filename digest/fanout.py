@@ -114,25 +114,13 @@ def queue_for_subscribers(
 ) -> list[tuple[compose.Digest, Path]]:
     """Queue one digest per distinct set of new articles among the due readers: (digest, .eml)."""
     marks = store.watermarks()
-    chosen: list[tuple[Subscriber, str | None]] = []
-    for s in store.subscribers():
-        if s.status == "active" and s.id in marks:
-            is_due, fired = due(s, marks[s.id][1])
-            if is_due:
-                chosen.append((s, fired))
+    chosen = _due_readers(store, marks, due)
     if not chosen:
         return []
     low = min(marks[s.id][0] for s, _ in chosen)
     arrivals = store.arrivals_after(low)
-    run = Pass(
-        settings,
-        store,
-        now,
-        reporter,
-        summarizer,
-        arrivals[-1].seq if arrivals else low,
-        send_empty,
-    )
+    top = arrivals[-1].seq if arrivals else low
+    run = Pass(settings, store, now, reporter, summarizer, top, send_empty)
     queued: list[tuple[compose.Digest, Path]] = []
     groups = sorted(_group(settings, arrivals, chosen, marks).items())
     for number, ((picked, limit), members) in enumerate(groups):
@@ -145,6 +133,19 @@ def queue_for_subscribers(
         if digest is not None:
             queued.append(digest)
     return queued
+
+
+def _due_readers(
+    store: Store, marks: dict[int, tuple[int, str | None]], due: Due
+) -> list[tuple[Subscriber, str | None]]:
+    """The active readers due now, each with the scheduled time this run handles for them."""
+    chosen: list[tuple[Subscriber, str | None]] = []
+    for s in store.subscribers():
+        if s.status == "active" and s.id in marks:
+            is_due, fired = due(s, marks[s.id][1])
+            if is_due:
+                chosen.append((s, fired))
+    return chosen
 
 
 def _group(
@@ -171,7 +172,7 @@ def _group(
 
 def _queue_group(run: Pass, group: Group) -> tuple[compose.Digest, Path] | None:
     """Build, save and queue one digest for the group; None when all were copies."""
-    from digest import deliver, pipeline
+    from digest import pipeline
 
     settings, store, now, articles = run.settings, run.store, run.now, group.articles
     first = articles[0].id[:8] if articles else "empty"
@@ -195,25 +196,33 @@ def _queue_group(run: Pass, group: Group) -> tuple[compose.Digest, Path] | None:
     if digest.is_empty and articles and not run.send_empty:
         store.advance(group.marks, run.top)  # every article a copy of an earlier arrival
         return None
-    msg = _message(settings, built.rendered, links, now)
-    html = built.rendered.html
+    eml_path = _save(run, group, built.rendered, links, stem)
+    if not digest.is_empty:
+        _archive(settings, digest, stem, run.reporter)
+    return digest, eml_path
+
+
+def _save(run: Pass, group: Group, rendered: Rendered, links: Links, stem: str) -> Path:
+    """Save the group's message to the outbox and queue it, watermarks moved with it."""
+    from digest import deliver
+
+    msg = _message(run.settings, rendered, links, run.now)
+    html = rendered.html
     for placeholder in links.placeholders:
         html = html.replace(placeholder, "")  # the outbox copy is nobody's
-    eml_path = deliver.save_to_outbox(settings.outbox_dir, stem, msg.as_bytes(), html)
-    store.queue_personal(
+    eml_path = deliver.save_to_outbox(run.settings.outbox_dir, stem, msg.as_bytes(), html)
+    run.store.queue_personal(
         marker=links.marker,
         stem=stem,
         marks=group.marks,
         seq=run.top,
-        created=now,
-        subject=built.rendered.subject,
+        created=run.now,
+        subject=rendered.subject,
         eml_path=eml_path,
-        articles=[(a.id, str(a.path), a.title) for a in articles],
+        articles=[(a.id, str(a.path), a.title) for a in group.articles],
         recipients=[s.email for s, _ in group.members],
     )
-    if not digest.is_empty:
-        _archive(settings, digest, stem, run.reporter)
-    return digest, eml_path
+    return eml_path
 
 
 def _sent(settings: Settings, store: Store, floor: int, now: datetime) -> list[stories.Sketch]:

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 from digest import summaries as summary_cache
 from digest.config import Settings
 from digest.context import Clock, Reporter, RunContext, utc_now
-from digest.errors import DeliveryError, DigestError, SourceError
+from digest.errors import DeliveryError, DigestError
 from digest.lock import run_lock
 from digest.scan import collect
 from digest.sources import Article, Skipped
 from digest.store import Store
-from digest.summarize import Summarizer, Summary
+from digest.summarize import Summarizer
 
 if TYPE_CHECKING:  # imported where used: a run with nothing new loads no numpy, Jinja2, smtplib
     from email.message import EmailMessage
@@ -34,7 +34,6 @@ __all__ = [
     "collect",
     "preview",
     "run_once",
-    "summarize_files",
     "utc_now",
 ]
 LOCK_WAIT_SECONDS = 5.0
@@ -150,19 +149,31 @@ def run_once(
             personal = reader_delivery.delivery_for(settings, open_sender, readers)
             delivery = personal or deliver.for_settings(settings, open_sender)
             ctx = RunContext(settings, store, delivery, clock, rep)
-            result = RunResult()
             if fetch:
                 _fetch_feeds(ctx)
             try:
-                _flush_queue(ctx, result)
-                if readers:
-                    _subscriber_digests(ctx, result, summarizer, send_empty, due)
-                else:
-                    _new_digest(ctx, result, summarizer, to, send_empty)
+                return _deliver_and_queue(ctx, readers, summarizer, to, send_empty, due)
             finally:
                 if personal is not None:
                     personal.close()
-            return result
+
+
+def _deliver_and_queue(
+    ctx: RunContext,
+    readers: bool,
+    summarizer: Summarizer | None,
+    to: tuple[str, ...],
+    send_empty: bool,
+    due: fanout.Due | None,
+) -> RunResult:
+    """Send what is queued, then queue (and send) the readers' digests or the one new digest."""
+    result = RunResult()
+    _flush_queue(ctx, result)
+    if readers:
+        _subscriber_digests(ctx, result, summarizer, send_empty, due)
+    else:
+        _new_digest(ctx, result, summarizer, to, send_empty)
+    return result
 
 
 def _fetch_feeds(ctx: RunContext) -> None:
@@ -377,63 +388,6 @@ def _build_cached(
     try:
         return build(
             settings, articles, created=now, reporter=rep, summarizer=summarizer, cache=cache
-        )
-    finally:
-        if cache is not None:
-            cache.close()
-
-
-@dataclass(frozen=True)
-class Summarized:
-    """`digest summarize`'s answer: each article read with its summary, and the files skipped."""
-
-    summaries: list[tuple[Article, Summary]]  # in the order the files were named
-    skipped: list[Skipped]  # files that cannot be used, in the order found
-
-
-def summarize_files(
-    settings: Settings,
-    paths: Sequence[Path],
-    *,
-    count: int | None = None,
-    reporter: Reporter | None = None,
-) -> Summarized:
-    """Read and summarize these files; sends and records nothing but summaries in the cache."""
-    from digest import scan, sources
-
-    rep = reporter or Reporter()
-    infos, skipped = [], []
-    for path in paths:
-        try:
-            infos.append(sources.file_info(path))
-        except SourceError as exc:
-            skipped.append(Skipped(Path(exc.path), exc.reason))
-    read: list[Article] = []
-    found = scan.read_all(
-        infos, max_bytes=settings.max_file_bytes, workers=settings.workers, track=rep.track
-    )
-    for info, got in found:
-        if isinstance(got, str):
-            skipped.append(Skipped(Path(info.path), got))
-        else:
-            read.append(got)
-    made = _summaries_cached(settings, read, count or settings.sentences, rep)
-    return Summarized([(a, made[a.id]) for a in read], skipped)
-
-
-def _summaries_cached(
-    settings: Settings, articles: Sequence[Article], count: int, rep: Reporter
-) -> dict[str, Summary]:
-    engine = Summarizer(settings.summarizer, settings.language)
-    cache = Store.open_existing(settings.state_dir)
-    try:
-        return summary_cache.summarize_all(
-            articles,
-            count,
-            summarizer=engine,
-            workers=settings.workers,
-            cache=cache,
-            track=rep.track,
         )
     finally:
         if cache is not None:
