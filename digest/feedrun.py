@@ -155,6 +155,14 @@ def _settle(
         return FeedResult(row.url, f"{row.url}: {why}; digest feeds remove {row.url}", 0, True)
     if item.error is not None or resp is None or resp.status not in (200, 304):
         return _failed(store, item, now, interval, remove)
+    return _answered(settings, store, item, resp, now, pages)
+
+
+def _answered(
+    settings: Settings, store: Store, item: _Polled, resp: Response, now: datetime, pages: Pages
+) -> FeedResult:
+    """A 200 or 304: the poll recorded as a success, the new entries written."""
+    row, at, interval = item.row, now, timedelta(seconds=settings.feed_interval)
     headers = resp.headers
     moved = resp.url if resp.permanent else None
     title = item.feed.title if item.feed else None

@@ -83,7 +83,6 @@ def build(
     `cache`; new ones are kept in it, and made in DIGEST_WORKERS processes.
     """
     from digest import compose as composer
-    from digest import render
 
     if sent is None:  # subscribers' digests bring their own (fanout)
         sent = recent_sketches(settings, cache, created)
@@ -96,15 +95,24 @@ def build(
         cache=cache,
         track=reporter.track,
     )
-    rendered = render.render(
-        composer.compose(plan, summaries, created=created),
+    digest = composer.compose(plan, summaries, created=created)
+    return Built(_render(settings, digest, links), plan.sketches)
+
+
+def _render(
+    settings: Settings, digest: composer.Digest, links: Mapping[str, str | None] | None
+) -> render.Rendered:
+    """The email of the digest, fitted to DIGEST_HTML_BUDGET_KB, with the readers' links if any."""
+    from digest import render
+
+    return render.render(
+        digest,
         templates_dir=settings.templates_dir,
         budget_bytes=settings.html_budget_kb * 1024,
         unsubscribe=links.get("unsubscribe") if links else unsubscribe_link(settings),
         preferences=links.get("preferences") if links else None,
         web_copy=links.get("web_copy") if links else None,
     )
-    return Built(rendered, plan.sketches)
 
 
 def recent_sketches(settings: Settings, store: Store | None, now: datetime) -> list[stories.Sketch]:
