@@ -20,6 +20,7 @@ from digest.pages import Pages, canonical_url, sync_folder
 from digest.store import FeedPoll, FeedRow, Store
 
 if TYPE_CHECKING:  # imported where used: a run with no feeds due loads neither
+    from digest.context import Reporter
     from digest.feeds import Feed
     from digest.fetch import Fetcher, FetchPolicy, Response
 
@@ -61,6 +62,17 @@ class _Polled:
     response: Response | None = None
     feed: Feed | None = None
     error: DigestError | None = None
+
+
+def fetch_for_run(settings: Settings, store: Store, now: datetime, reporter: Reporter) -> None:
+    """`fetch_due` inside a digest run: a failing feed is one line, never fatal."""
+    try:
+        report = fetch_due(settings, store, now=now)
+    except DigestError as exc:  # the feeds wait for the next run; the seeds still go out
+        reporter.say(f"feeds not polled: {exc}")
+        return
+    for line in report_lines(report):
+        reporter.say(line)
 
 
 def fetch_due(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ from digest.lock import run_lock
 from digest.scan import collect
 from digest.sources import Article, Skipped
 from digest.store import Store
+from digest.store.schema import iso
 from digest.summarize import Summarizer
 
 if TYPE_CHECKING:  # imported where used: a run with nothing new loads no numpy, Jinja2, smtplib
@@ -188,13 +189,7 @@ def _fetch_feeds(ctx: RunContext) -> None:
     """Poll the due feeds into the seeds folder; a failing feed is one line, never fatal."""
     from digest import feedrun  # requests and feedparser load only when a feed is due
 
-    try:
-        report = feedrun.fetch_due(ctx.settings, ctx.store, now=ctx.clock())
-    except DigestError as exc:  # the feeds wait for the next run; the seeds still go out
-        ctx.reporter.say(f"feeds not polled: {exc}")
-        return
-    for line in feedrun.report_lines(report):
-        ctx.reporter.say(line)
+    feedrun.fetch_for_run(ctx.settings, ctx.store, ctx.clock(), ctx.reporter)
 
 
 def _dry_run(
@@ -223,7 +218,7 @@ def _dry_run(
 def _flush_queue(ctx: RunContext, result: RunResult) -> None:
     """Deliver the queued messages, oldest first, until one cannot go out now."""
     for queued in ctx.store.queued():
-        report = ctx.delivery.deliver(ctx.store, queued, _iso(ctx.clock()))
+        report = ctx.delivery.deliver(ctx.store, queued, iso(ctx.clock()))
         result.accepted += report.accepted
         result.refused += report.refused
         result.errors += report.errors
@@ -400,7 +395,3 @@ def _build_cached(
     finally:
         if cache is not None:
             cache.close()
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")

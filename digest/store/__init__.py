@@ -12,13 +12,13 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from digest.errors import StateError
 from digest.sources import FileVersion
 from digest.store.feeds import FeedPoll, FeedRow, FeedStore
-from digest.store.schema import DB_NAME, SCHEMA, SCHEMA_VERSION, migrate, open_readonly
+from digest.store.schema import DB_NAME, SCHEMA, SCHEMA_VERSION, iso, migrate, open_readonly
 from digest.store.subscribers import Arrival, SubscriberTables
 from digest.summarize import Summary
 
@@ -145,7 +145,7 @@ class Store(SubscriberTables):
             self._conn.execute(
                 "INSERT OR REPLACE INTO skipped (path, size, mtime_ns, reason, at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (str(path), size, mtime_ns, reason, _iso(at)),
+                (str(path), size, mtime_ns, reason, iso(at)),
             )
 
     def queue_digest(
@@ -166,7 +166,7 @@ class Store(SubscriberTables):
             cur = self._conn.execute(
                 "INSERT INTO digests (created, subject, eml_path, article_count, status)"
                 " VALUES (?, ?, ?, ?, 'queued')",
-                (_iso(created), subject, str(eml_path), len(articles)),
+                (iso(created), subject, str(eml_path), len(articles)),
             )
             digest_id = int(cur.lastrowid or 0)
             self._conn.executemany(
@@ -180,7 +180,7 @@ class Store(SubscriberTables):
             self._conn.executemany(
                 "INSERT OR REPLACE INTO prints (article_id, created, signature, size)"
                 " VALUES (?, ?, ?, ?)",
-                [(aid, _iso(created), values, size) for aid, values, size in sketches],
+                [(aid, iso(created), values, size) for aid, values, size in sketches],
             )
         return digest_id
 
@@ -188,7 +188,7 @@ class Store(SubscriberTables):
         """(id, values, size) of the articles sent in digests created at or after `since`."""
         rows = self._conn.execute(
             "SELECT article_id, signature, size FROM prints WHERE created >= ? ORDER BY article_id",
-            (_iso(since),),
+            (iso(since),),
         ).fetchall()
         return [(str(aid), bytes(sig), int(size)) for aid, sig, size in rows]
 
@@ -197,7 +197,7 @@ class Store(SubscriberTables):
         with self._conn:
             self._conn.executemany(
                 "INSERT OR IGNORE INTO repeats (id, path, title, at) VALUES (?, ?, ?, ?)",
-                [(*article, _iso(at)) for article in articles],
+                [(*article, iso(at)) for article in articles],
             )
 
     def queued(self) -> list[QueuedDigest]:
@@ -325,11 +325,6 @@ class Store(SubscriberTables):
                 )
         except sqlite3.Error as exc:
             raise StateError(f"cannot save summaries in the state database: {exc}") from exc
-
-
-def _iso(moment: datetime) -> str:
-    """How the database writes a moment: UTC, to the second (it sorts as text)."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _when(text: str) -> datetime:
