@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from digest import __version__, cli_feeds, pipeline
+from digest import __version__, cli_feeds, pipeline, summaries
 from digest.config import Settings, env_file_warning, load_settings, parse_recipients
 from digest.errors import DigestError
 from digest.subscribers_cli import subscribers
@@ -224,7 +224,7 @@ def summarize(ctx: Context, paths: tuple[Path, ...], as_json: bool, count: int |
     Example: digest summarize --json seeds/*
     """
     settings = ctx.settings()
-    done = pipeline.summarize_files(settings, paths, count=count, reporter=ClickReporter())
+    done = summaries.summarize_files(settings, paths, count=count, reporter=ClickReporter())
     for item in done.skipped:
         click.echo(f"digest: skipped {item.path}: {item.reason}", err=True)
     for article, summary in done.summaries:

@@ -113,24 +113,31 @@ def _from_values(v: Mapping[str, str]) -> Settings:
         smtp_attempts=_int(v, "DIGEST_SMTP_ATTEMPTS", 3, 1, 20),
         smtp_backoff=_float(v, "DIGEST_SMTP_BACKOFF", 2.0, 0.0, 600.0),
         smtp_rate=_float(v, "DIGEST_SMTP_RATE", 0.0, 0.0, 100_000.0) or None,
-        schedule=v.get("DIGEST_SCHEDULE", "0 7 * * *"),
-        timezone=v.get("DIGEST_TIMEZONE"),
-        sentences=_int(v, "DIGEST_SENTENCES", 3, 1, 50),
-        max_articles=_int(v, "DIGEST_MAX_ARTICLES", 30, 1, 10_000),
-        dedupe_days=_int(v, "DIGEST_DEDUPE_DAYS", 7, 0, 3650),
-        summarizer=_summarizer(v),
-        language=_language(v),
-        settle_seconds=_float(v, "DIGEST_SETTLE_SECONDS", 5.0, 0.0, 86_400.0),
-        max_file_bytes=_int(v, "DIGEST_MAX_FILE_BYTES", 5_000_000, 1_000, 1_000_000_000),
-        workers=_int(v, "DIGEST_WORKERS", os.cpu_count() or 1, 1, 256),
-        send_empty=_bool(v, "DIGEST_SEND_EMPTY", False),
-        archive_dir=Path(v.get("DIGEST_ARCHIVE_DIR", "archive")),
-        html_budget_kb=_int(v, "DIGEST_HTML_BUDGET_KB", 90, 10, 100_000),
-        unsubscribe_mailto=_mailto(v),
-        unsubscribe_url=_https_url(v, "DIGEST_UNSUBSCRIBE_URL"),
+        **_digest_settings(v),
         **_feed_settings(v),
         **_subscriber_settings(v),
     )
+
+
+def _digest_settings(v: Mapping[str, str]) -> dict[str, Any]:
+    """When digests go out and what goes into them."""
+    return {
+        "schedule": v.get("DIGEST_SCHEDULE", "0 7 * * *"),
+        "timezone": v.get("DIGEST_TIMEZONE"),
+        "sentences": _int(v, "DIGEST_SENTENCES", 3, 1, 50),
+        "max_articles": _int(v, "DIGEST_MAX_ARTICLES", 30, 1, 10_000),
+        "dedupe_days": _int(v, "DIGEST_DEDUPE_DAYS", 7, 0, 3650),
+        "summarizer": _summarizer(v),
+        "language": _language(v),
+        "settle_seconds": _float(v, "DIGEST_SETTLE_SECONDS", 5.0, 0.0, 86_400.0),
+        "max_file_bytes": _int(v, "DIGEST_MAX_FILE_BYTES", 5_000_000, 1_000, 1_000_000_000),
+        "workers": _int(v, "DIGEST_WORKERS", os.cpu_count() or 1, 1, 256),
+        "send_empty": _bool(v, "DIGEST_SEND_EMPTY", False),
+        "archive_dir": Path(v.get("DIGEST_ARCHIVE_DIR", "archive")),
+        "html_budget_kb": _int(v, "DIGEST_HTML_BUDGET_KB", 90, 10, 100_000),
+        "unsubscribe_mailto": _mailto(v),
+        "unsubscribe_url": _https_url(v, "DIGEST_UNSUBSCRIBE_URL"),
+    }
 
 
 def _subscriber_settings(v: Mapping[str, str]) -> dict[str, Any]:

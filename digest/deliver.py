@@ -115,12 +115,8 @@ def deliver_smtp(
     from digest import mail
 
     report = DeliveryReport()
-    try:
-        msg = mail.parse_message(queued.eml_path.read_bytes())
-    except OSError as exc:
-        report.errors.append(
-            DeliveryError(f"queued message {queued.eml_path} cannot be read: {exc}")
-        )
+    msg = _saved_message(queued, report)
+    if msg is None:
         return report
     pending, pace, failures = list(queued.pending), pace or Pace(), 0
     address: Addresser = (addresser or mail.addresser)(msg)
@@ -138,6 +134,19 @@ def deliver_smtp(
     if pending:
         report.errors.append(error or _still_refused(queued.id, report.temporary))
     return report
+
+
+def _saved_message(queued: QueuedDigest, report: DeliveryReport) -> EmailMessage | None:
+    """The queued message as saved in the outbox; None (and an error reported) if unreadable."""
+    from digest import mail
+
+    try:
+        return mail.parse_message(queued.eml_path.read_bytes())
+    except OSError as exc:
+        report.errors.append(
+            DeliveryError(f"queued message {queued.eml_path} cannot be read: {exc}")
+        )
+        return None
 
 
 class Pace:

@@ -98,11 +98,16 @@ def extract_page(
     found = _read(tree, url)
     if found is None:
         return _from_feed(None, feed_text, url)
+    return _from_feed(_page(found, meta, url, cut), feed_text, url)
+
+
+def _page(found: Any, meta: dict[str, str], url: str | None, cut: bool) -> Page:
+    """The page as trafilatura read it, with its own meta preferred where it says more."""
     title = _clean(found.title)
     paragraphs = _without_title(title, _paragraphs(found.text))
     if _words(paragraphs) < _MIN_WORDS:
         paragraphs = ()
-    page = Page(
+    return Page(
         title=title,
         paragraphs=paragraphs,
         author=_clean(found.author),
@@ -112,7 +117,6 @@ def extract_page(
         language=meta.get("language") or _clean(found.language),
         cut=cut,
     )
-    return _from_feed(page, feed_text, url)
 
 
 def _parse(data: bytes, url: str | None) -> HtmlElement | None:

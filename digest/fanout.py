@@ -5,7 +5,7 @@ then for each active reader who is due picks those that arrived after their
 watermark and pass their filters. Readers with the same articles and the same
 `max` share one digest: it is rendered once with a marker where the reader's
 tokens go, saved and queued with all of them as recipients, and their
-watermarks move in the same transaction. At send time `addresser_for` fills
+watermarks move in the same transaction. At send time `reader_delivery` fills
 in each reader's address and tokens (and signs with DKIM), after reading
 their status again: who unsubscribed a second ago is not sent to.
 """
@@ -13,10 +13,8 @@ their status again: who unsubscribed a second ago is not sent to.
 from __future__ import annotations
 
 import bisect
-import importlib
 import secrets
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -24,13 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digest.config import Settings
-from digest.errors import DigestError, SettingsError
+from digest.errors import DigestError
 from digest.sources import Article
-from digest.store import Arrival, QueuedDigest, Store
+from digest.store import Arrival, Store
 from digest.subscribers import Subscriber, matches
 
 if TYPE_CHECKING:
-    from digest import compose, deliver, pipeline, stories
+    from digest import compose, pipeline, stories
     from digest.render import Rendered
     from digest.summarize import Summarizer
 
@@ -116,25 +114,13 @@ def queue_for_subscribers(
 ) -> list[tuple[compose.Digest, Path]]:
     """Queue one digest per distinct set of new articles among the due readers: (digest, .eml)."""
     marks = store.watermarks()
-    chosen: list[tuple[Subscriber, str | None]] = []
-    for s in store.subscribers():
-        if s.status == "active" and s.id in marks:
-            is_due, fired = due(s, marks[s.id][1])
-            if is_due:
-                chosen.append((s, fired))
+    chosen = _due_readers(store, marks, due)
     if not chosen:
         return []
     low = min(marks[s.id][0] for s, _ in chosen)
     arrivals = store.arrivals_after(low)
-    run = Pass(
-        settings,
-        store,
-        now,
-        reporter,
-        summarizer,
-        arrivals[-1].seq if arrivals else low,
-        send_empty,
-    )
+    top = arrivals[-1].seq if arrivals else low
+    run = Pass(settings, store, now, reporter, summarizer, top, send_empty)
     queued: list[tuple[compose.Digest, Path]] = []
     groups = sorted(_group(settings, arrivals, chosen, marks).items())
     for number, ((picked, limit), members) in enumerate(groups):
@@ -147,6 +133,19 @@ def queue_for_subscribers(
         if digest is not None:
             queued.append(digest)
     return queued
+
+
+def _due_readers(
+    store: Store, marks: dict[int, tuple[int, str | None]], due: Due
+) -> list[tuple[Subscriber, str | None]]:
+    """The active readers due now, each with the scheduled time this run handles for them."""
+    chosen: list[tuple[Subscriber, str | None]] = []
+    for s in store.subscribers():
+        if s.status == "active" and s.id in marks:
+            is_due, fired = due(s, marks[s.id][1])
+            if is_due:
+                chosen.append((s, fired))
+    return chosen
 
 
 def _group(
@@ -173,7 +172,7 @@ def _group(
 
 def _queue_group(run: Pass, group: Group) -> tuple[compose.Digest, Path] | None:
     """Build, save and queue one digest for the group; None when all were copies."""
-    from digest import deliver, pipeline
+    from digest import pipeline
 
     settings, store, now, articles = run.settings, run.store, run.now, group.articles
     first = articles[0].id[:8] if articles else "empty"
@@ -197,25 +196,33 @@ def _queue_group(run: Pass, group: Group) -> tuple[compose.Digest, Path] | None:
     if digest.is_empty and articles and not run.send_empty:
         store.advance(group.marks, run.top)  # every article a copy of an earlier arrival
         return None
-    msg = _message(settings, built.rendered, links, now)
-    html = built.rendered.html
+    eml_path = _save(run, group, built.rendered, links, stem)
+    if not digest.is_empty:
+        _archive(settings, digest, stem, run.reporter)
+    return digest, eml_path
+
+
+def _save(run: Pass, group: Group, rendered: Rendered, links: Links, stem: str) -> Path:
+    """Save the group's message to the outbox and queue it, watermarks moved with it."""
+    from digest import deliver
+
+    msg = _message(run.settings, rendered, links, run.now)
+    html = rendered.html
     for placeholder in links.placeholders:
         html = html.replace(placeholder, "")  # the outbox copy is nobody's
-    eml_path = deliver.save_to_outbox(settings.outbox_dir, stem, msg.as_bytes(), html)
-    store.queue_personal(
+    eml_path = deliver.save_to_outbox(run.settings.outbox_dir, stem, msg.as_bytes(), html)
+    run.store.queue_personal(
         marker=links.marker,
         stem=stem,
         marks=group.marks,
         seq=run.top,
-        created=now,
-        subject=built.rendered.subject,
+        created=run.now,
+        subject=rendered.subject,
         eml_path=eml_path,
-        articles=[(a.id, str(a.path), a.title) for a in articles],
+        articles=[(a.id, str(a.path), a.title) for a in group.articles],
         recipients=[s.email for s, _ in group.members],
     )
-    if not digest.is_empty:
-        _archive(settings, digest, stem, run.reporter)
-    return digest, eml_path
+    return eml_path
 
 
 def _sent(settings: Settings, store: Store, floor: int, now: datetime) -> list[stories.Sketch]:
@@ -264,102 +271,6 @@ def _archive(settings: Settings, digest: compose.Digest, stem: str, rep: pipelin
         rep.say(f"archive: {exc}")
 
 
-# --- sending --------------------------------------------------------------------------------
-
-
-def addresser_for(
-    settings: Settings, store: Store, queued: QueuedDigest
-) -> Callable[[EmailMessage], deliver.Addresser] | None:
-    """For a digest queued for readers: each one's bytes, or None when they are not active.
-
-    A plain DIGEST_TO digest gets None (the usual addresser), or with DKIM a signing one.
-    """
-    from digest import mail
-    from digest.personalize import Template
-
-    found = store.personal(queued.id)
-    sign = _signer(settings)
-    if found is None:
-        if sign is None:
-            return None
-        signer = sign
-
-        def signed(msg: EmailMessage) -> deliver.Addresser:
-            plain = mail.addresser(msg)
-            return lambda recipient: signer(plain(recipient))
-
-        return signed
-    from digest import tokens  # late: a plain DIGEST_TO run loads no itsdangerous
-
-    marker, _ = found
-    secret = tokens.secret_key(settings.state_dir, settings.secret_key)
-
-    def make(msg: EmailMessage) -> deliver.Addresser:
-        data = queued.eml_path.read_bytes()
-        unsub, prefs = f"{marker}u", f"{marker}p"
-        template = Template(data, mail.to_line(f"to-{marker}@invalid"), (unsub, prefs))
-
-        def address(recipient: str) -> bytes | None:
-            reader = store.recipient_status(recipient)
-            if reader is None or reader[1] != "active":
-                return None
-            values = {
-                unsub: tokens.make(secret, "unsubscribe", reader[0]),
-                prefs: tokens.make(secret, "preferences", reader[0]),
-            }
-            out = template.fill(mail.to_line(recipient), values)
-            return sign(out) if sign is not None else out
-
-        return address
-
-    return make
-
-
-def keep_for(store: Store, queued: QueuedDigest) -> Callable[[str], bool] | None:
-    """File delivery: only readers still active count as delivered."""
-    if store.personal(queued.id) is None:
-        return None
-
-    def keep(recipient: str) -> bool:
-        reader = store.recipient_status(recipient)
-        return reader is not None and reader[1] == "active"
-
-    return keep
-
-
-DKIM_HEADERS = (
-    "From",
-    "To",
-    "Subject",
-    "Date",
-    "Message-ID",
-    "List-Unsubscribe",
-    "List-Unsubscribe-Post",
-)
-
-
-def _signer(settings: Settings) -> Callable[[bytes], bytes] | None:
-    """dkim.sign over DKIM_HEADERS when the DKIM settings are given (the module is w-web's)."""
-    if settings.dkim_key_file is None:
-        return None
-    try:
-        dkim = importlib.import_module("digest.dkim")
-    except ImportError as exc:
-        raise SettingsError(
-            "DIGEST_DKIM_KEY_FILE", str(settings.dkim_key_file), "DKIM signing is not installed"
-        ) from exc
-    key_file, selector, domain = (
-        settings.dkim_key_file,
-        settings.dkim_selector,
-        settings.dkim_domain,
-    )
-
-    def sign(data: bytes) -> bytes:
-        return bytes(dkim.sign(data, key_file=key_file, selector=selector, domain=domain))
-
-    return sign
-
-
 def bounce_check(settings: Settings, store: Store, reporter: pipeline.Reporter) -> None:
     """After sending: readers refused for good DIGEST_BOUNCE_LIMIT times in a row stop."""
     for email in store.mark_bouncing(settings.bounce_limit):
@@ -367,94 +278,3 @@ def bounce_check(settings: Settings, store: Store, reporter: pipeline.Reporter) 
             f"subscriber {email} is now bouncing ({settings.bounce_limit} permanent refusals"
             f" in a row); nothing more is sent to them until `digest subscribers resume {email}`"
         )
-
-
-class SharedSender:
-    """A sender factory that keeps one SMTP connection open for the whole run.
-
-    Each digest's delivery enters and leaves it as it would a fresh connection;
-    the connection is dropped (and the next entry connects anew) only when a
-    delivery fails inside it or the server hung up (a 421), so the retry and
-    reconnect behaviour of `deliver_smtp` is unchanged.
-    """
-
-    def __init__(self, open_sender: deliver.SenderFactory) -> None:
-        self._open = open_sender
-        self._held: AbstractContextManager[deliver.Sender] | None = None
-        self._transport: deliver.Sender | None = None
-
-    def __call__(self) -> AbstractContextManager[deliver.Sender]:
-        return self._use()
-
-    @contextmanager
-    def _use(self) -> Iterator[deliver.Sender]:
-        if self._transport is None or not getattr(self._transport, "alive", True):
-            self.close()
-            held = self._open()
-            self._transport = held.__enter__()
-            self._held = held
-        try:
-            yield self._transport
-        except BaseException:
-            self.close()
-            raise
-
-    def close(self) -> None:
-        held, self._held, self._transport = self._held, None, None
-        if held is not None:
-            held.__exit__(None, None, None)
-
-
-class ReaderDelivery:
-    """The run's delivery when it has readers (or DKIM): their bytes, one shared connection.
-
-    A digest queued for readers goes to each one still active with their own
-    address and tokens; every message is DKIM-signed when that is configured.
-    SMTP retries, reconnects and DIGEST_SMTP_RATE are `deliver_smtp`'s, as always.
-    """
-
-    def __init__(self, settings: Settings, open_sender: deliver.SenderFactory | None) -> None:
-        from digest import deliver
-
-        self.settings = settings
-        self.where = "SMTP" if settings.is_smtp else "the outbox"
-        self._shared = SharedSender(open_sender or _connect(settings))
-        self._retry = deliver.Retry(settings.smtp_attempts, settings.smtp_backoff)
-        self._pace = deliver.Pace(settings.smtp_rate)
-
-    def deliver(self, store: Store, queued: QueuedDigest, at: str) -> deliver.DeliveryReport:
-        from digest import deliver
-
-        if not self.settings.is_smtp:
-            return deliver.deliver_file(store, queued, at, keep_for(store, queued))
-        return deliver.deliver_smtp(
-            store,
-            queued,
-            self._shared,
-            self.settings.sender,
-            at,
-            self._retry,
-            self._pace,
-            addresser_for(self.settings, store, queued),
-        )
-
-    def close(self) -> None:
-        self._shared.close()
-
-
-def _connect(settings: Settings) -> deliver.SenderFactory:
-    def connect() -> AbstractContextManager[deliver.Sender]:
-        from digest import mail  # smtplib only once a message goes out
-
-        return mail.SmtpSender(settings)
-
-    return connect
-
-
-def delivery_for(
-    settings: Settings, open_sender: deliver.SenderFactory | None, readers: bool
-) -> ReaderDelivery | None:
-    """A ReaderDelivery for a run with readers or with DKIM signing; else None (the usual)."""
-    if not readers and settings.dkim_key_file is None:
-        return None
-    return ReaderDelivery(settings, open_sender)

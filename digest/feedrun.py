@@ -20,6 +20,7 @@ from digest.pages import Pages, canonical_url, sync_folder
 from digest.store import FeedPoll, FeedRow, Store
 
 if TYPE_CHECKING:  # imported where used: a run with no feeds due loads neither
+    from digest.context import Reporter
     from digest.feeds import Feed
     from digest.fetch import Fetcher, FetchPolicy, Response
 
@@ -61,6 +62,17 @@ class _Polled:
     response: Response | None = None
     feed: Feed | None = None
     error: DigestError | None = None
+
+
+def fetch_for_run(settings: Settings, store: Store, now: datetime, reporter: Reporter) -> None:
+    """`fetch_due` inside a digest run: a failing feed is one line, never fatal."""
+    try:
+        report = fetch_due(settings, store, now=now)
+    except DigestError as exc:  # the feeds wait for the next run; the seeds still go out
+        reporter.say(f"feeds not polled: {exc}")
+        return
+    for line in report_lines(report):
+        reporter.say(line)
 
 
 def fetch_due(
@@ -155,6 +167,14 @@ def _settle(
         return FeedResult(row.url, f"{row.url}: {why}; digest feeds remove {row.url}", 0, True)
     if item.error is not None or resp is None or resp.status not in (200, 304):
         return _failed(store, item, now, interval, remove)
+    return _answered(settings, store, item, resp, now, pages)
+
+
+def _answered(
+    settings: Settings, store: Store, item: _Polled, resp: Response, now: datetime, pages: Pages
+) -> FeedResult:
+    """A 200 or 304: the poll recorded as a success, the new entries written."""
+    row, at, interval = item.row, now, timedelta(seconds=settings.feed_interval)
     headers = resp.headers
     moved = resp.url if resp.permanent else None
     title = item.feed.title if item.feed else None

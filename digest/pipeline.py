@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digest import summaries as summary_cache
 from digest.config import Settings
 from digest.context import Clock, Reporter, RunContext, utc_now
-from digest.errors import DeliveryError, DigestError, SourceError
+from digest.errors import DeliveryError, DigestError
 from digest.lock import run_lock
 from digest.scan import collect
 from digest.sources import Article, Skipped
 from digest.store import Store
-from digest.summarize import Summarizer, Summary
+from digest.store.schema import iso
+from digest.summarize import Summarizer
 
 if TYPE_CHECKING:  # imported where used: a run with nothing new loads no numpy, Jinja2, smtplib
     from email.message import EmailMessage
@@ -34,7 +35,6 @@ __all__ = [
     "collect",
     "preview",
     "run_once",
-    "summarize_files",
     "utc_now",
 ]
 LOCK_WAIT_SECONDS = 5.0
@@ -84,7 +84,6 @@ def build(
     `cache`; new ones are kept in it, and made in DIGEST_WORKERS processes.
     """
     from digest import compose as composer
-    from digest import render
 
     if sent is None:  # subscribers' digests bring their own (fanout)
         sent = recent_sketches(settings, cache, created)
@@ -97,15 +96,24 @@ def build(
         cache=cache,
         track=reporter.track,
     )
-    rendered = render.render(
-        composer.compose(plan, summaries, created=created),
+    digest = composer.compose(plan, summaries, created=created)
+    return Built(_render(settings, digest, links), plan.sketches)
+
+
+def _render(
+    settings: Settings, digest: composer.Digest, links: Mapping[str, str | None] | None
+) -> render.Rendered:
+    """The email of the digest, fitted to DIGEST_HTML_BUDGET_KB, with the readers' links if any."""
+    from digest import render
+
+    return render.render(
+        digest,
         templates_dir=settings.templates_dir,
         budget_bytes=settings.html_budget_kb * 1024,
         unsubscribe=links.get("unsubscribe") if links else unsubscribe_link(settings),
         preferences=links.get("preferences") if links else None,
         web_copy=links.get("web_copy") if links else None,
     )
-    return Built(rendered, plan.sketches)
 
 
 def recent_sketches(settings: Settings, store: Store | None, now: datetime) -> list[stories.Sketch]:
@@ -141,41 +149,47 @@ def run_once(
     to = recipients or settings.recipients
     if dry_run:
         return _dry_run(settings, clock(), rep, summarizer, to)
-    from digest import deliver, fanout
+    from digest import deliver, reader_delivery
 
     with run_lock(settings.state_dir, wait=LOCK_WAIT_SECONDS):
         with Store.open(settings.state_dir) as store:
             # s-subs: with subscribers (and no --to) the run is theirs, over one connection
             readers = recipients is None and store.has_subscribers()
-            personal = fanout.delivery_for(settings, open_sender, readers)
+            personal = reader_delivery.delivery_for(settings, open_sender, readers)
             delivery = personal or deliver.for_settings(settings, open_sender)
             ctx = RunContext(settings, store, delivery, clock, rep)
-            result = RunResult()
             if fetch:
                 _fetch_feeds(ctx)
             try:
-                _flush_queue(ctx, result)
-                if readers:
-                    _subscriber_digests(ctx, result, summarizer, send_empty, due)
-                else:
-                    _new_digest(ctx, result, summarizer, to, send_empty)
+                return _deliver_and_queue(ctx, readers, summarizer, to, send_empty, due)
             finally:
                 if personal is not None:
                     personal.close()
-            return result
+
+
+def _deliver_and_queue(
+    ctx: RunContext,
+    readers: bool,
+    summarizer: Summarizer | None,
+    to: tuple[str, ...],
+    send_empty: bool,
+    due: fanout.Due | None,
+) -> RunResult:
+    """Send what is queued, then queue (and send) the readers' digests or the one new digest."""
+    result = RunResult()
+    _flush_queue(ctx, result)
+    if readers:
+        _subscriber_digests(ctx, result, summarizer, send_empty, due)
+    else:
+        _new_digest(ctx, result, summarizer, to, send_empty)
+    return result
 
 
 def _fetch_feeds(ctx: RunContext) -> None:
     """Poll the due feeds into the seeds folder; a failing feed is one line, never fatal."""
     from digest import feedrun  # requests and feedparser load only when a feed is due
 
-    try:
-        report = feedrun.fetch_due(ctx.settings, ctx.store, now=ctx.clock())
-    except DigestError as exc:  # the feeds wait for the next run; the seeds still go out
-        ctx.reporter.say(f"feeds not polled: {exc}")
-        return
-    for line in feedrun.report_lines(report):
-        ctx.reporter.say(line)
+    feedrun.fetch_for_run(ctx.settings, ctx.store, ctx.clock(), ctx.reporter)
 
 
 def _dry_run(
@@ -204,7 +218,7 @@ def _dry_run(
 def _flush_queue(ctx: RunContext, result: RunResult) -> None:
     """Deliver the queued messages, oldest first, until one cannot go out now."""
     for queued in ctx.store.queued():
-        report = ctx.delivery.deliver(ctx.store, queued, _iso(ctx.clock()))
+        report = ctx.delivery.deliver(ctx.store, queued, iso(ctx.clock()))
         result.accepted += report.accepted
         result.refused += report.refused
         result.errors += report.errors
@@ -383,64 +397,3 @@ def _build_cached(
     finally:
         if cache is not None:
             cache.close()
-
-
-@dataclass(frozen=True)
-class Summarized:
-    """`digest summarize`'s answer: each article read with its summary, and the files skipped."""
-
-    summaries: list[tuple[Article, Summary]]  # in the order the files were named
-    skipped: list[Skipped]  # files that cannot be used, in the order found
-
-
-def summarize_files(
-    settings: Settings,
-    paths: Sequence[Path],
-    *,
-    count: int | None = None,
-    reporter: Reporter | None = None,
-) -> Summarized:
-    """Read and summarize these files; sends and records nothing but summaries in the cache."""
-    from digest import scan, sources
-
-    rep = reporter or Reporter()
-    infos, skipped = [], []
-    for path in paths:
-        try:
-            infos.append(sources.file_info(path))
-        except SourceError as exc:
-            skipped.append(Skipped(Path(exc.path), exc.reason))
-    read: list[Article] = []
-    found = scan.read_all(
-        infos, max_bytes=settings.max_file_bytes, workers=settings.workers, track=rep.track
-    )
-    for info, got in found:
-        if isinstance(got, str):
-            skipped.append(Skipped(Path(info.path), got))
-        else:
-            read.append(got)
-    made = _summaries_cached(settings, read, count or settings.sentences, rep)
-    return Summarized([(a, made[a.id]) for a in read], skipped)
-
-
-def _summaries_cached(
-    settings: Settings, articles: Sequence[Article], count: int, rep: Reporter
-) -> dict[str, Summary]:
-    engine = Summarizer(settings.summarizer, settings.language)
-    cache = Store.open_existing(settings.state_dir)
-    try:
-        return summary_cache.summarize_all(
-            articles,
-            count,
-            summarizer=engine,
-            workers=settings.workers,
-            cache=cache,
-            track=rep.track,
-        )
-    finally:
-        if cache is not None:
-            cache.close()
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")

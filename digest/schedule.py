@@ -82,14 +82,14 @@ class Schedule:
 
         Built as the crontab "30 7 * * *", so DST days follow cron's rules (see `next_fire`).
         """
-        hour, minute = _time_of_day(hhmm)
+        hour, minute = time_of_day(hhmm)
         return _cron(f"{minute} {hour} * * *", zone_named(zone))
 
     @classmethod
     def weekly_on(cls, day: str, hhmm: str, zone: str | tzinfo | None = None) -> Schedule:
         """Every week on `day` ("mon" or "Monday") at wall time `hhmm` in `zone`."""
-        hour, minute = _time_of_day(hhmm)
-        return _cron(f"{minute} {hour} * * {_weekday(day)}", zone_named(zone))
+        hour, minute = time_of_day(hhmm)
+        return _cron(f"{minute} {hour} * * {weekday(day)}", zone_named(zone))
 
     @property
     def zone_name(self) -> str:
@@ -126,14 +126,15 @@ def zone_named(name: str | tzinfo | None) -> tzinfo:
         ) from exc
 
 
-def _time_of_day(hhmm: str) -> tuple[int, int]:
+def time_of_day(hhmm: str) -> tuple[int, int]:
+    """(hour, minute) of a wall time written HH:MM on a 24-hour clock; ScheduleError if not."""
     match = _HHMM.fullmatch(hhmm.strip())
     if not match or int(match[1]) > 23 or int(match[2]) > 59:
         raise ScheduleError("at", hhmm, "not a time of day", "write HH:MM, 24-hour, e.g. 07:30")
     return int(match[1]), int(match[2])
 
 
-def _weekday(day: str) -> str:
+def weekday(day: str) -> str:
     """The crontab name ("mon") of a weekday written "mon", "Mon" or "Monday"."""
     key = day.strip().casefold()
     for short, name in zip(WEEKDAYS, DAY_WORDS, strict=True):

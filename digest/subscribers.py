@@ -15,12 +15,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from digest.config import parse_recipients
 from digest.errors import DigestError, SettingsError
@@ -32,7 +31,6 @@ PREFERENCE_COLUMNS = ("every", "day", "at", "timezone", "sections", "include", "
 COLUMNS = ("email", "name", *PREFERENCE_COLUMNS)
 EXPORT_COLUMNS = (*COLUMNS, "status")  # `status` is read back on import: who left stays out
 MAX_LIMIT = 10_000
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
 class PreferenceError(DigestError):
@@ -75,7 +73,7 @@ class Subscriber:
 def parse_preferences(fields: Mapping[str, str]) -> Preferences:
     """Preferences from text fields named as the CSV columns; empty or missing = the default."""
     f = {k: (v or "").strip() for k, v in fields.items()}
-    day = _choice(f, "day", DAYS, "use one of " + ", ".join(DAYS))
+    day = _checked(_weekday, f["day"]) if f.get("day") else None
     every = _choice(f, "every", EVERY, "use daily or weekly") or ("weekly" if day else "daily")
     if day and every == "daily":
         raise PreferenceError("day", day, "a day is for weekly digests", "add every=weekly")
@@ -119,38 +117,56 @@ def _choice(f: Mapping[str, str], name: str, allowed: Sequence[str], hint: str) 
     raw = f.get(name, "")
     if not raw:
         return None
-    value = raw.lower()[:3] if name == "day" else raw.lower()
-    if value not in allowed or (name == "day" and raw.lower() not in _day_names(value)):
+    if raw.lower() not in allowed:
         raise PreferenceError(name, raw, f"unknown {name}", hint)
-    return value
+    return raw.lower()
 
 
-def _day_names(day: str) -> tuple[str, ...]:
-    full = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-    return (day, full[DAYS.index(day)])
+# How a reader's day, time and zone are checked is digest.schedule's (what `serve` will
+# build from them); these are the words a form or a CSV line shows when one is wrong.
+_PROBLEMS = {
+    "day": ("unknown day", "use one of " + ", ".join(DAYS)),
+    "at": ("not a time of day", "use HH:MM on a 24-hour clock, 00:00 to 23:59"),
+    "timezone": ("unknown time zone", "use an IANA name like Europe/Paris"),
+}
+
+
+def _checked(check: Callable[[str], str], raw: str) -> str:
+    from digest.schedule import ScheduleError
+
+    try:
+        return check(raw)
+    except ScheduleError as exc:
+        why, hint = _PROBLEMS[exc.field]
+        raise PreferenceError(exc.field, raw, why, hint) from None
+
+
+def _weekday(raw: str) -> str:
+    from digest.schedule import weekday  # late: APScheduler only once a reader's cadence is read
+
+    return weekday(raw)
+
+
+def _time_of_day(raw: str) -> str:
+    from digest.schedule import time_of_day
+
+    hour, minute = time_of_day(raw)
+    return f"{hour:02d}:{minute:02d}"
+
+
+def _zone_name(raw: str) -> str:
+    from digest.schedule import zone_named
+
+    zone_named(raw)
+    return raw
 
 
 def _time(raw: str) -> str | None:
-    if not raw:
-        return None
-    m = _TIME.match(raw)
-    if not m or int(m[1]) > 23 or int(m[2]) > 59:
-        raise PreferenceError(
-            "at", raw, "not a time of day", "use HH:MM on a 24-hour clock, 00:00 to 23:59"
-        )
-    return f"{int(m[1]):02d}:{m[2]}"
+    return _checked(_time_of_day, raw) if raw else None
 
 
 def _zone(raw: str) -> str | None:
-    if not raw:
-        return None
-    try:
-        ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise PreferenceError(
-            "timezone", raw, "unknown time zone", "use an IANA name like Europe/Paris"
-        ) from None
-    return raw
+    return _checked(_zone_name, raw) if raw else None
 
 
 def _limit(raw: str) -> int | None:

@@ -1,5 +1,7 @@
 """Summaries of the articles a digest shows, made once: kept in the state database.
 
+`summarize_files` is `digest summarize`: files read and summarized, nothing sent.
+
 Summaries are kept by (article id, method, sentence count, code version), so
 building the same digest again (a retry, a preview then the run) reuses them.
 What is left to summarize is spread over DIGEST_WORKERS processes when there
@@ -9,17 +11,21 @@ are enough articles to pay for starting them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from itertools import chain
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import digest
-from digest.errors import StateError
+from digest.config import Settings
+from digest.errors import SourceError, StateError
 from digest.pool import POOL_MIN_ITEMS, Tracker, no_progress, pool_map
-from digest.sources import Article
+from digest.sources import Article, Skipped
 from digest.summarize import Summarizer, Summary
 
 if TYPE_CHECKING:
+    from digest.context import Reporter
     from digest.store import Store
 
 CACHE_VERSION = 1  # bump when summaries change without a new digest.__version__
@@ -72,3 +78,63 @@ def _summarize(
 
 def _summarize_one(engine: Summarizer, count: int, article: Article) -> Summary:
     return engine.summarize(article, count)
+
+
+@dataclass(frozen=True)
+class Summarized:
+    """`digest summarize`'s answer: each article read with its summary, and the files skipped."""
+
+    summaries: list[tuple[Article, Summary]]  # in the order the files were named
+    skipped: list[Skipped]  # files that cannot be used, in the order found
+
+
+def summarize_files(
+    settings: Settings,
+    paths: Sequence[Path],
+    *,
+    count: int | None = None,
+    reporter: Reporter | None = None,
+) -> Summarized:
+    """Read and summarize these files; sends and records nothing but summaries in the cache."""
+    from digest import scan, sources
+    from digest.context import Reporter
+
+    rep = reporter or Reporter()
+    infos, skipped = [], []
+    for path in paths:
+        try:
+            infos.append(sources.file_info(path))
+        except SourceError as exc:
+            skipped.append(Skipped(Path(exc.path), exc.reason))
+    read: list[Article] = []
+    found = scan.read_all(
+        infos, max_bytes=settings.max_file_bytes, workers=settings.workers, track=rep.track
+    )
+    for info, got in found:
+        if isinstance(got, str):
+            skipped.append(Skipped(Path(info.path), got))
+        else:
+            read.append(got)
+    made = _summaries_cached(settings, read, count or settings.sentences, rep)
+    return Summarized([(a, made[a.id]) for a in read], skipped)
+
+
+def _summaries_cached(
+    settings: Settings, articles: Sequence[Article], count: int, rep: Reporter
+) -> dict[str, Summary]:
+    from digest.store import Store  # late: the store brings in the summarizer
+
+    engine = Summarizer(settings.summarizer, settings.language)
+    cache = Store.open_existing(settings.state_dir)
+    try:
+        return summarize_all(
+            articles,
+            count,
+            summarizer=engine,
+            workers=settings.workers,
+            cache=cache,
+            track=rep.track,
+        )
+    finally:
+        if cache is not None:
+            cache.close()

@@ -70,6 +70,7 @@ def test_fields_are_read_and_normalised() -> None:
         ({"at": "25:00"}, "at", "at='25:00': not a time of day; use HH:MM on a 24-hour clock"),
         ({"at": "7pm"}, "at", "at='7pm': not a time of day"),
         ({"timezone": "Mars/Olympus"}, "timezone", "timezone='Mars/Olympus': unknown time zone"),
+        ({"timezone": "Europe"}, "timezone", "timezone='Europe': unknown time zone"),  # a folder
         ({"every": "hourly"}, "every", "every='hourly': unknown every; use daily or weekly"),
         ({"day": "someday"}, "day", "day='someday': unknown day"),
         ({"every": "daily", "day": "mon"}, "day", "a day is for weekly digests"),

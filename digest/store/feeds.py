@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from digest.store.schema import iso
+
 _FEED_COLUMNS = (
     "id, url, added_url, slug, title, added, status, etag, last_modified, last_poll,"
     " last_success, last_error, failures, next_poll"
@@ -71,7 +73,7 @@ class FeedStore:
             with self._conn:
                 self._conn.execute(
                     "INSERT INTO feeds (url, added_url, slug, title, added) VALUES (?, ?, ?, ?, ?)",
-                    (url, url, slug, title, _stamp(added)),
+                    (url, url, slug, title, iso(added)),
                 )
         except sqlite3.IntegrityError:
             return False
@@ -96,7 +98,7 @@ class FeedStore:
         return self._rows(
             f"SELECT {_FEED_COLUMNS} FROM feeds WHERE status = 'active'"
             " AND (next_poll IS NULL OR next_poll <= ?) ORDER BY id",
-            (_stamp(now),),
+            (iso(now),),
         )
 
     def count(self) -> int:
@@ -120,8 +122,8 @@ class FeedStore:
                 " WHERE id = :id",
                 {
                     "id": feed_id,
-                    "at": _stamp(poll.at),
-                    "next": _stamp(poll.next_poll) if poll.next_poll else None,
+                    "at": iso(poll.at),
+                    "next": iso(poll.next_poll) if poll.next_poll else None,
                     "failures": poll.failures,
                     "ok": poll.ok,
                     "error": poll.error,
@@ -166,11 +168,11 @@ class FeedStore:
         with self._conn:
             self._conn.executemany(
                 "INSERT OR IGNORE INTO feed_entries (feed_id, key, url, seen) VALUES (?, ?, ?, ?)",
-                [(feed_id, key, url, _stamp(at)) for key, url, _ in entries],
+                [(feed_id, key, url, iso(at)) for key, url, _ in entries],
             )
             self._conn.executemany(
                 "INSERT OR IGNORE INTO pages (url, fetched, seed) VALUES (?, ?, ?)",
-                [(url, _stamp(at), seed) for _, url, seed in entries if url is not None],
+                [(url, iso(at), seed) for _, url, seed in entries if url is not None],
             )
 
     def counts(self) -> dict[str, int]:
@@ -179,10 +181,6 @@ class FeedStore:
         for row in self.all():
             counts[row.state] += 1
         return counts
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _moment(text: object) -> datetime | None:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 from digest.errors import StateError
 
 DB_NAME = "state.sqlite3"
 SCHEMA_VERSION = 5  # PRAGMA user_version; 1 was the first release (no `meta` table)
+
+
+def iso(moment: datetime) -> str:
+    """How the database writes a moment: UTC, to the second (it sorts as text)."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
