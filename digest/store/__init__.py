@@ -199,7 +199,7 @@ class Store(SubscriberTables):
         rows would only grow the database, at about 1 KB an article sent.
         """
         with self._conn:
-            cur = self._conn.execute("DELETE FROM prints WHERE created < ?", (_iso(before),))
+            cur = self._conn.execute("DELETE FROM prints WHERE created < ?", (iso(before),))
         return cur.rowcount
 
     def record_repeats(self, articles: Sequence[tuple[str, str, str]], at: datetime) -> None:
