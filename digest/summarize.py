@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from digest import scoring
+from digest import nlp, scoring
 from digest.language import (
-    FUNCTION_WORDS,
     ISO_CODES,
-    NO_MODEL_LANGUAGES,
-    SCRIPT_LANGUAGES,
     by_script,
 )
-from digest.text import headline_key, one_line
+from digest.nlp import has_model as has_model
+from digest.nlp import languages as languages
+from digest.text import headline_key
 from digest.wordsplit import split_words
 
 if TYPE_CHECKING:
@@ -29,11 +25,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("digest")
 
-# sumy, numpy, nltk and punkt are imported inside functions only: config imports
-# METHODS at start-up, and loading them costs about a second. The "news" method needs
-# neither sumy's rankers nor numpy: words come from digest.wordsplit, stop words are read
-# from sumy's files (sumy.utils would import requests and pycountry), stems from NLTK's
-# Snowball stemmers.
+# sumy and numpy are imported inside functions only (the language tools live in
+# digest.nlp): config imports METHODS at start-up, and loading them costs about a second.
+# The "news" method needs neither sumy's rankers nor numpy.
 
 #: Selectable summary methods, the default first. "news" weighs sumy's Reduction centrality
 #: by position (see digest.scoring); "lead" takes the first sentences; the rest are sumy's own.
@@ -49,16 +43,6 @@ METHODS: tuple[str, ...] = (
     "lead",
 )
 
-_SUMY_CLASSES: dict[str, tuple[str, str]] = {
-    "lexrank": ("sumy.summarizers.lex_rank", "LexRankSummarizer"),
-    "textrank": ("sumy.summarizers.text_rank", "TextRankSummarizer"),
-    "lsa": ("sumy.summarizers.lsa", "LsaSummarizer"),
-    "luhn": ("sumy.summarizers.luhn", "LuhnSummarizer"),
-    "reduction": ("sumy.summarizers.reduction", "ReductionSummarizer"),
-    "sumbasic": ("sumy.summarizers.sum_basic", "SumBasicSummarizer"),
-    "kl": ("sumy.summarizers.kl", "KLSummarizer"),
-}
-
 # Bounds that keep one pathological file (megabytes on one line, thousands of
 # one-word "sentences") from stalling the digest: the rankers are quadratic.
 _MAX_CHARS = 100_000
@@ -70,7 +54,6 @@ _MIN_STOP_HITS = 3
 # An article of fewer sentences is shown as its first sentences: too short to summarize.
 SHORT_ARTICLE = 5
 _LETTERS = re.compile(r"[^\W\d_]+")
-_STEMS_KEPT = 200_000  # words whose stems a process remembers (about 30 MB at most)
 _BLANK_LINE = re.compile(r"\n\s*\n")
 
 
@@ -119,19 +102,9 @@ def _checked_language(language: str) -> str:
     return resolved
 
 
-def languages() -> tuple[str, ...]:
-    """Every language we split: punkt's sentence models, then those shown as their lead."""
-    return _punkt_languages() + NO_MODEL_LANGUAGES
-
-
-def has_model(language: str) -> bool:
-    """Whether a language gets a ranked summary (else its articles show their lead)."""
-    return language in _punkt_languages()
-
-
 def split_sentences(text: str, language: str) -> list[str]:
     """Split text into whitespace-normalised sentences: blank lines, then punkt."""
-    tokenizer = _tokenizer(_checked_language(language))
+    tokenizer = nlp.tokenizer(_checked_language(language))
     return [s for p in _paragraphs(text) for s in tokenizer.to_sentences(p)]
 
 
@@ -156,10 +129,10 @@ def detect_language(text: str) -> str:
         return script
     counts = Counter(_LETTERS.findall(sample.lower())[:_DETECT_WORDS])
     # Each language's stop words met in the sample (set intersections run in C), counted.
-    hits = [sum(counts[w] for w in stop_words & counts.keys()) for stop_words in _detection()]
+    hits = [sum(counts[w] for w in stop_words & counts.keys()) for stop_words in nlp.detection()]
     top = max(hits, default=0)
     # The first language in order with the most stop words: English first wins ties.
-    return _detection_order()[hits.index(top)] if top >= _MIN_STOP_HITS else "english"
+    return nlp.detection_order()[hits.index(top)] if top >= _MIN_STOP_HITS else "english"
 
 
 def _summarize(
@@ -167,7 +140,7 @@ def _summarize(
 ) -> Summary:
     if count <= 0:
         return Summary((), language, method)
-    sentences = _candidates(paragraphs, title, _tokenizer(language))
+    sentences = _candidates(paragraphs, title, nlp.tokenizer(language))
     if not has_model(language):
         logger.info("no sentence model for %s: showing the first %d sentences", language, count)
     elif _ranks(sentences, count, language) and method != "lead":
@@ -198,7 +171,7 @@ class Scorable:
 def scorable(article: Article, count: int) -> Scorable:
     """What `Summarizer("news")` scores in an article, computed once."""
     language = supported_language(article.language) or detect_language(article.text)
-    sentences = _candidates(article.paragraphs, article.title, _tokenizer(language))
+    sentences = _candidates(article.paragraphs, article.title, nlp.tokenizer(language))
     if not _ranks(sentences, count, language):
         return Scorable(tuple(sentences), (), (), (), False)
     stems, lengths = _news_words(sentences, language)
@@ -206,7 +179,7 @@ def scorable(article: Article, count: int) -> Scorable:
     return Scorable(tuple(sentences), tuple(map(tuple, stems)), tuple(lengths), centrality, True)
 
 
-def _candidates(paragraphs: Sequence[str], title: str, tokenizer: _Tokenizer) -> list[str]:
+def _candidates(paragraphs: Sequence[str], title: str, tokenizer: nlp.Tokenizer) -> list[str]:
     """The article's sentences as shown, in order and once each: no headline, dateline,
     credits or fragments (unless the article has nothing else), within the bounds."""
     headline = "" if _title_from_body(title, paragraphs) else headline_key(title)
@@ -258,16 +231,16 @@ def _news_words(sentences: Sequence[str], language: str) -> tuple[list[list[str]
     """Each sentence's stems as sumy's rankers see them (lower-cased, no stop words), and
     its length in words."""
     words = [split_words(s) for s in sentences]
-    return [_stems_of(ws, language) for ws in words], [len(ws) for ws in words]
+    return [nlp.stems_of(ws, language) for ws in words], [len(ws) for ws in words]
 
 
 def _rank_sumy(sentences: list[str], count: int, language: str, method: str) -> list[int]:
     from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
 
-    tokenizer = _tokenizer(language)
+    tokenizer = nlp.tokenizer(language)
     ranked = sentences[: _RANKED_SENTENCES.get(method, _MAX_SENTENCES)]
     document = ObjectDocumentModel([Paragraph([Sentence(s, tokenizer) for s in ranked])])
-    summarizer = _sumy_summarizer(method, language)
+    summarizer = nlp.sumy_summarizer(method, language)
     with warnings.catch_warnings():
         # LSA warns about short texts (still ranks); numpy's RuntimeWarnings
         # mean NaN scores, so that ranking is worth nothing: use the lead.
@@ -287,155 +260,6 @@ def _top_up(chosen: list[int], count: int) -> list[int]:
         picked.add(index)
         index += 1
     return sorted(picked)
-
-
-def _stems_of(words: Sequence[str], language: str) -> list[str]:
-    """As sumy's rankers see a sentence: lower-cased stems without stop words."""
-    known = _stem_cache(language)
-    stems: list[str] = []
-    for word in words:
-        found = known.get(word, _UNKNOWN)
-        if found is _UNKNOWN:
-            found = _stem_word(word, language)
-            if len(known) >= _STEMS_KEPT:
-                known.clear()
-            known[word] = found
-        if found is not None:
-            stems.append(found)
-    return stems
-
-
-_UNKNOWN = ""  # no stem is empty: sumy's words have at least one letter
-
-
-def _stem_word(word: str, language: str) -> str | None:
-    """The stem of one word as sumy rates it; None for a stop word."""
-    lower = word.lower()
-    return None if lower in _stop_words(language) else _stemmer(language)(lower)
-
-
-@cache
-def _stem_cache(language: str) -> dict[str, str | None]:
-    # One per language for the life of the process: news repeats its words, and Snowball
-    # stemming was most of the ranking time.
-    return {}
-
-
-def _sumy_summarizer(method: str, language: str) -> Callable[[Any, int], Iterable[Any]]:
-    module, name = _SUMY_CLASSES[method]
-    summarizer: Any = getattr(importlib.import_module(module), name)(_stemmer(language))
-    summarizer.stop_words = _stop_words(language)
-    ranker: Callable[[Any, int], Iterable[Any]] = summarizer
-    return ranker
-
-
-class _Tokenizer:
-    """sumy's tokenizer interface over punkt's bundled models, so nothing is downloaded;
-    a language without a model is split after sentence-ending punctuation."""
-
-    def __init__(self, language: str) -> None:
-        import punkt
-
-        self._language = language
-        # prefixes: known abbreviations (e.g., i.e., No. 5) never end a sentence.
-        self._sentences: Any = (
-            punkt.tokenizer_for(language, prefixes=punkt.has_prefixes(language))
-            if has_model(language)
-            else _PlainSentences()
-        )
-
-    @property
-    def language(self) -> str:
-        return self._language
-
-    def to_sentences(self, paragraph: str) -> tuple[str, ...]:
-        spans = self._sentences.tokenize(paragraph)
-        return tuple(s for s in (one_line(span) for span in spans) if s)
-
-    def to_words(self, sentence: str) -> tuple[str, ...]:
-        return split_words(sentence)
-
-
-class _PlainSentences:
-    _END = re.compile(r"(?<=[.!?…؟։।])\s+|(?<=[。！？])")
-
-    def tokenize(self, paragraph: str) -> list[str]:
-        return self._END.split(paragraph)
-
-
-@cache
-def _tokenizer(language: str) -> _Tokenizer:
-    return _Tokenizer(language)
-
-
-@cache
-def _punkt_languages() -> tuple[str, ...]:
-    import punkt
-
-    return tuple(punkt.available_languages())
-
-
-@cache
-def _stemmer(language: str) -> Callable[[str], str]:
-    """sumy's stemmer for a language (sumy.nlp.stemmers.Stemmer), the lower-cased word
-    when there is none; Snowball's straight from NLTK, without sumy's language lookup."""
-    stemmer: Callable[[str], str]
-    try:
-        stemmer = _snowball(language) or _sumy_stemmer(language)
-        stemmer("probe")  # sumy's Greek and Polish stemmers need packages we lack
-    except Exception:
-        return str.lower
-    return lru_cache(maxsize=50_000)(stemmer)
-
-
-def _snowball(language: str) -> Callable[[str], str] | None:
-    import nltk.stem.snowball
-
-    if language not in nltk.stem.snowball.SnowballStemmer.languages or language == "porter":
-        return None
-    stemmer: Callable[[str], str] = nltk.stem.snowball.SnowballStemmer(language).stem
-    return stemmer
-
-
-def _sumy_stemmer(language: str) -> Callable[[str], str]:
-    from sumy.nlp.stemmers import Stemmer
-
-    stemmer: Callable[[str], str] = Stemmer(language)
-    return stemmer
-
-
-@cache
-def _stop_words(language: str) -> frozenset[str]:
-    """sumy's stop words for a language (sumy.utils.get_stop_words), else FUNCTION_WORDS."""
-    try:
-        data = (_sumy_folder() / "data" / "stopwords" / f"{language}.txt").read_bytes()
-    except OSError:
-        return FUNCTION_WORDS.get(language, frozenset())
-    return frozenset(w.rstrip() for w in data.decode("utf-8").splitlines() if w)
-
-
-@cache
-def _sumy_folder() -> Path:
-    # Found, not imported: the "news" method needs sumy's data files, none of its code.
-    from importlib.util import find_spec
-
-    spec = find_spec("sumy")
-    if spec is None or spec.origin is None:
-        raise OSError("sumy is not installed")
-    return Path(spec.origin).parent
-
-
-@cache
-def _detection_order() -> tuple[str, ...]:
-    """Languages written in Latin letters that have stop words; English first wins ties."""
-    latin = [name for name in languages() if name not in SCRIPT_LANGUAGES]
-    names = sorted(latin, key=lambda name: name != "english")
-    return tuple(name for name in names if _stop_words(name))
-
-
-@cache
-def _detection() -> tuple[frozenset[str], ...]:
-    return tuple(_stop_words(name) for name in _detection_order())
 
 
 def _paragraphs(text: str) -> list[str]:

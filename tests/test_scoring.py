@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from digest import scoring, summarize
+from digest import nlp, scoring, summarize
 from digest.sources import FileVersion, parse_article
 
 
@@ -147,9 +147,9 @@ def test_centrality_is_sumys_reduction_rating() -> None:
         "money. Shops sold out of bread. The storm is the second this month, and the harbour "
         "has been closed twice."
     )
-    tokenizer = summarize._tokenizer("english")
+    tokenizer = nlp.tokenizer("english")
     sentences = summarize.split_sentences(text, "english")
-    stem, stop_words = summarize._stemmer("english"), summarize._stop_words("english")
+    stem, stop_words = nlp.stemmer("english"), nlp.stop_words("english")
     words = [
         [stem(w.lower()) for w in tokenizer.to_words(s) if w.lower() not in stop_words]
         for s in sentences

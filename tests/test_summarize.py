@@ -16,7 +16,7 @@ from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from digest import summarize
+from digest import nlp, summarize
 from digest.config import load_settings
 from digest.errors import SettingsError
 from digest.language import NO_MODEL_LANGUAGES
@@ -452,11 +452,11 @@ def test_news_is_the_default() -> None:
 @pytest.mark.parametrize(("text", "language"), LANGUAGE_ARTICLES)
 def test_each_language_gets_its_own_model_stemmer_and_stop_words(text: str, language: str) -> None:
     assert summarize.has_model(language)
-    tokenizer = summarize._tokenizer(language)
+    tokenizer = nlp.tokenizer(language)
     words = [w.lower() for s in split_sentences(text, language) for w in tokenizer.to_words(s)]
-    stem = summarize._stemmer(language)
+    stem = nlp.stemmer(language)
     assert {stem(w) for w in words} != set(words)  # a real stemmer, not just lower case
-    assert summarize._stop_words(language) & set(words)
+    assert nlp.stop_words(language) & set(words)
     summary = Summarizer().summarize(make_article(text, title="Nachricht"), 3)
     assert (summary.language, summary.method) == (language, "news")
     assert len(summary.sentences) == 3
@@ -551,16 +551,16 @@ def test_digest_language_setting_is_checked() -> None:
 def test_stop_words_are_sumys_own(language: str) -> None:
     from sumy.utils import get_stop_words
 
-    assert summarize._stop_words(language) == get_stop_words(language)
+    assert nlp.stop_words(language) == get_stop_words(language)
 
 
 @pytest.mark.parametrize("language", ["english", "german", "french", "russian", "czech"])
 def test_stems_are_sumys_own(language: str) -> None:
     from sumy.nlp.stemmers import Stemmer
 
-    words = sorted(summarize._stop_words(language))[:50] + ["running", "organization", "adding"]
+    words = sorted(nlp.stop_words(language))[:50] + ["running", "organization", "adding"]
     theirs = Stemmer(language)
-    assert [summarize._stemmer(language)(w) for w in words] == [theirs(w) for w in words]
+    assert [nlp.stemmer(language)(w) for w in words] == [theirs(w) for w in words]
 
 
 def test_a_language_guess_counts_stop_words_english_first() -> None:
