@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digest.config import Settings
-from digest.errors import DigestError
 from digest.sources import Article
 from digest.store import Arrival, Store
 from digest.subscribers import Subscriber, matches
@@ -198,7 +197,7 @@ def _queue_group(run: Pass, group: Group) -> tuple[compose.Digest, Path] | None:
         return None
     eml_path = _save(run, group, built.rendered, links, stem)
     if not digest.is_empty:
-        _archive(settings, digest, stem, run.reporter)
+        pipeline.archive_copy(settings, digest, stem, run.reporter)
     return digest, eml_path
 
 
@@ -253,22 +252,6 @@ def _message(settings: Settings, rendered: Rendered, links: Links, now: datetime
         mailto = mail.unsubscribe_targets(settings.sender, settings.unsubscribe_mailto)[0]
         msg.replace_header("List-Unsubscribe", f"<{links.unsubscribe}>, <{mailto}>")
     return msg
-
-
-def _archive(settings: Settings, digest: compose.Digest, stem: str, rep: pipeline.Reporter) -> None:
-    """The web copy, with no reader's links in it; a failure there is reported, not fatal."""
-    from digest import archive, pipeline
-
-    try:
-        archive.keep(
-            settings.archive_dir,
-            stem,
-            digest,
-            templates_dir=settings.templates_dir,
-            unsubscribe=pipeline.unsubscribe_link(settings),
-        )
-    except DigestError as exc:
-        rep.say(f"archive: {exc}")
 
 
 def bounce_check(settings: Settings, store: Store, reporter: pipeline.Reporter) -> None:

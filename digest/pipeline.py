@@ -277,7 +277,7 @@ def _queue(ctx: RunContext, built: Built, articles: Sequence[Article], to: tuple
     if settings.dedupe_days > 0:  # 0 turns the check off; the sketches stay for when it is on
         ctx.store.prune_sketches(now - timedelta(days=settings.dedupe_days))
     if not rendered.digest.is_empty:
-        _archive(settings, rendered.digest, stem, ctx.reporter)
+        archive_copy(settings, rendered.digest, stem, ctx.reporter)
     return eml_path
 
 
@@ -352,7 +352,7 @@ def unsubscribe_link(settings: Settings) -> str:
     return settings.unsubscribe_url or mailto
 
 
-def _archive(settings: Settings, digest: composer.Digest, stem: str, rep: Reporter) -> None:
+def archive_copy(settings: Settings, digest: composer.Digest, stem: str, rep: Reporter) -> None:
     """Keep the digest in DIGEST_ARCHIVE_DIR; a failure there is reported, not fatal."""
     from digest import archive
 
