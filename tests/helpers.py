@@ -11,9 +11,23 @@ from typing import Any
 import pytest
 
 from digest.errors import SourceError
-from digest.sources import Article, FileVersion, parse_article
+from digest.sources import Article, FileVersion, file_info, parse_article, read_article
 
 CREATED = datetime(2024, 3, 4, 12, 0, tzinfo=UTC)
+
+
+# A short article body with a dateline, curly quotes and an apostrophe (the loader tests' seed).
+BODY = (
+    "SAN SALVADOR — Kast visited the prison on Friday, officials said.\n\n"
+    "“We are ready to work,” the statement said. It’s a long road.\n\n"
+    "Inmates do not receive visitors and are not allowed outside."
+)
+LIMIT = 5_000_000  # DIGEST_MAX_FILE_BYTES's default
+
+
+def read_file(path: Path, *, max_bytes: int = LIMIT) -> Article:
+    """The article the loader reads from one file, as a run would."""
+    return read_article(file_info(path), max_bytes=max_bytes)
 
 
 def make_article(**overrides: Any) -> Article:

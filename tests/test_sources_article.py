@@ -6,30 +6,19 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import parse_file, skip_reason, write_seed
+from helpers import BODY, parse_file, read_file, skip_reason, write_seed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digest.errors import SourceError
-from digest.sources import Article, file_info, read_article
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 REAL_SEED = FIXTURES / "washington_times.txt"
-LIMIT = 5_000_000
-BODY = (
-    "SAN SALVADOR — Kast visited the prison on Friday, officials said.\n\n"
-    "“We are ready to work,” the statement said. It’s a long road.\n\n"
-    "Inmates do not receive visitors and are not allowed outside."
-)
-
-
-def read(path: Path, *, max_bytes: int = LIMIT) -> Article:
-    return read_article(file_info(path), max_bytes=max_bytes)
 
 
 def test_same_body_under_two_names_has_one_id(tmp_path: Path) -> None:
-    first = read(write_seed(tmp_path, "a.txt", REAL_SEED.read_bytes()))
-    second = read(write_seed(tmp_path, "copy/b.txt", REAL_SEED.read_bytes()))
+    first = read_file(write_seed(tmp_path, "a.txt", REAL_SEED.read_bytes()))
+    second = read_file(write_seed(tmp_path, "copy/b.txt", REAL_SEED.read_bytes()))
     assert first.id == second.id
     assert first.path != second.path
     assert re.fullmatch(r"[0-9a-f]{16}", first.id)

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import write_seed
+from helpers import BODY, LIMIT, write_seed
 
 from digest.errors import SettingsError, SourceError
 from digest.sources import FileVersion, file_info, list_files, read_article
@@ -15,12 +15,6 @@ from digest.sources import FileVersion, file_info, list_files, read_article
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 REAL_SEED = FIXTURES / "washington_times.txt"
 NOW = 2_000_000_000.0  # the clock every listing test uses
-LIMIT = 5_000_000
-BODY = (
-    "SAN SALVADOR — Kast visited the prison on Friday, officials said.\n\n"
-    "“We are ready to work,” the statement said. It’s a long road.\n\n"
-    "Inmates do not receive visitors and are not allowed outside."
-)
 
 
 def listed(folder: Path, settle: float = 5.0) -> tuple[list[str], dict[str, str]]:
