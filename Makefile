@@ -103,7 +103,7 @@ bench: $(TEST_STAMP)
 bench-fetch: $(STAMP)
 	$(BIN)/python benchmarks/fetch_bench.py $(FETCH_ARGS)
 
-# Main text from HTML pages: F1 of the hand-written loader, trafilatura and digest.extract on
+# Main text from HTML pages: F1 of the hand-written loader, trafilatura and digest.intake.extract on
 # pages generated around ../shared/eval articles (or DIGEST_EVAL_DIR), written to
 # benchmarks/RESULTS.md; e.g. `make eval-extraction EXTRACTION_ARGS="--limit 100"`.
 eval-extraction: $(STAMP)

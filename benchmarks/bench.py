@@ -230,8 +230,8 @@ WARM = textwrap.dedent(
     import os, sys, time
     sys.path.insert(0, sys.argv[1])
     import bench
-    from digest import pipeline
-    from digest.config import load_settings
+    from digest.runs import run as pipeline
+    from digest.settings import load_settings
 
     settings = load_settings(os.environ, None)
     stories = bench.load_stories()
@@ -474,7 +474,7 @@ class OneConnectionEach:
     """The baseline transport: a new SMTP connection (and TLS, and login) for every message."""
 
     def __init__(self, settings: object) -> None:
-        from digest import mail
+        from digest.delivery import mail
 
         self._settings = settings
         self._mail = mail
@@ -494,7 +494,8 @@ class OneConnectionEach:
 
 def deliver_to(base: Path, settings: object, recipients: int, reuse: bool) -> float:
     """Seconds for digest's delivery code to send one saved digest to `recipients` readers."""
-    from digest import deliver, mail
+    from digest.delivery import mail
+    from digest.delivery import queue as deliver
     from digest.store import Store
 
     work = Path(tempfile.mkdtemp(dir=base))
@@ -536,7 +537,7 @@ def deliver_to(base: Path, settings: object, recipients: int, reuse: bool) -> fl
 
 
 def bench_smtp(base: Path, recipients: int) -> list[Row]:
-    from digest.config import Settings
+    from digest.settings import Settings
 
     rows = []
     for mode in ("tls", "plain"):
@@ -578,8 +579,8 @@ def bench_smtp(base: Path, recipients: int) -> list[Row]:
 
 def profile_summarize(stories: Sequence[Story], n: int, top: int = 14) -> str:
     """Where the summarize step spends its time, on n dev articles in this process."""
-    from digest.sources import FileVersion, parse_article
-    from digest.summarize import Summarizer
+    from digest.intake.files import FileVersion, parse_article
+    from digest.summary.summarizer import Summarizer
 
     infos = [(FileVersion(f"{i}.json", 0, HOUR_AGO_NS, i), s) for i, s in enumerate(stories[:n])]
     articles = [

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from digest.scoring import NEWS, Weights
+from digest.summary.scoring import NEWS, Weights
 
 Row = tuple[float, float, float]  # ROUGE-1, ROUGE-2, ROUGE-Lsum F1 x100 of one article
 
@@ -122,5 +122,5 @@ def cross_validate(
 
 
 def shipped_is_current(result: CrossValidated) -> bool:
-    """Whether digest.scoring.NEWS holds the constants cross-validation chose."""
+    """Whether digest.summary.scoring.NEWS holds the constants cross-validation chose."""
     return result.shipped == NEWS

@@ -6,7 +6,7 @@ nothing is copied into the repository) this builds:
 - copies: for a sample of articles, five scraper copies each (page chrome added, the
   headline changed, a paragraph dropped or added, whitespace and quote style changed,
   5-20% of the sentences reworded by simple rules), written as .txt seed files in the
-  scraper layout and loaded by `digest.sources.parse_article`, as a run would, mixed
+  scraper layout and loaded by `digest.intake.files.parse_article`, as a run would, mixed
   with unrelated articles. Pairwise precision and recall of "same story";
 - distinct articles of one topic (BBC ids are bbc-<topic>-NNN): the share of their pairs
   wrongly merged, as copies and as reports of one event;
@@ -39,7 +39,7 @@ from results import write_section
 from stories_memory import old_similar_pairs
 
 from digest import stories
-from digest.sources import Article, FileVersion, parse_article
+from digest.intake.files import Article, FileVersion, parse_article
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"

@@ -1,13 +1,13 @@
 """Score the digest's summaries against human references: ROUGE-1/2/Lsum F1 on real news.
 
 Each record goes through the digest's own path: its {title, text} is parsed by the loader
-(`digest.sources.parse_article`, as a .json seed file would be) and summarized by
+(`digest.intake.files.parse_article`, as a .json seed file would be) and summarized by
 `Summarizer(method)`, exactly as `digest run` and `digest summarize --json` do. Beside our
 methods the table shows the lead-3 baseline (the first three sentences of the loaded text,
 uncleaned) and sumy's stock methods. The data is read from shared/eval (see its README);
 set DIGEST_EVAL_DIR to read it from elsewhere. Nothing of it is copied into the repository.
 
-The "news" method's constants (`digest.scoring.Weights`) are cross-validated: the records
+The "news" method's constants (`digest.summary.scoring.Weights`) are cross-validated: the records
 of each dataset fall into `--folds` folds by a hash of their id; for each fold the
 constants are chosen on the other folds (crossval.choose) and scored on it. Every figure is
 the mean ± standard deviation of the per-fold means. Sentence splits, stems and centrality
@@ -38,9 +38,9 @@ import fastrouge
 from crossval import GRID, Row, Spread
 from results import write_section
 
-from digest import scoring
-from digest.sources import Article, FileVersion, parse_article
-from digest.summarize import (
+from digest.intake.files import Article, FileVersion, parse_article
+from digest.summary import scoring
+from digest.summary.summarizer import (
     METHODS,
     Scorable,
     Summarizer,
@@ -307,7 +307,7 @@ def choices(result: crossval.CrossValidated) -> str:
         )
 
     lines = [f"- fold {f}: {show(w)}" for f, w in enumerate(result.chosen)]
-    lines.append(f"- shipped (`digest.scoring.NEWS`): {show(scoring.NEWS)}")
+    lines.append(f"- shipped (`digest.summary.scoring.NEWS`): {show(scoring.NEWS)}")
     lines.append(f"- most folds chose: {show(result.shipped)}")
     return "\n".join(lines)
 
@@ -392,7 +392,10 @@ def main(argv: list[str] | None = None) -> int:
     print(report)
     print(f"\n({seconds:.0f} s)", file=sys.stderr)
     if not crossval.shipped_is_current(result):
-        print("eval: digest.scoring.NEWS is not what most folds chose; update it", file=sys.stderr)
+        print(
+            "eval: digest.summary.scoring.NEWS is not what most folds chose; update it",
+            file=sys.stderr,
+        )
     if args.write if args.write is not None else args.limit is None:
         counts = {n: len(r) for n, r in records.items()}
         write_section(RESULTS, SECTION, section(report, counts, count, k, seconds, load))

@@ -8,10 +8,11 @@ scripts, styles and JSON-LD; layouts range from <article>/<main> to div soup and
 Teasers, captions and comments are sentences of other articles, so they read like text.
 
 Scored: main-text F1 over 4-word shingles (precision and recall averaged per page) for the
-.html loader as it was before trafilatura (`digest.sources.html`, stdlib parser, with the chrome
-rules), the loader now (`digest.sources.parse_article` of an .html file), trafilatura alone,
-and `digest.extract.extract_page` without and with the feed's text (the full article, as in a feed
-with content:encoded; or a 40-word summary, as in one with a description only).
+.html loader as it was before trafilatura (`digest.intake.files.html`, stdlib parser, with the
+chrome rules), the loader now (`digest.intake.files.parse_article` of an .html file),
+trafilatura alone, and `digest.intake.extract.extract_page` without and with the feed's text
+(the full article, as in a feed with content:encoded; or a 40-word summary, as in one with a
+description only).
 
 Example: .venv/bin/python benchmarks/extraction_eval.py --limit 200 --write
 """
@@ -36,11 +37,11 @@ from pages import TEMPLATES, Context
 from results import write_section
 
 from digest.errors import DigestError
-from digest.extract import extract_page
-from digest.sources import FileVersion, parse_article
-from digest.sources.article import Draft, Rejected, finish
-from digest.sources.chrome import strip_chrome
-from digest.sources.html import extract
+from digest.intake.extract import extract_page
+from digest.intake.files import FileVersion, parse_article
+from digest.intake.files.article import Draft, Rejected, finish
+from digest.intake.files.chrome import strip_chrome
+from digest.intake.files.html import extract
 from digest.text import clean_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,7 +128,7 @@ def score(found: str, truth: str) -> tuple[float, float]:
 
 
 def loader_before(case: Case, _feed: str | None) -> str:
-    """What `digest.sources` made of an .html file before it used trafilatura."""
+    """What `digest.intake.files` made of an .html file before it used trafilatura."""
     page = extract(clean_text(case.markup))
     draft = Draft(title=page.title)
     draft.paragraphs = strip_chrome([[p] for p in page.paragraphs], draft)
@@ -172,7 +173,7 @@ FEEDS: dict[str, Callable[[Case], str | None]] = {
 }
 METHODS: list[tuple[str, Method, str]] = [
     ("digest .html loader (before: stdlib parser)", loader_before, "none"),
-    ("digest .html loader (digest.sources)", loader, "none"),
+    ("digest .html loader (digest.intake.files)", loader, "none"),
     ("trafilatura 2.3.1 alone", trafilatura_alone, "none"),
     ("extract_page", ours, "none"),
     ("extract_page + feed summary (40 words)", ours, "summary"),

@@ -107,7 +107,7 @@ CHILD = """
 import atexit, resource, sys
 atexit.register(lambda: sys.stderr.write(
     f"\\nPEAK_RSS_KB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n"))
-from digest.cli import main
+from digest.cli.main import main
 main(sys.argv[1:])
 """
 

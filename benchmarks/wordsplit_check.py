@@ -1,4 +1,4 @@
-"""digest.wordsplit against NLTK's word tokenizer on the sentences of real news articles.
+"""digest.summary.wordsplit against NLTK's word tokenizer on the sentences of real news articles.
 
 Reads the articles of shared/eval (or DIGEST_EVAL_DIR) at run time, splits them into
 sentences as the summarizer does, and compares the word tokens of every sentence:
@@ -23,9 +23,9 @@ from typing import Any
 
 from nltk.tokenize import NLTKWordTokenizer
 
-from digest import summarize
-from digest.summarize import split_sentences
-from digest.wordsplit import WORD, split_words
+from digest.summary import summarizer as summarize
+from digest.summary.summarizer import split_sentences
+from digest.summary.wordsplit import WORD, split_words
 
 
 def eval_dir() -> Path:

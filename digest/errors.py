@@ -72,7 +72,7 @@ class DeliveryError(DigestError):
         self.permanent = permanent
 
 
-# --- feeds and pages (digest.fetch, digest.feedrun) ------------------------------------------
+# --- feeds and pages (digest.intake.fetch, digest.intake.feeds.poll) -------------------------
 
 
 class FetchError(DigestError):

@@ -27,7 +27,14 @@ hypothesis.settings.load_profile("digest")
 # Whole modules whose tests run the real CLI in subprocesses or wait on servers: `make test-fast`
 # leaves them out (`-m "not slow"`); single slow tests elsewhere carry @pytest.mark.slow.
 SLOW_MODULES = frozenset(
-    {"test_bad_input", "test_browser", "test_crash", "test_e2e", "test_serve", "test_smtp_faults"}
+    {
+        "test_bad_input",
+        "test_browser",
+        "test_crash",
+        "test_e2e",
+        "test_serve_e2e",
+        "test_smtp_faults",
+    }
     | {"test_stories_e2e"}
 )
 

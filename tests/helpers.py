@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 
 from digest.errors import SourceError
-from digest.sources import Article, FileVersion, file_info, parse_article, read_article
+from digest.intake.files import Article, FileVersion, file_info, parse_article, read_article
+
+# The tests folder and the repository: test files sit in folders that mirror the package.
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+FIXTURES = TESTS / "fixtures"
 
 CREATED = datetime(2024, 3, 4, 12, 0, tzinfo=UTC)
 

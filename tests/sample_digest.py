@@ -8,11 +8,11 @@ from pathlib import Path
 
 from helpers import make_article
 
-from digest import mail
-from digest.compose import Digest, Entry
-from digest.render import Rendered, render
-from digest.sources import Article
-from digest.summarize import Summary
+from digest.delivery import mail
+from digest.edition.compose import Digest, Entry
+from digest.edition.render import Rendered, render
+from digest.intake.files import Article
+from digest.summary.summarizer import Summary
 
 CREATED = datetime(2024, 3, 5, 7, 30, tzinfo=UTC)  # a Tuesday
 SENDER = "News Digest <news@example.org>"

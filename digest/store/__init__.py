@@ -16,11 +16,11 @@ from datetime import datetime
 from pathlib import Path
 
 from digest.errors import StateError
-from digest.sources import FileVersion
+from digest.intake.files import FileVersion
 from digest.store.feeds import FeedPoll, FeedRow, FeedStore
 from digest.store.schema import DB_NAME, SCHEMA, SCHEMA_VERSION, iso, migrate, open_readonly
 from digest.store.subscribers import Arrival, SubscriberTables
-from digest.summarize import Summary
+from digest.summary.summarizer import Summary
 
 __all__ = [
     "DB_NAME",

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from digest.errors import StateError
-from digest.sources import Article
-from digest.subscribers import (
+from digest.intake.files import Article
+from digest.readers.subscribers import (
     STATUSES,
     Preferences,
     Subscriber,

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import numpy as np
 
-from digest.sources import Article
+from digest.intake.files import Article
 from digest.stories.sketches import Groups
 from digest.text import words
 

@@ -1,0 +1,397 @@
+"""The `digest` command: thin shells over the pipeline, one line per error."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from digest import __version__
+from digest.cli import feeds as cli_feeds
+from digest.cli.subscribers import subscribers
+from digest.errors import DigestError
+from digest.runs import run as pipeline
+from digest.settings import Settings, env_file_warning, load_settings, parse_recipients
+from digest.summary import cache as summaries
+
+if TYPE_CHECKING:
+    from digest.cli.extract import Readout
+    from digest.edition.render import Rendered
+    from digest.intake.files import Article
+    from digest.summary.summarizer import Summary
+
+T = TypeVar("T")
+PROGRESS_MIN_ITEMS = 20  # below this a bar only flickers
+
+
+class ClickReporter(pipeline.Reporter):
+    """Lines to stderr; a progress bar on stderr when it is a terminal."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda line: click.echo(line, err=True))
+
+    def track(self, items: Sequence[T], label: str) -> Iterable[T]:
+        if len(items) < PROGRESS_MIN_ITEMS or not sys.stderr.isatty():
+            return items
+        return _bar(items, label)
+
+
+def _bar(items: Sequence[T], label: str) -> Iterable[T]:
+    with click.progressbar(items, label=label, file=sys.stderr) as bar:
+        yield from bar
+
+
+class Context:
+    """What every command gets: settings loaded once, and the verbosity."""
+
+    def __init__(self, env_file: Path, verbose: bool) -> None:
+        self.env_file = env_file
+        self.verbose = verbose
+
+    def settings(self) -> Settings:
+        warning = env_file_warning(self.env_file)
+        if warning:
+            click.echo(f"digest: {warning}", err=True)
+        return load_settings(os.environ, self.env_file)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--env-file",
+    type=click.Path(path_type=Path),
+    default=Path(".env"),
+    show_default=True,
+    help="Settings file read before the environment.",
+)
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show details (e.g. language fallbacks) and tracebacks."
+)
+@click.version_option(version=__version__, prog_name="digest")
+@click.pass_context
+def cli(ctx: click.Context, env_file: Path, verbose: bool) -> None:
+    """Summarize new article files from the seeds folder into one email.
+
+    Settings come from the environment or a .env file (see .env.example).
+    With no DIGEST_SMTP_HOST the digest is written to the outbox folder.
+
+    Example: digest run --dry-run
+    """
+    ctx.obj = Context(env_file, verbose)
+    if verbose:
+        _log_details()
+
+
+def _log_details() -> None:
+    """Send the library's INFO lines (logger "digest") to stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("digest: %(message)s"))
+    log = logging.getLogger("digest")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
+@cli.command()
+@click.option(
+    "--dry-run", is_flag=True, help="Write the message to the outbox only; send and record nothing."
+)
+@click.option(
+    "--to", "to", metavar="ADDR[,ADDR]", help="Send to these recipients instead of DIGEST_TO."
+)
+@click.option("--no-fetch", is_flag=True, help="Do not poll the feeds first.")
+@pass_ctx
+def run(ctx: Context, dry_run: bool, to: str | None, no_fetch: bool) -> None:
+    """Poll the due feeds, then send one digest now of the articles not sent yet.
+
+    Messages left queued by an earlier failure are delivered first. A failing
+    feed is one line on stderr; the rest of the digest still goes out.
+    Exit status: 0 done (also when nothing is new), 1 delivery failed, 2 bad settings.
+
+    Example: digest run --to me@example.org
+    """
+    settings = ctx.settings()
+    recipients = parse_recipients(to, "--to") if to is not None else None
+    result = pipeline.run_once(
+        settings,
+        reporter=ClickReporter(),
+        dry_run=dry_run,
+        recipients=recipients,
+        fetch=not no_fetch,
+    )
+    _report_run(result, settings)
+    for error in result.errors:
+        click.echo(f"digest: error: {error}", err=True)
+    sys.exit(result.exit_code)
+
+
+def _report_run(result: pipeline.RunResult, settings: Settings) -> None:
+    where = "SMTP" if settings.is_smtp else "the outbox"
+    if result.accepted:
+        click.echo(
+            f"delivered to {len(result.accepted)} recipient(s) via {where}: "
+            + ", ".join(result.accepted)
+        )
+    for refused in result.refused:
+        click.echo(f"refused: {refused}", err=True)
+    if result.status == "nothing-new":
+        click.echo("nothing new to send")
+    elif result.digest is not None:
+        n = result.digest.article_count
+        click.echo(f"{result.status}: digest of {n} article(s), saved as {result.eml_path}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON instead.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the HTML file in a browser.")
+@pass_ctx
+def preview(ctx: Context, as_json: bool, open_browser: bool) -> None:
+    """Render the next digest to an HTML file and print its path; changes no state.
+
+    Example: digest preview --json
+    """
+    settings = ctx.settings()
+    rendered = pipeline.preview(settings, reporter=ClickReporter())
+    if as_json:
+        click.echo(json.dumps(_digest_json(rendered), ensure_ascii=False, indent=2))
+        return
+    if rendered is None:
+        click.echo("nothing new to preview")
+        return
+    path = settings.outbox_dir / f"preview-{rendered.digest.created:%Y%m%d-%H%M%S}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(rendered.html, encoding="utf-8")
+    click.echo(str(path))
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
+
+
+def _digest_json(rendered: Rendered | None) -> dict[str, Any]:
+    """What the email shows: full entries (also grouped by section), "More stories", the count."""
+    digest = None if rendered is None else rendered.digest
+    entries = [] if digest is None else list(digest.entries)
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        sections.setdefault(entry.section or "", []).append(_entry_json(entry))
+    more = [] if digest is None else list(digest.more)
+    return {
+        "entries": [_entry_json(e) for e in entries],
+        "sections": [{"name": name, "entries": items} for name, items in sections.items()],
+        "more": [{"title": a.title, "source": a.source, "url": a.url} for a in more],
+        "unlisted": 0 if digest is None else len(digest.unlisted),
+    }
+
+
+def _entry_json(entry: Any) -> dict[str, Any]:
+    article = entry.article
+    return {
+        "title": article.title,
+        "source": article.source,
+        "url": article.url,
+        "published": article.published.isoformat() if article.published else None,
+        "section": entry.section or article.section,
+        "rank": entry.rank,
+        "updated": entry.updated,
+        "also_reported_by": [{"source": a.source, "url": a.url} for a in entry.also],
+        "summary": list(entry.summary.sentences),
+    }
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
+@click.option(
+    "--sentences",
+    "count",
+    type=click.IntRange(1, 50),
+    default=None,
+    help="Sentences per summary (default DIGEST_SENTENCES).",
+)
+@pass_ctx
+def summarize(ctx: Context, paths: tuple[Path, ...], as_json: bool, count: int | None) -> None:
+    """Print the summary of each article file; sends and records nothing.
+
+    Many files are read and summarized in DIGEST_WORKERS processes. With a
+    state database, summaries are kept in it, so a digest reuses them.
+
+    Example: digest summarize --json seeds/*
+    """
+    settings = ctx.settings()
+    done = summaries.summarize_files(settings, paths, count=count, reporter=ClickReporter())
+    for item in done.skipped:
+        click.echo(f"digest: skipped {item.path}: {item.reason}", err=True)
+    for article, summary in done.summaries:
+        _print_summary(article.path, article, summary, as_json)
+    sys.exit(1 if len(done.summaries) < len(paths) else 0)
+
+
+def _print_summary(path: Path, article: Article, summary: Summary, as_json: bool) -> None:
+    if as_json:
+        record = {
+            "path": str(path),
+            "title": article.title,
+            "source": article.source,
+            "language": summary.language,
+            "summary": list(summary.sentences),
+        }
+        click.echo(json.dumps(record, ensure_ascii=False))
+        return
+    click.echo(f"{article.title}\n  ({path}; {article.source or 'unknown source'})")
+    for sentence in summary.sentences:
+        click.echo(f"  - {sentence}")
+    click.echo()
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, required=True, metavar="PATH_OR_URL...")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object a line: path (or url), title, source, published, url, language, text.",
+)
+@pass_ctx
+def extract(ctx: Context, targets: tuple[str, ...], as_json: bool) -> None:
+    """Show what the loader reads from article files or web pages; sends and records nothing.
+
+    The tool for an entry that looks wrong: the title, source, date, link,
+    language and text exactly as a digest would take them. Exit status 1
+    if any input could not be read (the others are still shown).
+
+    Example: digest extract seeds/story.html https://example.org/news/1 --json
+    """
+    from digest.cli.extract import read_out
+
+    settings = ctx.settings()
+    failed = 0
+    for target in targets:
+        try:
+            readout = read_out(target, settings)
+        except DigestError as exc:
+            failed += 1
+            click.echo(f"digest: error: {exc}", err=True)
+            continue
+        if as_json:
+            click.echo(json.dumps(readout.as_json(), ensure_ascii=False))
+        else:
+            click.echo(_readout_block(readout))
+    sys.exit(1 if failed else 0)
+
+
+def _readout_block(readout: Readout) -> str:
+    published = readout.published.isoformat() if readout.published else None
+    fields = [
+        ("title", readout.title),
+        ("source", readout.source),
+        ("published", published),
+        ("url", readout.url),
+        ("language", readout.language),
+    ]
+    head = "\n".join(f"{name + ':':<11}{value or '-'}" for name, value in fields)
+    return f"== {readout.where}\n{head}\n\n{readout.text}\n"
+
+
+@cli.command()
+@click.option(
+    "--log-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also append the log to this file (it always goes to stderr).",
+)
+@pass_ctx
+def serve(ctx: Context, log_file: Path | None) -> None:
+    """Send a digest on DIGEST_SCHEDULE, in the foreground, until SIGTERM or Ctrl-C.
+
+    The schedule is a crontab ("0 7 * * mon-fri"), @hourly, @daily, @weekly or
+    @every 30s/10m/2h, in DIGEST_TIMEZONE. A run missed while stopped is sent
+    once at start. A stop lets the message in flight finish; a second one
+    stops at once (the message stays queued for the next run).
+
+    Example: DIGEST_SCHEDULE="0 7 * * mon-fri" digest serve --log-file digest.log
+    """
+    from digest.runs import serve as scheduler
+
+    sys.exit(scheduler.serve(ctx.settings(), log_file=log_file))
+
+
+@cli.command()
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Listen here instead of DIGEST_WEB_LISTEN (default 127.0.0.1:8080).",
+)
+@click.option(
+    "--log-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also append the log to this file (it always goes to stderr).",
+)
+@pass_ctx
+def web(ctx: Context, listen: str | None, log_file: Path | None) -> None:
+    """Serve the reader pages (one-click unsubscribe, preferences, archive) until Ctrl-C.
+
+    Plain HTTP for the TLS proxy in front of it, which DIGEST_PUBLIC_URL (https)
+    points at. `digest serve` serves the same pages when DIGEST_WEB_LISTEN is set.
+
+    Example: DIGEST_WEB_LISTEN=127.0.0.1:8080 digest web
+    """
+    from digest.readers.web import server as webserver
+    from digest.runs import serve as scheduler
+
+    settings = ctx.settings()
+    scheduler.configure_logging(log_file)
+    sys.exit(webserver.serve_web(settings, listen=listen))
+
+
+@cli.command()
+@pass_ctx
+def status(ctx: Context) -> None:
+    """Show pending articles, queued messages, recent digests and the settings.
+
+    Passwords are masked. Example: digest status
+    """
+    from digest.cli import status as state
+
+    for line in state.report(ctx.settings()).lines():
+        click.echo(line)
+
+
+cli.add_command(cli_feeds.feeds)
+cli.add_command(cli_feeds.fetch)
+cli.add_command(subscribers)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the group, turning our errors into one line and an exit code."""
+    verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="digest", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("digest: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except DigestError as exc:
+        if verbose:
+            traceback.print_exc()
+        kind = "error" if exc.exit_code else "skipped"
+        click.echo(f"digest: {kind}: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug: still one line unless --verbose
+        if verbose:
+            traceback.print_exc()
+        click.echo(
+            f"digest: internal error: {type(exc).__name__}: {exc} "
+            "(run with --verbose for the traceback)",
+            err=True,
+        )
+        sys.exit(1)

@@ -1,0 +1,37 @@
+"""Tests for digest.intake.files.decoding: binary files are refused, whatever their name."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from helpers import skip_reason
+
+
+@pytest.mark.parametrize(
+    "data, kind",
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "PNG"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "JPEG"),
+        (b"GIF89a\x01\x00\x01\x00", "GIF"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF"),
+        (b"PK\x03\x04\x14\x00\x00\x00", "ZIP"),
+        (gzip.compress(b"Title\n\nBody text."), "GZIP"),
+    ],
+)
+def test_binary_files_renamed_txt_are_skipped(data: bytes, kind: str) -> None:
+    assert skip_reason("photo.txt", data) == f"binary file (looks like {kind}), skipped"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        bytes(range(256)) * 8,  # NULs not explained by UTF-16
+        b"Title\n\nSome text\x00with a NUL in it.",
+        b"\x00" * 64,
+        b"\x00\x01\x02\xff" * 100,  # looks like UTF-16 but decodes to control characters
+        bytes([1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16]) * 50,  # control characters, no NUL
+    ],
+)
+def test_nul_and_control_junk_is_binary(data: bytes) -> None:
+    assert skip_reason("junk.txt", data).startswith("binary file")
