@@ -42,6 +42,8 @@ class Settings:
     smtp_attempts: int = 3  # connections per run before a message waits for the next run
     smtp_backoff: float = 2.0  # seconds before the second attempt, doubling after
     smtp_rate: float | None = None  # at most this many messages a second; None: no limit
+    smtp_connections: int = 4  # SMTP connections at once to the relay, the rate shared by all
+    title: str = "News digest"  # the digest's name: subject, List-Id, the email, pages, archive
     schedule: str = "0 7 * * *"  # when `digest serve` sends
     timezone: str | None = None  # IANA zone for the schedule; None is the system's
     sentences: int = 3  # sentences per article summary
@@ -65,6 +67,8 @@ class Settings:
     allow_private_addresses: bool = False  # fetch from loopback/private/link-local addresses
     feed_backlog_days: int = 7  # a new feed's entries older than this are not sent
     feed_backlog_entries: int = 20  # and at most this many of its newest
+    fetch_workers: int = 8  # feeds and pages fetched at once (one at a time per host)
+    fetch_budget: float = 600.0  # seconds of fetching at most in one run; the rest waits
     # subscribers and the web pages (s-subs)
     public_url: str | None = None  # https:// base of the reader links (unsubscribe, preferences)
     web_listen: str | None = None  # host:port `digest web` (and `serve`) listens on, plain HTTP
@@ -73,6 +77,12 @@ class Settings:
     dkim_key_file: Path | None = None  # RSA private key (PEM); with selector and domain, signs
     dkim_selector: str | None = None
     dkim_domain: str | None = None
+    signup: bool = False  # `digest web` serves /subscribe (double opt-in)
+    web_trusted_proxy: str | None = None  # the TLS proxy's address: X-Forwarded-For trusted from it
+    # --- the inbox: bounces, complaints, mailto unsubscribes ---
+    inbox: str | None = None  # a Maildir folder, or imaps://USER@HOST[:PORT]/FOLDER
+    inbox_password: str | None = field(default=None, repr=False)  # IMAP password; never printed
+    inbox_ca_file: Path | None = None  # an extra CA to trust for the IMAP server
 
     @property
     def is_smtp(self) -> bool:
@@ -113,6 +123,7 @@ def _from_values(v: Mapping[str, str]) -> Settings:
         smtp_attempts=_int(v, "DIGEST_SMTP_ATTEMPTS", 3, 1, 20),
         smtp_backoff=_float(v, "DIGEST_SMTP_BACKOFF", 2.0, 0.0, 600.0),
         smtp_rate=_float(v, "DIGEST_SMTP_RATE", 0.0, 0.0, 100_000.0) or None,
+        smtp_connections=_int(v, "DIGEST_SMTP_CONNECTIONS", 4, 1, 64),
         **_digest_settings(v),
         **_feed_settings(v),
         **_subscriber_settings(v),
@@ -122,6 +133,7 @@ def _from_values(v: Mapping[str, str]) -> Settings:
 def _digest_settings(v: Mapping[str, str]) -> dict[str, Any]:
     """When digests go out and what goes into them."""
     return {
+        "title": v.get("DIGEST_TITLE", "News digest"),
         "schedule": v.get("DIGEST_SCHEDULE", "0 7 * * *"),
         "timezone": v.get("DIGEST_TIMEZONE"),
         "sentences": _int(v, "DIGEST_SENTENCES", 3, 1, 50),
@@ -166,6 +178,11 @@ def _subscriber_settings(v: Mapping[str, str]) -> dict[str, Any]:
         "dkim_key_file": key_file,
         "dkim_selector": dkim["SELECTOR"],
         "dkim_domain": dkim["DOMAIN"],
+        "signup": _bool(v, "DIGEST_SIGNUP", False),
+        "web_trusted_proxy": v.get("DIGEST_WEB_TRUSTED_PROXY"),
+        "inbox": v.get("DIGEST_INBOX"),
+        "inbox_password": v.get("DIGEST_INBOX_PASSWORD"),
+        "inbox_ca_file": _optional_path(v, "DIGEST_INBOX_CA_FILE"),
     }
 
 
@@ -190,6 +207,8 @@ def _feed_settings(v: Mapping[str, str]) -> dict[str, Any]:
         "allow_private_addresses": _bool(v, "DIGEST_ALLOW_PRIVATE_ADDRESSES", False),
         "feed_backlog_days": _int(v, "DIGEST_FEED_BACKLOG_DAYS", 7, 0, 3650),
         "feed_backlog_entries": _int(v, "DIGEST_FEED_BACKLOG_ENTRIES", 20, 0, 10_000),
+        "fetch_workers": _int(v, "DIGEST_FETCH_WORKERS", 8, 1, 64),
+        "fetch_budget": _duration(v, "DIGEST_FETCH_BUDGET", "10m"),
     }
 
 
@@ -358,7 +377,7 @@ def masked(settings: Settings) -> dict[str, str]:
     """The settings as text for `digest status`, with the password hidden."""
     shown: dict[str, str] = {}
     for name, value in vars(settings).items():
-        if name in ("smtp_password", "secret_key"):
+        if name in ("smtp_password", "secret_key", "inbox_password"):
             shown[name] = "********" if value else "(unset)"
         elif isinstance(value, tuple):
             shown[name] = ", ".join(value)
