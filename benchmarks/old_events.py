@@ -1,0 +1,57 @@
+"""The event detector as it was before issue 19 (a copy, kept as the baseline of dedupe_eval.py).
+
+Names were capitalised word runs across sentence and title boundaries; two reports were one
+event at a TF-IDF cosine of title, lead and names of at least 0.40.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from digest.intake.files import Article
+from digest.stories.events import cosines, quality, terms, tfidf, when
+from digest.stories.sketches import Groups
+from digest.text import words
+
+SAME_EVENT = 0.40
+EVENT_HOURS = 72
+LEAD_WORDS = 60
+NAME_WORDS = 200
+
+_STOP = frozenset(
+    """a about after again against all also an and any are as at be because been before being
+    but by can could did do does during each for from had has have he her here hers him his how
+    i if in into is it its just last like may me more most mr mrs ms much must my new no not now
+    of on one only or other our out over said says she should since so some such than that the
+    their them then there these they this those through to too two under up us very was we were
+    what when where which while who whom why will with would year years you your yesterday today
+    monday tuesday wednesday thursday friday saturday sunday""".split()
+)
+_NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:of|de|la|van|von|al|bin)?\s*[A-Z][\w'’.-]*)*")
+
+
+def features(article: Article) -> Counter[str]:
+    body = article.text.split()
+    found: Counter[str] = Counter(set(terms(" ".join([article.title, *body[:LEAD_WORDS]]))))
+    for name in _NAME.findall(" ".join([article.title, *body[:NAME_WORDS]])):
+        key = " ".join(words(name))
+        if key and not all(w in _STOP for w in key.split()):
+            found["n:" + key] += 2
+    return found
+
+
+def events(articles: Sequence[Article], groups: Sequence[int]) -> list[int]:
+    leads = sorted(set(groups))
+    index = {g: k for k, g in enumerate(leads)}
+    units = [
+        max((a for a, g in zip(articles, groups, strict=True) if g == u), key=quality)
+        for u in leads
+    ]
+    merged = Groups(len(units))
+    for i, j, _ in cosines(tfidf([features(a) for a in units]), SAME_EVENT):
+        hours = abs((when(units[i]) - when(units[j])).total_seconds()) / 3600
+        if hours <= EVENT_HOURS:
+            merged.join(i, j)
+    return [leads[merged.find(index[g])] for g in groups]
