@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from digest.text import words
 
 LEAD_WORDS = 60  # the lead: what a report says first
-NAME_WORDS = 250  # names, figures and dates are taken from this many first words
+NAME_WORDS = 2000  # names, figures, dates and body words are taken from this many first words
 
 STOP = frozenset(
     """a about after again against all also an and any are as at be because been before being
@@ -43,19 +43,32 @@ HONORIFICS = frozenset(
     star rapper spokesman spokeswoman spokesperson director chairman chairwoman chair ceo
     former late dear st saint""".split()
 )
-_MONTH_NAMES = "january february march april may june july august september october november december"
+_MONTH_NAMES = (
+    "january february march april may june july august september october november december"
+)
 # Words that start a capitalised run without naming anyone: months, clock times.
-NOT_NAMES = frozenset(_MONTH_NAMES.split()) | {m[:3] for m in _MONTH_NAMES.split()} | {
-    "sept", "am", "pm", "gmt", "utc", "est", "edt", "pst", "pdt", "bst", "ist"
-}
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-_DATE = re.compile(rf"\b(?:({_MONTH})\s+(\d{{1,2}})|(\d{{1,2}})\s+({_MONTH}))\b(?!\s*:)", re.I)
-_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
-_TIME = re.compile(r"\b\d{1,2}\s?:\s?\d\d\b")
-_SCORE = re.compile(r"(?<![\d.,])(\d{1,3})\s?[-–—]\s?(\d{1,3})(?!\d|[.,]\d)")
-_MAGNITUDE = r"(?:million|billion|trillion|thousand|bn|m|k|percent|per\s+cent|%)"
-_FIGURE = re.compile(rf"(?<![\w.,])(\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)(?:\s?({_MAGNITUDE})\b|%)?")
+NOT_NAMES = (
+    frozenset(_MONTH_NAMES.split())
+    | {m[:3] for m in _MONTH_NAMES.split()}
+    | {"sept", "am", "pm", "gmt", "utc", "est", "edt", "pst", "pdt", "bst", "ist"}
+)
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)[a-zA-Z]*\.?"
+_MAGNITUDE = r"(?:million|billion|trillion|thousand|bn|m|k|percent|per\s+cent)\b|%"
+# One pass over the text; the first alternative that matches at a place wins. Every
+# alternative starts with a digit or a capital, so the scan skips other characters fast.
+_FIGURES = re.compile(
+    rf"(?P<month>{_MONTH})\s+(?P<day>\d{{1,2}})\b(?!\s*:)"
+    rf"|(?P<day2>\d{{1,2}})\s+(?P<month2>{_MONTH})(?![\w])"
+    r"|\d{1,2}\s?:\s?\d\d\b"  # a clock time: no figure
+    r"|(?P<home>\d{1,3})\s?[-–—]\s?(?P<away>\d{1,3})(?!\d|[.,]\d)"
+    r"|(?P<year>1[89]\d\d|20\d\d)\b"
+    rf"|(?P<value>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)(?:\s?(?P<unit>{_MAGNITUDE}))?",
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]*[A-Z0-9])")
+_CONNECTORS = frozenset("of de la le van von der al bin del da di".split())
+_NAME = re.compile(
+    r"[A-Z][\w'’.-]*(?:\s+(?:(?:" + "|".join(_CONNECTORS) + r")\s+)?[A-Z][\w'’.-]*)*"
+)
 # Where a full stop does not end a sentence: initials ("Rosco P. Coltrane") and abbreviations.
 _ABBREVIATION = re.compile(
     r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Gen|Gov|Sen|Rep|Lt|Col|Capt|Sgt|Prof|Rev|No|"
@@ -79,28 +92,13 @@ def sentences(text: str) -> list[str]:
 def names(sentence: str) -> Iterator[str]:
     """The names in one sentence, lower case, without titles or possessives; a sentence's
     capitalised first word alone is no name ("Police said")."""
-    tokens = sentence.split()
-    run: list[str] = []
-    run_start = 0
-    for k, token in enumerate(tokens):
-        core = token.strip("\"'“”‘’()[],;:!?")
-        connector = core in _CONNECTORS and bool(run)
-        if core and (core[0].isupper() or connector):
-            if not run:
-                run_start = k
-            run.append(core)
-            if token[-1] not in ",;:!?)\"”’":
-                continue
-        if run:
-            name = _clean(run, first=run_start == 0)
-            run = []
-            if name:
-                yield name
-    if run and (name := _clean(run, first=run_start == 0)):
-        yield name
-
-
-_CONNECTORS = frozenset("of de la le van von der al bin del da di".split())
+    for match in _NAME.finditer(sentence):
+        before = sentence[match.start() - 1 : match.start()]
+        if before and (before.isalnum() or before in "'’_"):
+            continue  # a capital inside a word ("McDonald" is found from its start)
+        first = not sentence[: match.start()].strip("\"'“‘( ")
+        if name := _clean(match[0].split(), first=first):
+            yield name
 
 
 def _clean(run: list[str], *, first: bool) -> str:
@@ -118,8 +116,10 @@ def _clean(run: list[str], *, first: bool) -> str:
 
 def _fold(word: str) -> str:
     """A name word as a key: lower case, no possessive, no dots ("U.S." is "us")."""
-    word = re.sub(r"['’]s?$", "", word.casefold())
-    return "".join(words(word))
+    word = word.casefold()
+    if word.endswith(("'s", "’s")):
+        word = word[:-2]
+    return word if word.isalnum() else "".join(words(word))
 
 
 def _names_of(text: str) -> Iterator[str]:
@@ -129,22 +129,23 @@ def _names_of(text: str) -> Iterator[str]:
 
 def figures(text: str) -> Iterator[str]:
     """Figures with their magnitude ("q:1.2 billion"), scores ("q:9-2"), dates and years."""
-    text = _TIME.sub(" ", text)
-    for match in _DATE.finditer(text):
-        month = (match[1] or match[4]).casefold().rstrip(".")[:3]
-        yield f"d:{month} {int(match[2] or match[3])}"
-    text = _DATE.sub(" ", text)
-    for match in _YEAR.finditer(text):
-        yield f"y:{match[1]}"
-    text = _YEAR.sub(" ", text)
-    for match in _SCORE.finditer(text):
-        yield f"q:{match[1]}-{match[2]}"
-    text = _SCORE.sub(" ", text)
-    for match in _FIGURE.finditer(text):
-        value = match[1].replace(",", "")
-        magnitude = _magnitude(match[2] or ("%" if match[0].endswith("%") else ""))
-        if magnitude or "." in value or float(value) >= 10:
-            yield f"q:{value}{(' ' + magnitude) if magnitude else ''}"
+    for match in _FIGURES.finditer(text):
+        before = text[match.start() - 1 : match.start()]
+        if before and (before.isalnum() or before in ".,"):
+            continue  # inside a word or a longer number
+        kind = match.lastgroup
+        if kind in ("day", "month2"):
+            month = (match["month"] or match["month2"]).casefold().rstrip(".")[:3]
+            yield f"d:{month} {int(match['day'] or match['day2'])}"
+        elif kind == "away":
+            yield f"q:{match['home']}-{match['away']}"
+        elif kind == "year":
+            yield f"y:{match['year']}"
+        elif kind in ("value", "unit"):
+            value = match["value"].replace(",", "")
+            magnitude = _magnitude(match["unit"] or "")
+            if magnitude or "." in value or float(value) >= 10:
+                yield f"q:{value}{(' ' + magnitude) if magnitude else ''}"
 
 
 def _magnitude(word: str) -> str:
@@ -160,9 +161,10 @@ def title_case(title: str) -> bool:
     return len(long) >= 2 and sum(w[0].isupper() for w in long) / len(long) > 0.6
 
 
-def terms(text: str) -> list[str]:
-    """The words that say what a text is about: no stop words, numbers or short words, stemmed."""
-    return [_stem(w) for w in words(text) if _content(w)]
+def terms(found: list[str]) -> list[str]:
+    """The words (of `digest.text.words`) that say what a text is about: no stop words,
+    numbers or short words, stemmed."""
+    return [_stem(w) for w in found if _content(w)]
 
 
 def _content(word: str) -> bool:
@@ -173,27 +175,24 @@ def _stem(word: str) -> str:
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
-SPECIFIC = 2  # weight of a name, figure or date against a headline or lead word's 1
-BODY = 0  # weight of a word of the body beyond the lead
-MENTIONS = False
+SPECIFIC = 3  # weight of a name, figure or date, against 1 for a word of the headline or lead
+BODY = 0.5  # ... and for a word of the body beyond the lead
 
 
 def evidence(title: str, body: str) -> Counter[str]:
-    """The keys of one report: each once (a repeated word is no stronger sign of an event);
-    names, figures and dates count twice (they survive paraphrase)."""
+    """The keys of one report, weighed once each (a repeated word is no stronger sign of an
+    event): names, figures and dates most (they survive paraphrase), the headline's and the
+    lead's words next, the rest of the body's words least."""
     head = " ".join(body.split()[:NAME_WORDS])
-    lead = " ".join(body.split()[:LEAD_WORDS])
-    found: Counter[str] = Counter()
-    if BODY:
-        for t in set(terms(head)):
-            found[t] = BODY
-    for t in set(terms(f"{title}\n{lead}")):
+    said = words(head)
+    found: Counter[str] = Counter()  # float weights: tfidf takes any positive count
+    for t in set(terms(said[LEAD_WORDS:])):
+        found[t] = BODY
+    for t in set(terms([*words(title), *said[:LEAD_WORDS]])):
         found[t] = 1
-    said = list(_names_of(head if title_case(title) else f"{title}\n{head}"))
-    said += [n.split()[-1] for n in said if " " in n]
-    counts = Counter(said)
-    for name, c in counts.items():
-        found["n:" + name] = SPECIFIC * (c if MENTIONS else 1)
+    named = set(_names_of(head if title_case(title) else f"{title}\n{head}"))
+    for name in named | {n.rsplit(" ", 1)[-1] for n in named}:
+        found["n:" + name] = SPECIFIC
     for key in set(figures(f"{title}\n{head}")):
         found[key] = SPECIFIC
     return found
