@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 import traceback
@@ -15,6 +14,7 @@ import click
 
 from digest import __version__
 from digest.cli import feeds as cli_feeds
+from digest.cli import logs
 from digest.cli.subscribers import subscribers
 from digest.errors import DigestError
 from digest.runs import run as pipeline
@@ -88,16 +88,7 @@ def cli(ctx: click.Context, env_file: Path, verbose: bool) -> None:
     """
     ctx.obj = Context(env_file, verbose)
     if verbose:
-        _log_details()
-
-
-def _log_details() -> None:
-    """Send the library's INFO lines (logger "digest") to stderr."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("digest: %(message)s"))
-    log = logging.getLogger("digest")
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
+        logs.send_log(logs.SHORT)
 
 
 @cli.command()
@@ -320,7 +311,9 @@ def serve(ctx: Context, log_file: Path | None) -> None:
     """
     from digest.runs import serve as scheduler
 
-    sys.exit(scheduler.serve(ctx.settings(), log_file=log_file))
+    settings = ctx.settings()
+    logs.send_log(logs.TIMESTAMPED, log_file)
+    sys.exit(scheduler.serve(settings))
 
 
 @cli.command()
@@ -344,10 +337,9 @@ def web(ctx: Context, listen: str | None, log_file: Path | None) -> None:
     Example: DIGEST_WEB_LISTEN=127.0.0.1:8080 digest web
     """
     from digest.readers.web import server as webserver
-    from digest.runs import serve as scheduler
 
     settings = ctx.settings()
-    scheduler.configure_logging(log_file)
+    logs.send_log(logs.TIMESTAMPED, log_file)
     sys.exit(webserver.serve_web(settings, listen=listen))
 
 
