@@ -94,7 +94,7 @@ class Service:
         self.stop_signal: int | None = None
         from digest.runs import cadence  # s-subs: with subscribers, each follows their own times
 
-        self.readers = cadence.Readers(settings, clock) if run is None else None
+        self.readers = cadence.ReaderCadences(settings, clock) if run is None else None
 
     def start(self) -> None:
         """Load the last scheduled run; the very first start only sets the baseline."""

@@ -26,7 +26,7 @@ from digest.settings import Settings
 from digest.store import FeedRow, Store
 
 if TYPE_CHECKING:
-    from digest.intake.feeds.parse import Entry, Feed
+    from digest.intake.feeds.parse import Feed, FeedItem
     from digest.intake.fetch import Fetcher
 
 log = logging.getLogger("digest")
@@ -40,7 +40,7 @@ class Pages:
         self.root = settings.seeds_dir / FEEDS_FOLDER
         self.taken: set[str] = set()  # canonical URLs written in this run
 
-    def seed_for(self, row: FeedRow, feed: Feed, entry: Entry) -> Path | None:
+    def seed_for(self, row: FeedRow, feed: Feed, entry: FeedItem) -> Path | None:
         """The seed written for `entry`, or None when its page is known or it has no text."""
         url = canonical_url(entry.link)
         if url is not None and (url in self.taken or self.store.feeds.fetched_pages([url])):
@@ -56,7 +56,7 @@ class Pages:
         write_seed(path, _seed(entry, feed, text))
         return path
 
-    def page_text(self, entry: Entry) -> str | None:
+    def page_text(self, entry: FeedItem) -> str | None:
         """The page's main text, or None when it cannot be had (the feed's text stands in)."""
         if not entry.link:
             return None
@@ -76,7 +76,7 @@ class Pages:
         return extract_text(html, resp.url, html_text(entry.html))
 
 
-def _seed(entry: Entry, feed: Feed, text: str) -> dict[str, str]:
+def _seed(entry: FeedItem, feed: Feed, text: str) -> dict[str, str]:
     seed = {"title": entry.title or "", "source": feed.title or "", "url": entry.link or ""}
     if entry.published is not None:
         seed["published"] = entry.published.isoformat()
