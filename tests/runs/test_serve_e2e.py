@@ -23,6 +23,8 @@ import trustme
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from conftest import Handler, SeedWriter, SmtpServer, run_cli, start_tls_server
 
+pytestmark = pytest.mark.slow  # `digest serve` and the CLI in child processes
+
 BUDGET = (
     "The city council approved a new budget on Tuesday after a long debate. "
     "The plan adds money for parks and libraries. Critics said taxes will rise. "
