@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
+from helpers import FakeClock
 from werkzeug.test import Client, TestResponse
 
 from digest.errors import StateError
@@ -75,7 +76,7 @@ def archive_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def client(roster: Roster, archive_dir: Path) -> Client:
-    return Client(ReaderPages(roster, SECRET, archive_dir, clock=lambda: NOW))
+    return Client(ReaderPages(roster, SECRET, archive_dir, clock=FakeClock(NOW)))
 
 
 def url(purpose: str, subscriber_id: int, secret: str = SECRET) -> str:

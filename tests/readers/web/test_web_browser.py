@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import waitress
 from conftest import REAL_SEED, Handler, SeedWriter, StartServer, free_port, run_cli
+from helpers import FakeClock
 from playwright.sync_api import Browser, Page, sync_playwright
 from test_browser import (
     ARTIFACTS,
@@ -61,7 +62,7 @@ def base_url(roster: Roster, tmp_path: Path) -> Iterator[str]:
     archive_dir.mkdir()
     write_page(archive_dir, "digest-20260305-070000", "News digest: Thursday 5 March 2026")
     write_page(archive_dir, "digest-20260304-070000", "News digest: Wednesday 4 March 2026")
-    app = ReaderPages(roster, SECRET, archive_dir, clock=lambda: NOW)
+    app = ReaderPages(roster, SECRET, archive_dir, clock=FakeClock(NOW))
     server = waitress.create_server(app, host="127.0.0.1", port=free_port(), threads=2)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
