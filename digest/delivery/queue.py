@@ -30,8 +30,8 @@ class Sender(Protocol):
 
 
 SenderFactory = Callable[[], AbstractContextManager[Sender]]
-# Makes one recipient's bytes from the saved message; None: do not send to them (s-subs:
-# a reader who unsubscribed or bounces since the message was queued).
+# Makes one recipient's bytes from the saved message; None: do not send to them (a reader
+# who unsubscribed or bounces since the message was queued).
 Addresser = Callable[[str], bytes | None]
 DROPPED = "dropped"  # the delivery status of a recipient not sent to on purpose
 

@@ -92,7 +92,7 @@ class Service:
         self._run = run or self._run_digest
         self.last = utc(clock())
         self.stop_signal: int | None = None
-        from digest.runs import cadence  # s-subs: with subscribers, each follows their own times
+        from digest.runs import cadence  # with subscribers, each follows their own times
 
         self.readers = cadence.ReaderCadences(settings, clock) if run is None else None
 

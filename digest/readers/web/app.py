@@ -1,8 +1,8 @@
 """The reader pages as a WSGI app: one-click unsubscribe, preferences, the archive.
 
 This is the only module importing Werkzeug (requests, forms, routing); the
-server around it is digest/webserver.py. Every reader link carries a signed
-token (digest/tokens): the token is the capability, so there is no login, no
+server around it is digest/readers/web/server.py. Every reader link carries a signed
+token (digest/readers/tokens.py): the token is the capability, so there is no login, no
 cookie and no CSRF token; forms post back to the URL they were served from.
 A token that is tampered with, signed with another secret, made for another
 purpose, or names a subscriber who is gone gets one and the same "link does
@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
@@ -42,6 +42,8 @@ from digest.readers.subscribers import PreferenceError, Preferences, parse_prefe
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from digest.store import Store
 
 log = logging.getLogger("digest")
 
@@ -106,13 +108,9 @@ class StoreReaders:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
 
-    def _store(self) -> Any:
-        """The store, to use in a `with` block (it closes itself).
-
-        Any until s-subs's Store (with the four methods below) is merged; with it, `-> Store`
-        type-checks (tried on a merge of both branches).
-        """
-        from digest.store import Store  # late: the store brings in the summarizer
+    def _store(self) -> Store:
+        """The store, to use in a `with` block (it closes itself)."""
+        from digest.store import Store  # late: only a page that changes a reader needs SQLite
 
         return Store.open(self.state_dir)
 

@@ -1,4 +1,4 @@
-"""Serve the reader pages (digest/web.py) with waitress; the only module importing it.
+"""Serve the reader pages (digest/readers/web/app.py) with waitress; the only module importing it.
 
 Why waitress rather than Werkzeug's own server: Werkzeug says its server is for
 development; waitress is pure Python like it, answers with a fixed pool of

@@ -2,7 +2,7 @@
 
 The subscribers live in `Roster`, an in-memory `Readers` kept in this file: what
 the pages do to a subscriber is read back from it. The real store behind them is
-exercised by tests/test_web_e2e.py.
+exercised by tests/readers/web/test_web_e2e.py.
 """
 
 from __future__ import annotations

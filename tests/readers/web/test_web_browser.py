@@ -1,9 +1,9 @@
 """The reader pages in headless Chromium, with JavaScript off: they fit, and their forms work.
 
 The app runs in a real waitress server on a loopback port, over the in-memory
-`Roster` of tests/test_web.py, so what a click did is read back from it.
+`Roster` of tests/readers/web/test_web.py, so what a click did is read back from it.
 Chromium is Debian's (/usr/bin/chromium), driven by Playwright as in
-tests/test_browser.py; screenshots go to test-artifacts/web-*.png.
+tests/edition/test_browser.py; screenshots go to test-artifacts/web-*.png.
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ def test_the_preferences_form_saves_and_shows_errors_by_field(
         page.context.close()
 
 
-# --- the whole way (needs s-subs's subscribers, merged)
+# --- the whole way: a subscriber's digest, then its links
 
 
 def plain_text(content: bytes) -> str:
