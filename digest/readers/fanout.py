@@ -21,16 +21,15 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from digest.intake.files import Article
-from digest.readers.subscribers import Subscriber, matches
+from digest.readers.subscribers import matches
+from digest.records import Arrival, Article, Reporter, Subscriber
 from digest.settings import Settings
-from digest.store import Arrival, Store
+from digest.store import Store
 
 if TYPE_CHECKING:
     from digest import stories
     from digest.edition import compose
     from digest.edition.render import Rendered
-    from digest.runs import run as pipeline
     from digest.summary.summarizer import Summarizer
 
 # (reader, their last scheduled time handled) -> (due now, the scheduled time this run handles)
@@ -82,7 +81,7 @@ class Pass:
     settings: Settings
     store: Store
     now: datetime
-    reporter: pipeline.Reporter
+    reporter: Reporter
     summarizer: Summarizer | None
     top: int  # every reader in this pass has considered the arrivals up to here
     send_empty: bool
@@ -108,7 +107,7 @@ def queue_for_subscribers(
     store: Store,
     *,
     now: datetime,
-    reporter: pipeline.Reporter,
+    reporter: Reporter,
     summarizer: Summarizer | None = None,
     due: Due = always_due,
     send_empty: bool = False,
@@ -256,7 +255,7 @@ def _message(settings: Settings, rendered: Rendered, links: Links, now: datetime
     return msg
 
 
-def bounce_check(settings: Settings, store: Store, reporter: pipeline.Reporter) -> None:
+def bounce_check(settings: Settings, store: Store, reporter: Reporter) -> None:
     """After sending: readers refused for good DIGEST_BOUNCE_LIMIT times in a row stop."""
     for email in store.mark_bouncing(settings.bounce_limit):
         reporter.say(

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digest.errors import DeliveryError, DigestError
-from digest.intake.files import Article, Skipped
 from digest.intake.scan import collect
-from digest.runs.context import Clock, Reporter, RunContext, utc_now
+from digest.records import Article, Clock, Reporter, Skipped, utc_now
+from digest.runs.context import RunContext
 from digest.runs.lock import run_lock
 from digest.settings import Settings
 from digest.store import Store
@@ -30,15 +30,12 @@ if TYPE_CHECKING:  # imported where used: a run with nothing new loads no numpy,
 
 __all__ = [
     "Built",
-    "Clock",
-    "Reporter",
     "RunContext",
     "RunResult",
     "build",
     "collect",
     "preview",
     "run_once",
-    "utc_now",
 ]
 LOCK_WAIT_SECONDS = 5.0
 
