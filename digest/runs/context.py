@@ -1,4 +1,4 @@
-"""What one run carries from stage to stage: settings, state, clock, reporter, delivery."""
+"""What one run carries from stage to stage: settings, state, delivery, clock, reporter."""
 
 from __future__ import annotations
 
@@ -11,14 +11,16 @@ from digest.settings import Settings
 if TYPE_CHECKING:
     from digest.delivery.queue import Delivery
     from digest.store import Store
+    from digest.summary.summarizer import Summarizer
 
 
 @dataclass(frozen=True)
 class RunContext:
-    """One run's surroundings, chosen once at its start and handed to every stage."""
+    """One run's surroundings, chosen once at its start and handed to every stage as one value."""
 
     settings: Settings
     store: Store
     delivery: Delivery
     clock: Clock = utc_now
     reporter: Reporter = Reporter()
+    summarizer: Summarizer | None = None  # None: DIGEST_SUMMARIZER's, made where needed

@@ -26,6 +26,7 @@ from test_stories_sketches import brute_force_against_sent
 from digest import stories
 from digest.delivery import mail
 from digest.delivery import queue as deliver
+from digest.edition import publish
 from digest.intake import files as sources
 from digest.intake import scan
 from digest.intake.feeds import catalog as feedlist
@@ -162,7 +163,7 @@ def test_unchanged_seen_files_are_not_read_again(tmp_path: Path) -> None:
 
     store = Store.open(settings.state_dir)
     try:
-        found, _ = pipeline.collect(settings, store, now=NOW, reporter=quiet(), record=True)
+        found, _ = scan.collect(settings, store, now=NOW, reporter=quiet(), record=True)
     finally:
         store.close()
     assert sorted(a.path.name for a in found) == ["edited.txt", "new.txt"]
@@ -181,7 +182,7 @@ def test_a_file_replaced_under_the_same_name_is_read_again(tmp_path: Path) -> No
     os.replace(replacement, first)  # how scrapers write: a new inode, maybe the same size and time
     store = Store.open(settings.state_dir, readonly=True)
     try:
-        found, _ = pipeline.collect(settings, store, now=NOW, reporter=quiet(), record=False)
+        found, _ = scan.collect(settings, store, now=NOW, reporter=quiet(), record=False)
     finally:
         store.close()
     assert [a.title for a in found] == [other.split("\n")[0]]
@@ -372,10 +373,10 @@ def test_a_digest_built_again_is_not_summarized_again(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "state")
     try:
         first, second = Counting(), Counting()
-        one = pipeline.build(
+        one = publish.build(
             settings, articles, created=NOW, reporter=quiet(), summarizer=first, cache=store
         )
-        two = pipeline.build(
+        two = publish.build(
             settings, articles, created=NOW, reporter=quiet(), summarizer=second, cache=store
         )
     finally:
