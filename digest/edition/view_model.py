@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from digest.edition.compose import Digest, Entry
-from digest.intake.files import Article
+from digest.records import Article
 from digest.text import clean_line, is_web_url, without_controls
 
 PREHEADER_LIMIT = 120  # inbox previews show roughly this much

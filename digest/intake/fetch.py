@@ -87,7 +87,7 @@ def _content_type(headers: Mapping[str, str]) -> Message:
     return msg
 
 
-Clock = Callable[[], float]
+Monotonic = Callable[[], float]
 Sleep = Callable[[float], None]
 
 
@@ -95,7 +95,7 @@ class Fetcher:
     """One polite client; use as a context manager. Requests go out one at a time."""
 
     def __init__(
-        self, policy: FetchPolicy, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep
+        self, policy: FetchPolicy, *, clock: Monotonic = time.monotonic, sleep: Sleep = time.sleep
     ) -> None:
         self.policy = policy
         self.requests_made = 0

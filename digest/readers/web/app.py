@@ -27,7 +27,7 @@ import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -38,7 +38,8 @@ from werkzeug.wrappers import Request, Response
 from digest.edition import archive, render
 from digest.errors import DigestError
 from digest.readers import tokens
-from digest.readers.subscribers import PreferenceError, Preferences, parse_preferences
+from digest.readers.subscribers import PreferenceError, parse_preferences
+from digest.records import Clock, Preferences, utc_now
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -69,12 +70,6 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 _ARCHIVE_PAGE = re.compile(r"^digest-\d{8}-\d{6}[A-Za-z0-9_.-]*\.html$")
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Reader(Protocol):
