@@ -38,7 +38,7 @@ from werkzeug.wrappers import Request, Response
 from digest.edition import archive, render
 from digest.errors import DigestError
 from digest.readers import tokens
-from digest.readers.subscribers import PreferenceError, parse_preferences
+from digest.readers.subscribers import DAYS, PreferenceError, parse_preferences
 from digest.records import Clock, Preferences, utc_now
 
 if TYPE_CHECKING:
@@ -49,15 +49,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("digest")
 
 FIELDS = ("sections", "include", "exclude", "max", "every", "day", "at", "timezone")
-DAYS = (
-    ("mon", "Monday"),
-    ("tue", "Tuesday"),
-    ("wed", "Wednesday"),
-    ("thu", "Thursday"),
-    ("fri", "Friday"),
-    ("sat", "Saturday"),
-    ("sun", "Sunday"),
-)
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DAY_CHOICES = tuple(zip(DAYS, WEEKDAYS, strict=True))  # the form's (value, label) pairs
 # No scripts at all; styles only from the page's own <style> block and attributes
 # (archived digests carry inlined CSS); forms only back to this site; never framed.
 SECURITY_HEADERS = {
@@ -85,8 +78,8 @@ class Reader(Protocol):
     def prefs(self) -> Preferences: ...
 
 
-class Readers(Protocol):
-    """The subscriber operations the pages need; `StoreReaders` is the real one."""
+class ReaderRoster(Protocol):
+    """The subscriber operations the pages need; `StoreRoster` is the real one."""
 
     def subscriber(self, subscriber_id: int, /) -> Reader | None: ...
 
@@ -97,8 +90,8 @@ class Readers(Protocol):
     def set_status(self, subscriber_id: int, status: str, /) -> None: ...
 
 
-class StoreReaders:
-    """`Readers` over the state database, opened for each call (a page is a short visit)."""
+class StoreRoster:
+    """`ReaderRoster` over the state database, opened for each call (a page is a short visit)."""
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
@@ -149,7 +142,7 @@ _ROUTES = Map(
 class ReaderPages:
     """The WSGI app; every dependency is a parameter (tests pass their own)."""
 
-    readers: Readers
+    readers: ReaderRoster
     secret: str
     archive_dir: Path
     clock: Clock = utc_now
@@ -255,7 +248,7 @@ class ReaderPages:
             "notice": notice,
             "values": dict(values),
             "errors": dict(errors or {}),
-            "days": DAYS,
+            "days": DAY_CHOICES,
             "zones": _zones(),
             "unsubscribe": self._link("unsubscribe", subscriber_id),
         }

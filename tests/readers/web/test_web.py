@@ -1,6 +1,6 @@
 """The reader pages as a WSGI app, driven by Werkzeug's test client.
 
-The subscribers live in `Roster`, an in-memory `Readers` kept in this file: what
+The subscribers live in `Roster`, an in-memory `ReaderRoster` kept in this file: what
 the pages do to a subscriber is read back from it. The real store behind them is
 exercised by tests/readers/web/test_web_e2e.py.
 """
@@ -37,7 +37,7 @@ class Member:
 
 
 class Roster:
-    """An in-memory `Readers`: two subscribers, and a log of every change made."""
+    """An in-memory `ReaderRoster`: two subscribers, and a log of every change made."""
 
     def __init__(self) -> None:
         self.members = {
