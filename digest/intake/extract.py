@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from digest.errors import DigestError
-from digest.text import without_headline
+from digest.text import one_line, without_headline
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -261,13 +261,12 @@ def _in_feed(paragraph: str, known: set[tuple[str, ...]]) -> bool:
 
 
 def _paragraphs(text: str | None) -> tuple[str, ...]:
-    lines = (" ".join(line.split()) for line in re.split(r"\n", text or ""))
+    lines = (one_line(line) for line in (text or "").split("\n"))
     return tuple(line for line in lines if line)
 
 
 def _clean(value: str | None) -> str | None:
-    text = " ".join((value or "").split())
-    return text or None
+    return one_line(value or "") or None
 
 
 def _date(value: str | None) -> datetime | None:
