@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from digest.intake.files import Article
+from digest.records import Article
 from digest.stories.events import quality, when
 from digest.stories.sketches import Groups
 from digest.text import words

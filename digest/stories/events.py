@@ -17,7 +17,7 @@ from datetime import datetime
 
 import numpy as np
 
-from digest.intake.files import Article
+from digest.records import Article
 from digest.stories.evidence import evidence, specific
 from digest.stories.sketches import Groups
 

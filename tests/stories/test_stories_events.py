@@ -8,7 +8,7 @@ import pytest
 from test_stories import BRIDGE, DAM_ROW, NOW, WIRE, article, digest_of
 
 from digest.edition.compose import Digest
-from digest.intake.files import Article
+from digest.records import Article
 
 from digest.stories.evidence import evidence, figures, names, sentences
 
