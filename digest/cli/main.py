@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import sys
-import traceback
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -14,11 +13,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from digest import __version__
+from digest.cli import failures
 from digest.cli import feeds as cli_feeds
+from digest.cli.settings import settings as settings_command
 from digest.cli.subscribers import subscribers
 from digest.errors import DigestError
 from digest.runs import run as pipeline
-from digest.settings import Settings, env_file_warning, load_settings, parse_recipients
+from digest.settings import Settings, load_settings, parse_recipients, startup_warnings
 from digest.summary import cache as summaries
 
 if TYPE_CHECKING:
@@ -54,12 +55,15 @@ class Context:
     def __init__(self, env_file: Path, verbose: bool) -> None:
         self.env_file = env_file
         self.verbose = verbose
+        self.loaded: Settings | None = None
 
     def settings(self) -> Settings:
-        warning = env_file_warning(self.env_file)
-        if warning:
-            click.echo(f"digest: {warning}", err=True)
-        return load_settings(os.environ, self.env_file)
+        """Check every setting once, after warning of misspelled names and a readable .env."""
+        if self.loaded is None:
+            for warning in startup_warnings(os.environ, self.env_file):
+                click.echo(f"digest: {warning}", err=True)
+            self.loaded = load_settings(os.environ, self.env_file)
+        return self.loaded
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -367,31 +371,25 @@ def status(ctx: Context) -> None:
 cli.add_command(cli_feeds.feeds)
 cli.add_command(cli_feeds.fetch)
 cli.add_command(subscribers)
+cli.add_command(settings_command)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the group, turning our errors into one line and an exit code."""
-    verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+    """Entry point: run the group, turning every failure into one line and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    verbose = "-v" in args or "--verbose" in args
+    ctx: click.Context | None = None
     try:
-        cli.main(args=argv, prog_name="digest", standalone_mode=False)
+        with cli.make_context("digest", list(args)) as ctx:
+            cli.invoke(ctx)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
     except click.exceptions.Abort:
         click.echo("digest: interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
-    except DigestError as exc:
-        if verbose:
-            traceback.print_exc()
-        kind = "error" if exc.exit_code else "skipped"
-        click.echo(f"digest: {kind}: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # a bug: still one line unless --verbose
-        if verbose:
-            traceback.print_exc()
-        click.echo(
-            f"digest: internal error: {type(exc).__name__}: {exc} "
-            "(run with --verbose for the traceback)",
-            err=True,
-        )
-        sys.exit(1)
+    except Exception as exc:  # ours as one line; an OS error names its setting; a bug too
+        obj = ctx.obj if ctx is not None else None
+        sys.exit(failures.report(exc, getattr(obj, "loaded", None), verbose))
