@@ -284,7 +284,6 @@ def from_values(values: Mapping[str, str]) -> Settings:
     security = given.get("smtp_security", _default("DIGEST_SMTP_SECURITY"))
     given.setdefault("smtp_port", DEFAULT_PORTS[security])
     _check_dkim(values)
-    _check_schedule(given)
     return Settings(**given)
 
 
@@ -307,15 +306,6 @@ def _check_dkim(values: Mapping[str, str]) -> None:
         )
 
 
-def _check_schedule(given: Mapping[str, Any]) -> None:
-    """A bad DIGEST_SCHEDULE or DIGEST_TIMEZONE stops every command, not only `serve`."""
-    if "schedule" not in given and "timezone" not in given:
-        return
-    from digest.runs.schedule import parse_schedule  # late: APScheduler only when one is set
-
-    parse_schedule(given.get("schedule", _default("DIGEST_SCHEDULE")), given.get("timezone"))
-
-
 def parse_recipients(raw: str, name: str = "--to") -> tuple[str, ...]:
     """Split a comma-separated address list, refusing anything that is not an address."""
     try:
@@ -334,10 +324,18 @@ def startup_warnings(environ: Mapping[str, str], env_file: Path | None) -> list[
     env_names = {k for k in environ if k.startswith("DIGEST_")}
     for name in sorted((file_names | env_names) - set(BY_NAME)):
         where = "the environment" if name in env_names else str(env_file)
-        close = difflib.get_close_matches(name, list(BY_NAME), n=1, cutoff=0.6)
-        guess = f"; did you mean {close[0]}?" if close else "; see: digest settings"
+        guess = (
+            f"; did you mean {close}?" if (close := _closest(name)) else "; see: digest settings"
+        )
         found.append(f"warning: {name} (in {where}) is not a setting and is ignored{guess}")
     return found
+
+
+def _closest(name: str) -> str | None:
+    """The real name most like `name`, compared without the shared DIGEST_ prefix."""
+    tails = {n.removeprefix("DIGEST_"): n for n in BY_NAME}
+    close = difflib.get_close_matches(name.removeprefix("DIGEST_"), list(tails), n=1, cutoff=0.7)
+    return tails[close[0]] if close else None
 
 
 def env_file_warning(env_file: Path | None) -> str | None:

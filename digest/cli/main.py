@@ -146,7 +146,9 @@ def _report_run(result: pipeline.RunResult, settings: Settings) -> None:
         )
     for refused in result.refused:
         click.echo(f"refused: {refused}", err=True)
-    if result.status == "nothing-new":
+    if result.status == "nothing-new" and result.errors:
+        click.echo("nothing new; a queued message still waits for the next run (digest status)")
+    elif result.status == "nothing-new":
         click.echo("nothing new to send")
     elif result.digest is not None:
         n = result.digest.article_count

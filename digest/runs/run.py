@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from digest.errors import DeliveryError, DigestError
-from digest.intake.files import Article, Skipped
+from digest.intake.files import Article, Skipped, seeds_root
 from digest.intake.scan import collect
 from digest.runs.context import Clock, Reporter, RunContext, utc_now
 from digest.runs.lock import run_lock
@@ -155,6 +155,7 @@ def run_once(
     from digest.delivery import per_reader as reader_delivery
     from digest.delivery import queue as deliver
 
+    seeds_root(settings.seeds_dir)  # a bad seeds folder stops the run before .digest/ is made
     with run_lock(settings.state_dir, wait=LOCK_WAIT_SECONDS):
         with Store.open(settings.state_dir) as store:
             # s-subs: with subscribers (and no --to) the run is theirs, over one connection

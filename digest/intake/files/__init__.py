@@ -5,7 +5,7 @@ formats (txt, md, html, json; chrome strips page furniture) -> article (checks, 
 """
 
 from digest.intake.files.article import Article, FileVersion, Skipped
-from digest.intake.files.listing import ARTICLE_SUFFIXES, file_info, list_files
+from digest.intake.files.listing import ARTICLE_SUFFIXES, file_info, list_files, seeds_root
 from digest.intake.files.reading import parse_article, read_article
 
 __all__ = [
@@ -17,4 +17,5 @@ __all__ = [
     "list_files",
     "parse_article",
     "read_article",
+    "seeds_root",
 ]
