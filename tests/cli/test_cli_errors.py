@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REAL_SEED, CliResult, run_cli
+from conftest import REAL_SEED, CliResult, Handler, StartServer, run_cli
 
 pytestmark = pytest.mark.slow  # every test here runs the real CLI in a child process
 
@@ -124,3 +124,24 @@ def test_feeds_import_names_each_skipped_outline(tmp_path: Path) -> None:
     assert any("ftp://files.example.org/feed.xml" in s and "not an http(s)" in s for s in skipped)
     assert any("'No address'" in s and "no xmlUrl" in s for s in skipped)
     assert "good.example.org" in run_cli("feeds", "list").out
+
+
+def test_smtp_security_hints_lead_to_none_for_a_plain_relay_and_a_stuck_queue_is_said(
+    tmp_path: Path, plain_server: StartServer
+) -> None:
+    _one_seed(tmp_path)
+    handler = Handler()
+    port = plain_server(handler)  # a local relay: no TLS at all
+    env = {"DIGEST_SMTP_HOST": "127.0.0.1", "DIGEST_SMTP_PORT": str(port)}
+    env |= {"DIGEST_SMTP_ATTEMPTS": "1", "DIGEST_SMTP_TIMEOUT": "5"}
+    hints = []
+    for security in ("starttls", "ssl"):
+        result = run_cli("run", env=env | {"DIGEST_SMTP_SECURITY": security})
+        assert result.code == 1
+        hints.append(result.err)
+        assert "nothing new to send" not in result.out  # a message is still queued
+    assert all("DIGEST_SMTP_SECURITY=none" in h or "or none for a local" in h for h in hints)
+    assert "queued message still waits" in result.out
+    done = run_cli("run", env=env | {"DIGEST_SMTP_SECURITY": "none"})
+    assert done.code == 0, done.err
+    assert len(handler.messages) == 1
