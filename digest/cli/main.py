@@ -17,7 +17,7 @@ from digest.cli import failures
 from digest.cli import feeds as cli_feeds
 from digest.cli.settings import settings as settings_command
 from digest.cli.subscribers import subscribers
-from digest.errors import DigestError
+from digest.errors import DigestError, UsageError
 from digest.runs import run as pipeline
 from digest.settings import Settings, load_settings, parse_recipients, startup_warnings
 from digest.summary import cache as summaries
@@ -112,17 +112,35 @@ def _log_details() -> None:
     "--to", "to", metavar="ADDR[,ADDR]", help="Send to these recipients instead of DIGEST_TO."
 )
 @click.option("--no-fetch", is_flag=True, help="Do not poll the feeds first.")
+@click.option(
+    "--due",
+    is_flag=True,
+    help="Send only what `digest serve` would send now: for running from cron.",
+)
 @pass_ctx
-def run(ctx: Context, dry_run: bool, to: str | None, no_fetch: bool) -> None:
+def run(ctx: Context, dry_run: bool, to: str | None, no_fetch: bool, due: bool) -> None:
     """Poll the due feeds, then send one digest now of the articles not sent yet.
 
     Messages left queued by an earlier failure are delivered first. A failing
-    feed is one line on stderr; the rest of the digest still goes out.
-    Exit status: 0 done (also when nothing is new), 1 delivery failed, 2 bad settings.
+    feed is one line on stderr; the rest of the digest still goes out. With
+    subscribers, every active reader gets theirs now, whatever their cadence;
+    `--due` sends only to the readers whose time has come (or, with no readers,
+    only when a DIGEST_SCHEDULE time has come since the last): run it from cron
+    every few minutes. Exit status: 0 done (also when nothing is new or due),
+    1 delivery failed, 2 bad usage or settings.
 
     Example: digest run --to me@example.org
     """
     settings = ctx.settings()
+    if due and (dry_run or to is not None):
+        raise UsageError("--due goes alone", "leave out --to and --dry-run")
+    if due:
+        from digest.runs import serve as scheduler
+
+        done = scheduler.run_due(settings, reporter=ClickReporter(), fetch=not no_fetch)
+        code = 0 if done.result is None else _finish(done.result, settings)
+        click.echo(done.note)
+        sys.exit(code)
     recipients = parse_recipients(to, "--to") if to is not None else None
     result = pipeline.run_once(
         settings,
@@ -131,10 +149,15 @@ def run(ctx: Context, dry_run: bool, to: str | None, no_fetch: bool) -> None:
         recipients=recipients,
         fetch=not no_fetch,
     )
+    sys.exit(_finish(result, settings))
+
+
+def _finish(result: pipeline.RunResult, settings: Settings) -> int:
+    """Say what the run did, then each error; the exit status."""
     _report_run(result, settings)
     for error in result.errors:
         click.echo(f"digest: error: {error}", err=True)
-    sys.exit(result.exit_code)
+    return result.exit_code
 
 
 def _report_run(result: pipeline.RunResult, settings: Settings) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -78,6 +79,41 @@ def due_by_schedule(settings: Settings, now: datetime) -> fanout.Due:
         return True, (fire if on_time else now).isoformat()
 
     return due
+
+
+@dataclass(frozen=True)
+class NextSend:
+    """When an active reader's next digest is due (None: never), as people read it."""
+
+    reader: Subscriber
+    at: datetime | None
+    when: str  # "2026-12-04 07:00:00 CET (Europe/Berlin)", or "never"
+
+
+def next_sends(settings: Settings, store: Store) -> list[NextSend]:
+    """Every active reader's next scheduled time, soonest first (the never-due last)."""
+    marks = store.watermarks()
+    found = []
+    for s in store.subscribers():
+        if s.status != "active":
+            continue
+        fire = next_fire_for(settings, s, marks.get(s.id, (0, None))[1])
+        when = "never" if fire is None else schedule_for(settings, s.prefs).when(fire)
+        found.append(NextSend(s, fire, when))
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(found, key=lambda n: n.at or far)
+
+
+def next_send_text(sends: list[NextSend], now: datetime) -> str:
+    """The soonest send in a line: "<when> to ann@example.org (and 2 more)"; or why none."""
+    if not sends or sends[0].at is None:
+        return "none: no active reader"
+    first = sends[0]
+    same = sum(n.at == first.at for n in sends) - 1
+    more = f" (and {same} more)" if same else ""
+    if first.at is not None and first.at <= now:
+        return f"due since {first.when} to {first.reader.email}{more}"
+    return f"{first.when} to {first.reader.email}{more}"
 
 
 class Readers:
