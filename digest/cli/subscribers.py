@@ -14,7 +14,6 @@ import click
 from digest.errors import UsageError
 from digest.readers.subscribers import (
     PreferenceError,
-    Subscriber,
     check_email,
     parse_preferences,
     preference_fields,
@@ -22,6 +21,7 @@ from digest.readers.subscribers import (
     unknown_sections,
     write_csv,
 )
+from digest.records import Subscriber
 from digest.store import Store
 
 if TYPE_CHECKING:
@@ -221,7 +221,7 @@ class _store:  # noqa: N801 - used as `with _store(ctx) as store`
 
 
 def _warn_sections(store: Store, sections: tuple[str, ...]) -> None:
-    from digest.readers.subscribers import Preferences
+    from digest.records import Preferences
 
     unknown = unknown_sections(
         Preferences(sections=tuple(dict.fromkeys(sections))), store.known_sections()

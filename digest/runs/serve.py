@@ -28,6 +28,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from digest.errors import DigestError, LockBusyError, SettingsError, StateError, UsageError
+from digest.records import Clock, Reporter, utc_now
 from digest.runs import run as pipeline
 from digest.runs.schedule import Schedule, next_fire, parse_schedule, utc
 from digest.settings import Settings
@@ -119,7 +120,7 @@ class Service:
         settings: Settings,
         schedule: Schedule,
         *,
-        clock: pipeline.Clock = pipeline.utc_now,
+        clock: Clock = utc_now,
         run: Callable[[], Outcome] | None = None,
     ) -> None:
         self.settings = settings
@@ -208,7 +209,7 @@ class Service:
             result = pipeline.run_once(
                 self.settings,
                 clock=self.clock,
-                reporter=pipeline.Reporter(log.warning),
+                reporter=Reporter(log.warning),
                 send_empty=self.settings.send_empty,
             )
         except LockBusyError:
@@ -308,8 +309,8 @@ class DueRun:
 def run_due(
     settings: Settings,
     *,
-    clock: pipeline.Clock = pipeline.utc_now,
-    reporter: pipeline.Reporter | None = None,
+    clock: Clock = utc_now,
+    reporter: Reporter | None = None,
     fetch: bool = True,
 ) -> DueRun:
     """Do now what `digest serve` would: send to the readers whose time has come, or (no

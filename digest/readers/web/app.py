@@ -38,7 +38,8 @@ from werkzeug.wrappers import Request, Response
 from digest.edition import archive, render
 from digest.errors import DigestError
 from digest.readers import tokens
-from digest.readers.subscribers import PreferenceError, Preferences, parse_preferences
+from digest.readers.subscribers import PreferenceError, parse_preferences
+from digest.records import Preferences
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
