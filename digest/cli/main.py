@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from digest import __version__
-from digest.cli import failures
+from digest.cli import failures, run_report
 from digest.cli import feeds as cli_feeds
 from digest.cli.settings import settings as settings_command
 from digest.cli.subscribers import subscribers
@@ -138,7 +138,7 @@ def run(ctx: Context, dry_run: bool, to: str | None, no_fetch: bool, due: bool) 
         from digest.runs import serve as scheduler
 
         done = scheduler.run_due(settings, reporter=ClickReporter(), fetch=not no_fetch)
-        code = 0 if done.result is None else _finish(done.result, settings)
+        code = 0 if done.result is None else run_report.finish(done.result, settings)
         click.echo(done.note)
         sys.exit(code)
     recipients = parse_recipients(to, "--to") if to is not None else None
@@ -149,33 +149,7 @@ def run(ctx: Context, dry_run: bool, to: str | None, no_fetch: bool, due: bool) 
         recipients=recipients,
         fetch=not no_fetch,
     )
-    sys.exit(_finish(result, settings))
-
-
-def _finish(result: pipeline.RunResult, settings: Settings) -> int:
-    """Say what the run did, then each error; the exit status."""
-    _report_run(result, settings)
-    for error in result.errors:
-        click.echo(f"digest: error: {error}", err=True)
-    return result.exit_code
-
-
-def _report_run(result: pipeline.RunResult, settings: Settings) -> None:
-    where = "SMTP" if settings.is_smtp else "the outbox"
-    if result.accepted:
-        click.echo(
-            f"delivered to {len(result.accepted)} recipient(s) via {where}: "
-            + ", ".join(result.accepted)
-        )
-    for refused in result.refused:
-        click.echo(f"refused: {refused}", err=True)
-    if result.status == "nothing-new" and result.errors:
-        click.echo("nothing new; a queued message still waits for the next run (digest status)")
-    elif result.status == "nothing-new":
-        click.echo("nothing new to send")
-    elif result.digest is not None:
-        n = result.digest.article_count
-        click.echo(f"{result.status}: digest of {n} article(s), saved as {result.eml_path}")
+    sys.exit(run_report.finish(result, settings))
 
 
 @cli.command()

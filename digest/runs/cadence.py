@@ -12,6 +12,7 @@ own schedule; the run lock is the same.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -158,6 +159,7 @@ class Readers:
     def _run(self, now: datetime) -> bool:
         from digest.runs import run as pipeline
 
+        began = time.monotonic()
         try:
             result = pipeline.run_once(
                 self.settings,
@@ -173,5 +175,11 @@ class Readers:
             log.error("readers due: failed: %s", exc)
             return False
         level = logging.ERROR if result.errors else logging.INFO
-        log.log(level, "readers due: %s, %d accepted", result.status, len(result.accepted))
+        done = "; ".join(result.edition_lines()) or result.status.replace("-", " ")
+        if result.errors:
+            done += f", error: {result.errors[0]}"
+        with Store.open(self.settings.state_dir, readonly=True) as store:
+            upcoming = next_send_text(next_sends(self.settings, store), self.clock())
+        took = time.monotonic() - began
+        log.log(level, "readers due: %s; %.1f s; next send %s", done, took, upcoming)
         return not result.errors
