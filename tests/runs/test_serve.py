@@ -140,7 +140,8 @@ def test_a_busy_lock_skips_the_scheduled_run_with_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pipeline, "LOCK_WAIT_SECONDS", 0.2)
-    settings = Settings(state_dir=tmp_path / "state")
+    (tmp_path / "seeds").mkdir()  # a missing seeds folder would stop the run before the lock
+    settings = Settings(seeds_dir=tmp_path / "seeds", state_dir=tmp_path / "state")
     svc = Service(settings, parse_schedule("@every 1s", "UTC"))
     with run_lock(settings.state_dir):
         level, text = svc._run_digest()
