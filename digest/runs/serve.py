@@ -62,6 +62,9 @@ def _save_last_run(state_dir: Path, at: datetime) -> None:
         store.close()
 
 
+_SENDERS = "`digest serve` or `digest run --due`"
+
+
 def next_run_text(settings: Settings, last: datetime | None, now: datetime) -> str:
     """The "next run" of `digest status`; a bad schedule is shown here, not raised."""
     try:
@@ -72,9 +75,9 @@ def next_run_text(settings: Settings, last: datetime | None, now: datetime) -> s
     if fire is None:
         return "none"
     if last is None:
-        return f"{schedule.when(fire)}, {schedule.words}, once `digest serve` runs"
+        return f"{schedule.when(fire)}, {schedule.words}, once {_SENDERS} runs"
     if utc(fire) <= utc(now):
-        return f"overdue since {schedule.when(fire)}; `digest serve` sends it at once"
+        return f"overdue since {schedule.when(fire)}; {_SENDERS} sends it at once"
     return f"{schedule.when(fire)}, {schedule.words}"
 
 

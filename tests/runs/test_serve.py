@@ -157,7 +157,9 @@ def test_status_line_shows_the_next_run_or_the_bad_setting() -> None:
     good = Settings(schedule="0 7 * * mon-fri", timezone=BERLIN)
     expected = "2024-01-08 07:00:00 CET (Europe/Berlin), at 07:00 on Monday–Friday"
     assert scheduler.next_run_text(good, now, now) == expected
-    assert scheduler.next_run_text(good, None, now).endswith("once `digest serve` runs")
+    assert scheduler.next_run_text(good, None, now).endswith(
+        "once `digest serve` or `digest run --due` runs"
+    )
     overdue = scheduler.next_run_text(good, now - timedelta(days=7), now)
     assert overdue.startswith("overdue since 2024-01-01 07:00:00 CET")  # Monday after
     bad = Settings(schedule="0 7 * * 1-8")

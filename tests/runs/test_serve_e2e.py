@@ -310,7 +310,7 @@ def test_status_shows_the_next_run_in_the_zone(tmp_path: Path) -> None:
     assert result.code == 0, result.err
     found = re.search(
         r"next run: (\d{4}-\d\d-\d\d) 07:00:00 CES?T \(Europe/Berlin\), "
-        r"at 07:00 on Monday–Friday, once `digest serve` runs",
+        r"at 07:00 on Monday–Friday, once `digest serve` or `digest run --due` runs",
         result.out,
     )
     assert found, result.out
