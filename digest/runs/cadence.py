@@ -22,7 +22,7 @@ from digest.errors import DigestError, LockBusyError
 from digest.readers import fanout
 from digest.records import Preferences, Reporter, Subscriber
 from digest.runs.schedule import Schedule, next_fire, parse_schedule
-from digest.settings import Settings
+from digest.settings import Settings, path_error
 from digest.store import Store
 
 log = logging.getLogger("digest")
@@ -173,6 +173,9 @@ class Readers:
             return False
         except DigestError as exc:
             log.error("readers due: failed: %s", exc)
+            return False
+        except OSError as exc:  # a folder setting that cannot be used: named, and serve goes on
+            log.error("readers due: failed: %s", path_error(exc, self.settings))
             return False
         level = logging.ERROR if result.errors else logging.INFO
         done = "; ".join(result.edition_lines()) or result.status.replace("-", " ")

@@ -187,3 +187,22 @@ def test_send_empty_setting(raw: str | None, expected: bool) -> None:
 def test_send_empty_refuses_other_words() -> None:
     with pytest.raises(SettingsError, match="DIGEST_SEND_EMPTY='maybe': not true or false"):
         load_settings({"DIGEST_SEND_EMPTY": "maybe"}, None)
+
+
+def test_an_outbox_through_a_file_fails_the_scheduled_run_in_one_line(tmp_path: Path) -> None:
+    import shutil
+
+    from conftest import REAL_SEED
+
+    (tmp_path / "seeds").mkdir()
+    shutil.copy2(REAL_SEED, tmp_path / "seeds" / "a.txt")
+    (tmp_path / "afile").write_text("a file, not a folder\n")
+    settings = Settings(
+        seeds_dir=tmp_path / "seeds",
+        state_dir=tmp_path / "state",
+        outbox_dir=tmp_path / "afile" / "outbox",
+        workers=1,
+    )
+    level, text = Service(settings, parse_schedule("@every 1s", "UTC"))._run_digest()
+    assert level == logging.ERROR
+    assert text.startswith("failed: DIGEST_OUTBOX_DIR=") and "a file, not a folder" in text
