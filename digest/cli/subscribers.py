@@ -27,7 +27,7 @@ from digest.store import Store
 if TYPE_CHECKING:
     from digest.runs.cadence import NextSend
 
-# the ordinary Context of digest.cli.main (kept loose here to avoid a cycle)
+# the group's Invocation of digest.cli.main (kept loose here to avoid a cycle)
 pass_obj = click.pass_obj
 
 

@@ -117,7 +117,7 @@ def next_send_text(sends: list[NextSend], now: datetime) -> str:
     return f"{first.when} to {first.reader.email}{more}"
 
 
-class Readers:
+class ReaderCadences:
     """The serve loop's part for subscribers: run when the first reader's time has come."""
 
     def __init__(self, settings: Settings, clock: Callable[[], datetime]) -> None:
