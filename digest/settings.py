@@ -9,7 +9,6 @@ list of `digest status` all come from it.
 from __future__ import annotations
 
 import difflib
-import errno
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,13 +18,12 @@ from typing import Any
 from dotenv import dotenv_values
 
 from digest import setting_values as read
-from digest.errors import PathError, SettingsError
+from digest.errors import SettingsError
 
 SECURITY_MODES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 PLACEHOLDER_FROM = "digest@localhost"
 PLACEHOLDER_TO = "reader@localhost"
-MAX_URL_LENGTH = read.MAX_URL_LENGTH
 MASK = "********"
 
 
@@ -366,45 +364,7 @@ def masked(settings: Settings) -> dict[str, str]:
     return shown
 
 
-# --- an OS error on a path: which setting to change
-
-_WHY = {
-    errno.ENOTDIR: ("a part of the path is a file, not a folder", "point {name} at a folder"),
-    errno.EISDIR: ("a folder where a file should be", "point {name} at a file"),
-    errno.EACCES: ("permission denied", "let this user write there, or point {name} elsewhere"),
-    errno.EPERM: ("permission denied", "let this user write there, or point {name} elsewhere"),
-    errno.EROFS: ("a read-only file system", "point {name} at a writable folder"),
-    errno.ENOSPC: ("the disk is full", "free some space there, then run again"),
-    errno.EDQUOT: ("the disk quota is used up", "free some space there, then run again"),
-}
-_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
-
-
-def path_error(exc: OSError, settings: Settings | None) -> PathError:
-    """One line for an OS error on a path: the setting whose path it is, why, what to do.
-
-    Exit status 2 when the setting must change, 1 when the disk is full (a run failed).
-    """
-    where = exc.filename if isinstance(exc.filename, str) else None
-    row = _owner(where, settings) if where and settings else None
-    why, hint = _WHY.get(exc.errno or 0, (exc.strerror or str(exc), "check {name}"))
-    code = 1 if exc.errno in _DISK_FULL else 2
-    if row is None or settings is None:
-        about = f"{where}: " if where else ""
-        return PathError(f"{about}{why}", hint.format(name="the path"), exit_code=code)
-    value = as_text(getattr(settings, row.field))
-    shown = f"{row.name}={value!r}" + (f" ({where})" if where != value else "")
-    return PathError(f"{shown}: {why}", hint.format(name=row.name), exit_code=code)
-
-
-def _owner(where: str, settings: Settings) -> Setting | None:
-    """The path setting `where` lies in (the deepest, when one folder is inside another)."""
-    target = os.path.abspath(where)
-    found: list[tuple[int, Setting]] = []
-    for row in TABLE:
-        value = getattr(settings, row.field)
-        if isinstance(value, Path):
-            base = os.path.abspath(value)
-            if target == base or target.startswith(base.rstrip(os.sep) + os.sep):
-                found.append((len(base), row))
-    return max(found, key=lambda pair: pair[0])[1] if found else None
+def path_settings(settings: Settings) -> dict[str, Path]:
+    """Every setting that names a folder or file, by name: for errors.path_error."""
+    found = {row.name: getattr(settings, row.field) for row in TABLE}
+    return {name: value for name, value in found.items() if isinstance(value, Path)}

@@ -10,8 +10,8 @@ import traceback
 
 import click
 
-from digest.errors import DigestError
-from digest.settings import Settings, path_error
+from digest.errors import DigestError, path_error
+from digest.settings import Settings, path_settings
 
 
 def report(exc: BaseException, settings: Settings | None, verbose: bool) -> int:
@@ -19,7 +19,7 @@ def report(exc: BaseException, settings: Settings | None, verbose: bool) -> int:
     if verbose:
         traceback.print_exception(exc)
     if isinstance(exc, OSError) and not isinstance(exc, ConnectionError):
-        exc = path_error(exc, settings)
+        exc = path_error(exc, path_settings(settings) if settings else {})
     if isinstance(exc, DigestError):
         kind = "error" if exc.exit_code else "skipped"
         click.echo(f"digest: {kind}: {exc}", err=True)

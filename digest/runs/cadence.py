@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from digest.errors import DigestError, LockBusyError
+from digest.errors import DigestError, LockBusyError, path_error
 from digest.readers import fanout
 from digest.records import Preferences, Reporter, Subscriber
 from digest.runs.schedule import Schedule, next_fire, parse_schedule
-from digest.settings import Settings, path_error
+from digest.settings import Settings, path_settings
 from digest.store import Store
 
 log = logging.getLogger("digest")
@@ -175,7 +175,7 @@ class ReaderCadences:
             log.error("readers due: failed: %s", exc)
             return False
         except OSError as exc:  # a folder setting that cannot be used: named, and serve goes on
-            log.error("readers due: failed: %s", path_error(exc, self.settings))
+            log.error("readers due: failed: %s", path_error(exc, path_settings(self.settings)))
             return False
         level = logging.ERROR if result.errors else logging.INFO
         done = "; ".join(result.edition_lines()) or result.status.replace("-", " ")

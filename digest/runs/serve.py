@@ -26,11 +26,11 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from digest.errors import DigestError, LockBusyError, SettingsError, StateError
+from digest.errors import DigestError, LockBusyError, SettingsError, StateError, path_error
 from digest.records import Clock, Reporter, utc_now
 from digest.runs import run as pipeline
 from digest.runs.schedule import Schedule, next_fire, parse_schedule, utc
-from digest.settings import Settings, path_error
+from digest.settings import Settings, path_settings
 from digest.store import Store
 
 if TYPE_CHECKING:
@@ -219,7 +219,7 @@ class Service:
         except DigestError as exc:
             return logging.ERROR, f"failed: {exc}"
         except OSError as exc:  # a folder setting that cannot be used: named, and serve goes on
-            return logging.ERROR, f"failed: {path_error(exc, self.settings)}"
+            return logging.ERROR, f"failed: {path_error(exc, path_settings(self.settings))}"
         except Exception:  # a bug: keep serving, the next run may go through
             log.exception("internal error in a scheduled run")
             return logging.ERROR, "failed: internal error (traceback above)"
