@@ -88,6 +88,7 @@ class Published:
 
     digest: compose.Digest
     eml_path: Path
+    recipients: tuple[str, ...] = ()  # who it was queued for
 
 
 def stem_for(created: datetime, articles: Sequence[Article], number: int | None = None) -> str:
@@ -122,7 +123,7 @@ def publish(ctx: RunContext, edition: Edition) -> Published | None:
     eml_path = _queue(ctx, edition, built)
     if not digest.is_empty:
         archive_copy(ctx.settings, digest, edition.stem, ctx.reporter)
-    return Published(digest, eml_path)
+    return Published(digest, eml_path, edition.recipients)
 
 
 def build(
