@@ -47,7 +47,12 @@ def seeds_root(seeds_dir: Path) -> Path:
             "DIGEST_SEEDS_DIR", str(seeds_dir), "no such folder", "create it or set the setting"
         ) from None
     if not root.is_dir():
-        raise SettingsError("DIGEST_SEEDS_DIR", str(seeds_dir), "not a folder")
+        raise SettingsError(
+            "DIGEST_SEEDS_DIR",
+            str(seeds_dir),
+            "not a folder",
+            "point it at the article files' folder",
+        )
     return root
 
 
