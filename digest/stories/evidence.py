@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from digest.text import words
 
@@ -52,7 +52,8 @@ NOT_NAMES = (
     | {m[:3] for m in _MONTH_NAMES.split()}
     | {"sept", "am", "pm", "gmt", "utc", "est", "edt", "pst", "pdt", "bst", "ist"}
 )
-_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)[a-zA-Z]*\.?"
+_ABBREVIATED = [m[:3].title() for m in _MONTH_NAMES.split()]
+_MONTH = "(?:" + "|".join(_ABBREVIATED + [m.upper() for m in _ABBREVIATED]) + r")[a-zA-Z]*\.?"
 _MAGNITUDE = r"(?:million|billion|trillion|thousand|bn|m|k|percent|per\s+cent)\b|%"
 # One pass over the text; the first alternative that matches at a place wins. Every
 # alternative starts with a digit or a capital, so the scan skips other characters fast.
@@ -161,7 +162,7 @@ def title_case(title: str) -> bool:
     return len(long) >= 2 and sum(w[0].isupper() for w in long) / len(long) > 0.6
 
 
-def terms(found: list[str]) -> list[str]:
+def terms(found: Iterable[str]) -> list[str]:
     """The words (of `digest.text.words`) that say what a text is about: no stop words,
     numbers or short words, stemmed."""
     return [_stem(w) for w in found if _content(w)]
@@ -186,9 +187,9 @@ def evidence(title: str, body: str) -> Counter[str]:
     head = " ".join(body.split()[:NAME_WORDS])
     said = words(head)
     found: Counter[str] = Counter()  # float weights: tfidf takes any positive count
-    for t in set(terms(said[LEAD_WORDS:])):
+    for t in terms(set(said[LEAD_WORDS:])):
         found[t] = BODY
-    for t in set(terms([*words(title), *said[:LEAD_WORDS]])):
+    for t in terms({*words(title), *said[:LEAD_WORDS]}):
         found[t] = 1
     named = set(_names_of(head if title_case(title) else f"{title}\n{head}"))
     for name in named | {n.rsplit(" ", 1)[-1] for n in named}:
