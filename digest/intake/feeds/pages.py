@@ -30,6 +30,7 @@ from digest.intake.files.html import extract
 from digest.intake.files.listing import FEEDS_FOLDER
 from digest.settings import Settings
 from digest.store import FeedRow, Store
+from digest.text import headline_key
 
 if TYPE_CHECKING:
     from digest.intake.extract import Page
@@ -93,7 +94,7 @@ class Pages:
             self.taken.add(url)
         fields = _fields(entry, feed)
         self.jobs.append(
-            Job(row.id, entry.key, path, url, entry.link, fields, html_text(entry.html))
+            Job(row.id, entry.key, path, url, entry.link, fields, feed_text(entry.html))
         )
         return True
 
@@ -148,6 +149,8 @@ class Pages:
         if page is not None and page.section and "section" not in fields:
             fields["section"] = page.section
         text = page.text if page is not None and page.paragraphs else job.feed_text
+        if headline_key(text) == headline_key(fields.get("title", "")):
+            text = ""  # the title said again is no text: a headline
         write_seed(job.path, fields | {"text": text} if text else fields | HEADLINE)
         _waiting_file(job.path).unlink(missing_ok=True)
         if job.waited:
@@ -280,6 +283,17 @@ def read_page(html: str, url: str, feed_text: str | None) -> Page | None:
     except PageError as exc:
         log.info("page %s not read: %s", url, exc)
         return None
+
+
+_LINK = re.compile(r"<a\b[^>]*>.*?</a\s*>", re.I | re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def feed_text(html: str) -> str:
+    """An entry's own text, or "" when it is only links (Hacker News' "Comments")."""
+    if "<" in html and not re.search(r"\w", _TAG.sub(" ", _LINK.sub(" ", html))):
+        return ""
+    return html_text(html)
 
 
 def html_text(html: str) -> str:
