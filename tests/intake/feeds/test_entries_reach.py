@@ -63,14 +63,16 @@ RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>Riverside Post<
 <item><title>Untagged</title><link>{u}/c</link><guid>c</guid><description>{t}</description></item>
 </channel></rss>"""
 
-ATOM = """<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Riverside Post</title>
-<id>urn:f</id><updated>2026-12-01T07:00:00Z</updated>
-<entry><title>Cup won</title><link href="{u}/a"/><id>a</id><updated>2026-12-01T07:00:00Z</updated>
+ATOM = """<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">
+<title>Riverside Post</title><id>urn:f</id><updated>2026-12-01T07:00:00Z</updated>
+<entry><title>Cup won</title><link href="{u}/a"/><id>a</id>
+ <updated>2026-12-01T07:00:00Z</updated>
  <category term="sport" label="Sport"/><summary>{t}</summary></entry>
-<entry><title>Shares fall</title><link href="{u}/b"/><id>b</id><updated>2026-12-01T07:00:00Z</updated>
+<entry><title>Shares fall</title><link href="{u}/b"/><id>b</id>
+ <updated>2026-12-01T07:00:00Z</updated>
  <category term="Business"/><summary>{t}</summary></entry>
-<entry><title>Untagged</title><link href="{u}/c"/><id>c</id><updated>2026-12-01T07:00:00Z</updated>
- <summary>{t}</summary></entry></feed>"""
+<entry><title>Untagged</title><link href="{u}/c"/><id>c</id>
+ <updated>2026-12-01T07:00:00Z</updated><summary>{t}</summary></entry></feed>"""
 
 JSON_FEED = json.dumps(
     {
@@ -129,7 +131,10 @@ def with_meta(title: str, head: str) -> str:
     return html.replace("<head>", "<head>" + head)
 
 
-LD = '<script type="application/ld+json">{"@graph": [{"@type": "WebPage"}, {"@type": "NewsArticle", "articleSection": ["Local", "Politics"]}]}</script>'
+LD = (
+    '<script type="application/ld+json">{"@graph": [{"@type": "WebPage"},'
+    ' {"@type": "NewsArticle", "articleSection": ["Local", "Politics"]}]}</script>'
+)
 
 
 def test_the_pages_section_fills_in_when_the_feed_gives_none(
