@@ -4,7 +4,7 @@ no text to be had (a real HTTP server on 127.0.0.1, real SQLite, the real JSON l
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -122,8 +122,12 @@ def test_the_feeds_own_section_reaches_the_seed_and_the_article(
         "Shares fall": "Business",  # trimmed, spelled as the feed spells it
         "Untagged": None,
     }
-    (path,) = [p for p in (settings.seeds_dir / "feeds").rglob("*.json") if "Cup" in p.read_text()]
-    assert read_article(file_info(path), max_bytes=10**6).section == "Sport"
+    (cup,) = [p for p in (settings.seeds_dir / "feeds").rglob("*.json") if "Cup" in p.read_text()]
+    assert read_article(file_info(cup), max_bytes=10**6).section == "Sport"
+
+
+def answer_with(html: str) -> Callable[[Request], Response]:
+    return lambda request: Response(html, content_type="text/html")
 
 
 def with_meta(title: str, head: str) -> str:
@@ -146,7 +150,7 @@ def test_the_pages_section_fills_in_when_the_feed_gives_none(
         "/both": with_meta("Both", '<meta property="article:section" content="Science">'),
     }
     for path, html in pages.items():
-        site.route(path, lambda r, html=html: Response(html, content_type="text/html"))
+        site.route(path, answer_with(html))
     u = site.url("").rstrip("/")
     site.feed(
         "/feed",

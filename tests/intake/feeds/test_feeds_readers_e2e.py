@@ -4,7 +4,7 @@ included, and what the budget left is never sent twice (a local news site, SMTP 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -78,6 +78,10 @@ def item(n: int, title: str, section: str, description: str, base: str) -> str:
     )
 
 
+def refuse(status: int) -> Callable[[Request], Response]:
+    return lambda request: Response("no", status=status)
+
+
 def news_site(site: Site) -> None:
     base = site.url("").rstrip("/")
     items = []
@@ -85,7 +89,7 @@ def news_site(site: Site) -> None:
         if answer == "page":
             site.page(f"/story{n}", title, TEXTS[title])
         else:
-            site.route(f"/story{n}", lambda r, s=int(answer): Response("no", status=s))
+            site.route(f"/story{n}", refuse(int(answer)))
         items.append(item(n, title, section, description, base))
     feed = (
         f'<rss version="2.0"><channel><title>Harbour Times</title>{"".join(items)}</channel></rss>'

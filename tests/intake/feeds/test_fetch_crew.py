@@ -20,6 +20,7 @@ from digest.intake.feeds.poll import FetchReport, fetch_due
 from digest.settings import Settings
 from digest.store import Store
 
+Handler = Callable[[Request], Response]
 HOSTS = [f"127.0.0.{i}" for i in range(2, 6)]
 
 
@@ -32,7 +33,7 @@ class InFlight:
         self.most: Counter[str] = Counter()
         self.arrived: Counter[str] = Counter()
 
-    def slow(self, host: str, seconds: float, answer: Callable[[Request], Response]) -> Callable:
+    def slow(self, host: str, seconds: float, answer: Handler) -> Handler:
         def handler(request: Request) -> Response:
             with self.lock:
                 self.arrived[host + request.path] += 1
