@@ -49,7 +49,7 @@ def _parse_html(text: str) -> Draft:
         return _parse_html_stdlib(text)
     published = page.published.isoformat() if page.published else None
     draft = Draft(title=page.title, source=page.source, url=page.url, published=published)
-    draft.language = page.language
+    draft.language, draft.section = page.language, page.section
     draft.paragraphs = strip_chrome([[p] for p in page.paragraphs], draft)
     return draft
 

@@ -213,6 +213,7 @@ def test_a_feed_on_a_private_address_is_refused_with_the_setting_that_allows_it(
     assert result.problem and "DIGEST_ALLOW_PRIVATE_ADDRESSES=true" in result.line
     assert site.server.log == []
     assert row(settings).state == "failing"
+    assert fetch(settings).new == 1  # allowed now: polled at once, not after the backoff
 
 
 # --- the polling policy ---------------------------------------------------------------------
