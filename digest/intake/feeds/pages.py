@@ -109,6 +109,9 @@ class Pages:
         for job in self.jobs:
             if not job.link:
                 self._write(job, None)
+        # Past the budget and one timeout, pages fetched but not yet read wait too: reading
+        # them (CPU on a busy machine) must not hold the run lock longer than that.
+        last_read = self.deadline + self.settings.fetch_timeout
         for job, got in crew.by_host(
             linked,
             _host,
@@ -116,7 +119,7 @@ class Pages:
             workers=self.settings.fetch_workers,
             deadline=self.deadline,
         ):
-            self._write(job, got)
+            self._write(job, crew.UNREACHED if time.monotonic() > last_read else got)
         for folder in {job.path.parent for job in self.jobs if job.path.parent.exists()}:
             sync_folder(folder)  # the renames are durable before the state says so
 
