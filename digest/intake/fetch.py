@@ -37,6 +37,7 @@ from digest.errors import (
     FetchRefused,
     FetchTimeout,
 )
+from digest.text import is_web_url
 
 PROJECT_URL = "https://pypi.org/project/digest/"  # named in the User-Agent
 USER_AGENT = f"digest/{__version__} (+{PROJECT_URL})"
@@ -88,7 +89,7 @@ def _content_type(headers: Mapping[str, str]) -> Message:
     return msg
 
 
-Clock = Callable[[], float]
+Monotonic = Callable[[], float]
 Sleep = Callable[[float], None]
 
 
@@ -119,7 +120,7 @@ class Fetcher:
         self,
         policy: FetchPolicy,
         *,
-        clock: Clock = time.monotonic,
+        clock: Monotonic = time.monotonic,
         sleep: Sleep = time.sleep,
         connections: int = 10,
     ) -> None:
@@ -280,12 +281,8 @@ def _request_headers(etag: str | None, modified: str | None) -> dict[str, str]:
 
 
 def _check_scheme(url: str) -> None:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        raise FetchRefused(url, "not a valid URL") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise FetchRefused(url, "only http and https links are fetched")
+    if not is_web_url(url):
+        raise FetchRefused(url, "only http and https links with a host are fetched")
 
 
 # --- the address check, inside the connection so the checked address is the one used --------

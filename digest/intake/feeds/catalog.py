@@ -17,6 +17,7 @@ from digest.intake.feeds.pages import canonical_url
 from digest.intake.feeds.parse import Subscription, read_opml, write_opml
 from digest.settings import Settings
 from digest.store import FeedRow, Store
+from digest.text import is_web_url
 
 if TYPE_CHECKING:
     from digest.intake.fetch import Fetcher
@@ -48,13 +49,9 @@ class Added:
 def check_url(url: str) -> str:
     """The URL without tracking parameters, if it is an http(s) URL with a host."""
     url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        parts = urlsplit("")
-    if not parts.scheme and re.match(r"[\w.-]+\.[a-z]{2,}(?:[:/]|$)", url, re.I):
+    if "://" not in url and re.match(r"[\w.-]+\.[a-z]{2,}(?:[:/]|$)", url, re.I):
         raise UsageError(f"{url!r} has no scheme", f"did you mean https://{url} ?")
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    if not is_web_url(url):
         raise UsageError(
             f"{url!r} is not an http(s) URL",
             "give the feed's address, e.g. https://example.org/feed.xml",

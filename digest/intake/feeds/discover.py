@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from digest.errors import FeedError, FetchError, UsageError
-from digest.intake.feeds.pages import decode
+from digest.intake.files.article import Rejected
+from digest.intake.files.decoding import decode
 
 if TYPE_CHECKING:
     from digest.intake.feeds.parse import Feed
@@ -50,7 +51,11 @@ def discover(client: Fetcher, url: str) -> Found:
         return Found(url, feed.title, len(feed.entries))
     if "html" not in resp.media_type and b"<html" not in resp.body[:4096].lower():
         raise UsageError(f"{url} is not a feed (RSS, Atom or JSON Feed): {problem}")
-    links = alternates(decode(resp.body[:_HEAD_BYTES], resp.charset), resp.url)
+    try:
+        head = decode(resp.body[:_HEAD_BYTES], html=True, declared=resp.charset)
+    except Rejected as exc:
+        raise UsageError(f"{url} is not a feed (RSS, Atom or JSON Feed): {exc}") from None
+    links = alternates(head, resp.url)
     if not links:
         raise UsageError(
             f'{url} is a web page that announces no feed (no <link rel="alternate">)',

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -24,8 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from digest.disk import sync_folder, write_atomic
 from digest.errors import FetchError
 from digest.intake.feeds import crew
+from digest.intake.files.article import Rejected
+from digest.intake.files.decoding import decode
 from digest.intake.files.html import extract
 from digest.intake.files.listing import FEEDS_FOLDER
 from digest.settings import Settings
@@ -34,7 +36,7 @@ from digest.text import headline_key
 
 if TYPE_CHECKING:
     from digest.intake.extract import Page
-    from digest.intake.feeds.parse import Entry, Feed
+    from digest.intake.feeds.parse import Feed, FeedItem
     from digest.intake.fetch import Fetcher, Response
 
 log = logging.getLogger("digest")
@@ -79,7 +81,7 @@ class Pages:
         self.ledger = _Ledger()
         self.unreached = 0  # pages left for the next run
 
-    def add(self, row: FeedRow, feed: Feed, entry: Entry) -> bool:
+    def add(self, row: FeedRow, feed: Feed, entry: FeedItem) -> bool:
         """Plan `entry`'s seed; False when its page is known already (another feed's, or listed
         again) and nothing will be written."""
         url = canonical_url(entry.link)
@@ -98,7 +100,7 @@ class Pages:
         )
         return True
 
-    def skip(self, row: FeedRow, entry: Entry) -> None:
+    def skip(self, row: FeedRow, entry: FeedItem) -> None:
         """An entry seen but not taken (outside a new feed's backlog)."""
         self._seen(row.id, entry.key, None, None)
 
@@ -180,7 +182,12 @@ class Pages:
         if got.status != 200 or got.truncated or "html" not in got.media_type:
             log.info("page %s not used: HTTP %s %s", job.link, got.status, got.media_type)
             return None
-        return read_page(decode(got.body, got.charset), got.url, job.feed_text)
+        try:
+            html = decode(got.body, html=True, declared=got.charset)
+        except Rejected as exc:
+            log.info("page %s not used: %s", job.link, exc)
+            return None
+        return read_page(html, got.url, job.feed_text)
 
     def _add_waiting(self) -> None:
         """Jobs for the pages earlier runs did not reach; none for an entry already sent."""
@@ -236,7 +243,7 @@ def _host(job: Job) -> str:
         return ""
 
 
-def _fields(entry: Entry, feed: Feed) -> dict[str, str]:
+def _fields(entry: FeedItem, feed: Feed) -> dict[str, str]:
     seed = {
         "title": entry.title or "",
         "section": entry.section or "",
@@ -248,26 +255,8 @@ def _fields(entry: Entry, feed: Feed) -> dict[str, str]:
 
 
 def write_seed(path: Path, seed: dict[str, str]) -> None:
-    """Write a seed atomically (temp file, fsync, rename): the scan never sees half a file.
-
-    The folder is synced once per feed (`sync_folder`), not per file: ~6 ms each here.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")  # a dot file: the scan skips it
-    with open(tmp, "w", encoding="utf-8") as out:
-        json.dump(seed, out, ensure_ascii=False, indent=1)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
-
-
-def sync_folder(folder: Path) -> None:
-    """Make the renames into `folder` durable."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Write a seed whole or not at all; the poll syncs the folder once per feed, not per file."""
+    write_atomic(path, json.dumps(seed, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
 # --- text -------------------------------------------------------------------------------------
@@ -304,24 +293,6 @@ def html_text(html: str) -> str:
     if "<" not in html:
         return "\n\n".join(p.strip() for p in re.split(r"\n\s*\n", html) if p.strip())
     return "\n\n".join(extract(html).paragraphs)
-
-
-_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([\w.:-]+)", re.I)
-
-
-def decode(body: bytes, charset: str | None) -> str:
-    """The page's text: a BOM, else its declared charset (header, then <meta>), else UTF-8."""
-    if body.startswith(b"\xef\xbb\xbf"):
-        return body[3:].decode("utf-8", "replace")
-    meta = _META_CHARSET.search(body[:4096])
-    for name in (charset, meta[1].decode("ascii", "ignore") if meta else None, "utf-8"):
-        if not name:
-            continue
-        try:
-            return body.decode(name)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return body.decode("cp1252", "replace")
 
 
 # --- identity -----------------------------------------------------------------------------------
