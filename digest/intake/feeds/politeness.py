@@ -27,12 +27,6 @@ class Backlog:
     entries: int = 20
 
 
-def after_success(now: datetime, interval: timedelta, headers: Mapping[str, str]) -> datetime:
-    """The next poll after a 200 or 304: the interval, or the server's max-age if longer."""
-    wait = max(interval, max_age(headers) or timedelta(0))
-    return now + min(wait, MAX_WAIT)
-
-
 def asked_wait(now: datetime, headers: Mapping[str, str]) -> datetime | None:
     """After a 200 or 304, the moment the server's `max-age` asks us to wait for; None: no ask.
 
