@@ -140,7 +140,8 @@ def fetch(every: bool) -> None:
     """Poll every due feed now and write new entries into the seeds folder; one line per feed.
 
     `digest run` and `digest serve` do this first. A failing feed is reported and
-    skipped (exit status 0); nothing is sent.
+    skipped (exit status 0); nothing is sent. DIGEST_FETCH_WORKERS hosts are fetched
+    at once; what DIGEST_FETCH_BUDGET does not reach waits for the next fetch.
 
     Example: digest fetch
     """
