@@ -85,7 +85,10 @@ class Pages:
         """Plan `entry`'s seed; False when its page is known already (another feed's, or listed
         again) and nothing will be written."""
         url = canonical_url(entry.link)
-        if url is not None and (url in self.taken or self.store.feeds.fetched_pages([url])):
+        if url is not None and url in self.taken:  # another feed's in this run: its job records
+            self._seen(row.id, entry.key, None, None)  # the page (which may yet wait)
+            return False
+        if url is not None and self.store.feeds.fetched_pages([url]):
             self._seen(row.id, entry.key, url, None)
             return False
         path = self.root / row.slug / f"{_hash(entry.key)}.json"

@@ -16,6 +16,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from digest.intake.feeds import catalog as feedlist
+from digest.intake.feeds import crew
 from digest.intake.feeds.poll import FetchReport, fetch_due
 from digest.settings import Settings
 from digest.store import Store
@@ -206,3 +207,34 @@ def test_feeds_the_budget_did_not_reach_stay_due(httpserver: HTTPServer, tmp_pat
     (row,) = feedlist.list_feeds(settings)
     assert row.last_poll is None
     assert fetch(settings_for(tmp_path)).new == 1  # polled on the next run
+
+
+def test_by_host_runs_a_hosts_items_in_order_and_stops_starting_at_the_deadline() -> None:
+    ticks = iter(range(100))
+    seen: list[str] = []
+    items = ["a1", "a2", "a3", "b1"]
+
+    def job(item: str) -> str:
+        seen.append(item)
+        return item.upper()
+
+    got = dict(
+        crew.by_host(
+            items,
+            lambda item: item[0],
+            job,
+            workers=1,
+            deadline=2,
+            clock=lambda: next(ticks),  # one tick per item looked at
+        )
+    )
+    assert seen == ["a1", "a2"]  # the longest line first, in order, until the deadline
+    assert got == {"a1": "A1", "a2": "A2", "a3": crew.UNREACHED, "b1": crew.UNREACHED}
+
+
+def test_a_job_that_raises_raises_in_the_calling_thread() -> None:
+    def job(item: int) -> int:
+        raise ValueError(f"bug {item}")
+
+    with pytest.raises(ValueError, match="bug 1"):
+        list(crew.by_host([1], str, job, workers=2, deadline=time.monotonic() + 60))
