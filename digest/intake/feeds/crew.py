@@ -1,9 +1,10 @@
 """Many hosts at once, one request at a time per host, within a budget: the fetch workers.
 
 `by_host` runs a network job for each item in up to DIGEST_FETCH_WORKERS threads. The
-items of one host go to one worker, in order, so a host never sees two of our requests at
-once (digest.intake.fetch also holds a lock per host, for redirects that cross hosts). The
-hosts with the most items start first. Results come back to the calling thread as they
+items of one host go out in order, one at a time, `delay` apart (DIGEST_FETCH_DELAY), so a
+host never sees two of our requests at once (digest.intake.fetch also holds a lock per host,
+for redirects that cross hosts); meanwhile the worker serves another host that is ready.
+The hosts with the most items start first. Results come back to the calling thread as they
 finish: the CPU work (feed parsing aside, page extraction) runs there, while the workers
 keep fetching. Past the deadline (DIGEST_FETCH_BUDGET) no new job starts; the items left
 come back as `UNREACHED`, so a run ends at most one timeout after its budget.
@@ -11,6 +12,8 @@ come back as `UNREACHED`, so a run ends at most one timeout after its budget.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import queue
 import threading
 import time
@@ -40,6 +43,45 @@ class _Crashed(Generic[T]):
         self.error = error
 
 
+class _Lines(Generic[T]):
+    """Each host's items in a line; a worker takes the line whose host is ready soonest.
+
+    A line goes back after each item with its host ready `delay` later, so a worker waits
+    for no host while another one is ready (DIGEST_FETCH_DELAY costs the host, not the pool).
+    """
+
+    def __init__(self, lines: list[deque[T]], delay: float, clock: Clock) -> None:
+        self.delay, self.clock = delay, clock
+        self.order = itertools.count()  # ties go to the line queued first
+        self.ready = [(0.0, -len(line), next(self.order), line) for line in lines]
+        heapq.heapify(self.ready)
+        self.open = len(lines)  # lines not finished: taken ones may come back
+        self.turn = threading.Condition()
+
+    def take(self) -> deque[T] | None:
+        """The next line whose host is ready (waiting for it if need be); None: all done."""
+        with self.turn:
+            while True:
+                if not self.ready:
+                    if not self.open:
+                        return None
+                    self.turn.wait()
+                    continue
+                wait = self.ready[0][0] - self.clock()
+                if wait <= 0:
+                    return heapq.heappop(self.ready)[3]
+                self.turn.wait(wait)
+
+    def give_back(self, line: deque[T]) -> None:
+        with self.turn:
+            if line:
+                when = self.clock() + self.delay
+                heapq.heappush(self.ready, (when, -len(line), next(self.order), line))
+            else:
+                self.open -= 1
+            self.turn.notify_all()
+
+
 def by_host(
     items: Sequence[T],
     host_of: Callable[[T], str],
@@ -47,34 +89,31 @@ def by_host(
     *,
     workers: int,
     deadline: float,
+    delay: float = 0.0,
     clock: Clock = time.monotonic,
 ) -> Iterator[tuple[T, R | Unreached]]:
     """Each item with its job's result (or UNREACHED), in the order they finish."""
-    lines: dict[str, deque[T]] = {}
+    by_name: dict[str, deque[T]] = {}
     for item in items:
-        lines.setdefault(host_of(item), deque()).append(item)
-    todo: queue.SimpleQueue[deque[T]] = queue.SimpleQueue()
-    for line in sorted(lines.values(), key=len, reverse=True):
-        todo.put(line)
+        by_name.setdefault(host_of(item), deque()).append(item)
+    lines = _Lines(sorted(by_name.values(), key=len, reverse=True), delay, clock)
     done: queue.SimpleQueue[tuple[T, R | Unreached | _Crashed[T]]] = queue.SimpleQueue()
     stop = threading.Event()
 
     def work() -> None:
-        while True:
-            try:
-                line = todo.get_nowait()
-            except queue.Empty:
-                return
-            for item in line:
-                if stop.is_set() or clock() >= deadline:
-                    done.put((item, UNREACHED))
-                    continue
+        while (line := lines.take()) is not None:
+            late = stop.is_set() or clock() >= deadline
+            while line and late:  # past the budget: the whole line waits for the next run
+                done.put((line.popleft(), UNREACHED))
+            if line:
+                item = line.popleft()
                 try:
                     done.put((item, job(item)))
                 except BaseException as exc:  # noqa: BLE001 (handed to the calling thread)
                     done.put((item, _Crashed(exc)))
+            lines.give_back(line)
 
-    crew = [threading.Thread(target=work, daemon=True) for _ in range(min(workers, len(lines)))]
+    crew = [threading.Thread(target=work, daemon=True) for _ in range(min(workers, len(by_name)))]
     for thread in crew:
         thread.start()
     try:

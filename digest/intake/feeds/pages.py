@@ -123,6 +123,7 @@ class Pages:
             self._get,
             workers=self.settings.fetch_workers,
             deadline=self.deadline,
+            delay=self.settings.fetch_delay,
         ):
             self._write(job, crew.UNREACHED if time.monotonic() > last_read else got)
         for folder in {job.path.parent for job in self.jobs if job.path.parent.exists()}:

@@ -155,6 +155,7 @@ def _fetch_rows(
             partial(_poll, client),
             workers=settings.fetch_workers,
             deadline=deadline,
+            delay=settings.fetch_delay,
         )
     }
     report = FetchReport(feed_requests=client.requests_made - start)

@@ -186,14 +186,15 @@ def test_a_slow_feed_is_bounded_by_the_budget_and_the_rest_comes_next_run(
             assert seeds[it.title]["text"] == it.summary
         else:  # nothing to send yet: it waits, out of the scan's sight
             assert it.title not in seeds
-    second = fetch(settings, days=1 / 24)  # the feed is unchanged (304): the pages still come
+    roomy = settings_for(tmp_path, fetch_budget=60.0)
+    second = fetch(roomy, days=1 / 24)  # the feed is unchanged (304): the pages still come
     assert second.pages_waiting == 0 and site.conditional("/feed") == 1
     seeds = visible_seeds(settings)
     for it in items:  # every page fetched once in all, its text now in the seed
         assert body_of(it.title).split("\n\n")[0] in seeds[it.title]["text"], it.title
     assert [flight.arrived[f"site/slow{j}"] for j in range(6)] == [1] * 6
     assert not list((settings.seeds_dir / "feeds").rglob(".*.json"))
-    assert fetch(settings, days=2 / 24).page_requests == 0
+    assert fetch(roomy, days=2 / 24).page_requests == 0
 
 
 def test_feeds_the_budget_did_not_reach_stay_due(httpserver: HTTPServer, tmp_path: Path) -> None:
@@ -209,27 +210,22 @@ def test_feeds_the_budget_did_not_reach_stay_due(httpserver: HTTPServer, tmp_pat
     assert fetch(settings_for(tmp_path)).new == 1  # polled on the next run
 
 
-def test_by_host_runs_a_hosts_items_in_order_and_stops_starting_at_the_deadline() -> None:
-    ticks = iter(range(100))
+def test_by_host_goes_from_host_to_host_in_order_and_stops_starting_at_the_deadline() -> None:
     seen: list[str] = []
-    items = ["a1", "a2", "a3", "b1"]
 
     def job(item: str) -> str:
         seen.append(item)
         return item.upper()
 
-    got = dict(
-        crew.by_host(
-            items,
-            lambda item: item[0],
-            job,
-            workers=1,
-            deadline=2,
-            clock=lambda: next(ticks),  # one tick per item looked at
-        )
-    )
-    assert seen == ["a1", "a2"]  # the longest line first, in order, until the deadline
-    assert got == {"a1": "A1", "a2": "A2", "a3": crew.UNREACHED, "b1": crew.UNREACHED}
+    items = ["a1", "a2", "a3", "b1"]
+    run = crew.by_host(items, lambda item: item[0], job, workers=1, deadline=9, clock=lambda: 0)
+    assert dict(run) == {i: i.upper() for i in items}
+    assert seen[0] == "a1" and [i for i in seen if i[0] == "a"] == ["a1", "a2", "a3"]
+    seen.clear()
+    clock = lambda: len(seen)  # noqa: E731 (a clock that ticks once per job)
+    got = dict(crew.by_host(items, lambda item: item[0], job, workers=1, deadline=2, clock=clock))
+    assert seen == ["a1", "b1"]  # then the budget is spent: nothing more starts
+    assert got == {"a1": "A1", "b1": "B1", "a2": crew.UNREACHED, "a3": crew.UNREACHED}
 
 
 def test_a_job_that_raises_raises_in_the_calling_thread() -> None:
