@@ -135,7 +135,7 @@ def test_neither_a_feed_nor_a_page_announcing_one_is_exit_2_and_one_line(
     assert "did you mean https://example.org/feed.xml" in noscheme.err
     assert run_cli("feeds", "list", "--json").out.count("\n") == 1
     missing = run_cli("feeds", "remove", "https://nope.example.org/")
-    assert missing.code == 1 and "digest feeds list" in missing.err
+    assert missing.code == 2 and "digest feeds list" in missing.err
 
 
 def test_opml_import_and_export_round_trip(tmp_path: Path) -> None:
@@ -148,7 +148,9 @@ def test_opml_import_and_export_round_trip(tmp_path: Path) -> None:
         "</outline></body></opml>",
         encoding="utf-8",
     )
-    assert invoke("feeds", "import", str(opml)) == (0, "imported 2 new feed(s), 0 already polled\n")
+    code, out = invoke("feeds", "import", str(opml))  # the mailto outline is named, exit 1
+    assert code == 1 and "skipped outline mailto:x@example.org: not an http(s) URL" in out
+    assert out.endswith("\nimported 2 new feed(s), 0 already polled, 1 skipped\n")
     code, out = invoke("feeds", "export")
     assert code == 0 and out.startswith("<?xml")
     again = tmp_path / "again.opml"
