@@ -60,19 +60,58 @@ def links_for(settings: Settings, marker: str, stem: str) -> Links:
     base = settings.public_url
     if base is None:  # no web pages: the operator's static unsubscribe page, if any
         return Links(marker, settings.unsubscribe_url, None, None)
+    from digest.readers import tokens
+
+    secret = tokens.secret_key(settings.state_dir, settings.secret_key)
     return Links(
         marker,
         f"{base}/unsubscribe/{marker}u",
         f"{base}/preferences/{marker}p",
-        f"{base}/archive/{stem}.html",
+        f"{base}/copy/{tokens.make_copy(secret, stem)}",  # their copy: signed, never listed
     )
 
 
 def intake(
     store: Store, articles: Sequence[Article], sketches: Mapping[str, stories.Sketch], now: datetime
-) -> None:
-    """Give the articles read for the first time their place in the arrival sequence."""
+) -> int:
+    """Give the articles read for the first time their place in the arrival sequence.
+
+    Returns the last place taken before them.
+    """
+    before = store.last_arrival()
     store.record_arrivals([(a, sketches[a.id].values, sketches[a.id].size) for a in articles], now)
+    return before
+
+
+def archive_edition(
+    settings: Settings,
+    store: Store,
+    articles: Sequence[Article],
+    before: int,
+    now: datetime,
+    reporter: pipeline.Reporter,
+    summarizer: Summarizer | None,
+) -> None:
+    """The public archive's edition: everything that arrived in this run, as one full digest.
+
+    Readers' own copies (their filters) are kept apart, unlisted (`_queue_group`).
+    """
+    if not articles:
+        return
+    from digest.runs import run as pipeline
+
+    built = pipeline.build(
+        settings,
+        articles,
+        created=now,
+        reporter=reporter,
+        summarizer=summarizer,
+        cache=store,
+        sent=_sent(settings, store, before, now),
+    )
+    digest = built.rendered.digest
+    if not digest.is_empty:
+        pipeline.archive_copy(settings, digest, f"digest-{now:%Y%m%d-%H%M%S}", reporter)
 
 
 @dataclass(frozen=True)
@@ -199,7 +238,7 @@ def _queue_group(run: Pass, group: Group) -> tuple[compose.Digest, Path] | None:
         return None
     eml_path = _save(run, group, built.rendered, links, stem)
     if not digest.is_empty:
-        pipeline.archive_copy(settings, digest, stem, run.reporter)
+        pipeline.archive_copy(settings, digest, stem, run.reporter, listed=False)
     return digest, eml_path
 
 
@@ -246,6 +285,7 @@ def _message(settings: Settings, rendered: Rendered, links: Links, now: datetime
         sender=settings.sender,
         recipients=(f"to-{links.marker}@invalid",),
         date=now,
+        list_name=settings.title,
         unsubscribe_mailto=settings.unsubscribe_mailto,
         unsubscribe_url=links.unsubscribe,
     )

@@ -112,6 +112,7 @@ def _render(
     return render.render(
         digest,
         templates_dir=settings.templates_dir,
+        title=settings.title,
         budget_bytes=settings.html_budget_kb * 1024,
         unsubscribe=links.get("unsubscribe") if links else unsubscribe_link(settings),
         preferences=links.get("preferences") if links else None,
@@ -304,7 +305,8 @@ def _subscriber_digests(
     articles, result.skipped = collect(
         ctx.settings, ctx.store, now=now, reporter=ctx.reporter, record=True
     )
-    fanout.intake(ctx.store, articles, built_sketches(articles), now)
+    before = fanout.intake(ctx.store, articles, built_sketches(articles), now)
+    fanout.archive_edition(ctx.settings, ctx.store, articles, before, now, ctx.reporter, summarizer)
     digests = fanout.queue_for_subscribers(
         ctx.settings,
         ctx.store,
@@ -345,6 +347,7 @@ def _message(
         sender=settings.sender,
         recipients=to,
         date=now,
+        list_name=settings.title,
         unsubscribe_mailto=settings.unsubscribe_mailto,
         unsubscribe_url=settings.unsubscribe_url,
     )
@@ -358,8 +361,10 @@ def unsubscribe_link(settings: Settings) -> str:
     return settings.unsubscribe_url or mailto
 
 
-def archive_copy(settings: Settings, digest: composer.Digest, stem: str, rep: Reporter) -> None:
-    """Keep the digest in DIGEST_ARCHIVE_DIR; a failure there is reported, not fatal."""
+def archive_copy(
+    settings: Settings, digest: composer.Digest, stem: str, rep: Reporter, *, listed: bool = True
+) -> None:
+    """Keep the digest in DIGEST_ARCHIVE_DIR (a reader's copy: not `listed`); never fatal."""
     from digest.edition import archive
 
     try:
@@ -368,7 +373,9 @@ def archive_copy(settings: Settings, digest: composer.Digest, stem: str, rep: Re
             stem,
             digest,
             templates_dir=settings.templates_dir,
+            title=settings.title,
             unsubscribe=unsubscribe_link(settings),
+            listed=listed,
         )
     except DigestError as exc:
         rep.say(f"archive: {exc}")

@@ -20,6 +20,7 @@ from digest.errors import StateError
 from digest.intake.files import FileVersion
 from digest.store.feeds import FeedPoll, FeedRow, FeedStore
 from digest.store.schema import DB_NAME, SCHEMA, SCHEMA_VERSION, iso, migrate, open_readonly
+from digest.store.signups import Signup, SignupTables
 from digest.store.subscribers import Arrival, SubscriberTables
 from digest.summary.summarizer import Summary
 
@@ -33,6 +34,8 @@ __all__ = [
     "FeedStore",
     "FileVersion",
     "QueuedDigest",
+    "Signup",
+    "SignupTables",
     "Store",
     "SubscriberTables",
 ]
@@ -62,7 +65,7 @@ class DigestRecord:
     recipients: int
 
 
-class Store(SubscriberTables):
+class Store(SubscriberTables, SignupTables):
     """Typed access to the state database; one instance per run."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:

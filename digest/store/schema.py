@@ -137,9 +137,7 @@ CREATE TABLE IF NOT EXISTS signups (
     token_key TEXT NOT NULL,     -- in the confirmation link
     created TEXT NOT NULL,       -- the first request; pending ones expire CONFIRM_DAYS after
     last_mail TEXT,              -- one confirmation mail per address per hour at most
-    client TEXT NOT NULL,
-    agent TEXT NOT NULL,
-    form TEXT NOT NULL,
+    form TEXT NOT NULL,          -- the wording version of the form it came from
     confirmed TEXT               -- set once confirmed: a second click changes nothing
 );
 CREATE TABLE IF NOT EXISTS signup_requests (

@@ -294,6 +294,11 @@ class SubscriberTables:
                 ],
             )
 
+    def last_arrival(self) -> int:
+        """The last place taken in the arrival sequence (0: none yet)."""
+        rows = self._rows("SELECT coalesce(max(seq), 0) FROM arrivals")
+        return int(rows[0][0]) if rows else 0
+
     def arrived_ids(self, ids: Iterable[str]) -> set[str]:
         wanted = list(ids)
         found: set[str] = set()
