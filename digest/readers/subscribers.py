@@ -352,8 +352,9 @@ def read_csv(text: str) -> tuple[list[Row], list[RowProblem]]:
     rows: list[Row] = []
     problems: list[RowProblem] = []
     first_line: dict[str, int] = {}
+    end = reader.line_num
     for values in reader:
-        line = reader.line_num
+        line, end = end + 1, reader.line_num  # a row names the line it starts on
         if not any(v.strip() for v in values):
             continue
         got = _row(line, header, values)
