@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from digest.errors import SourceError
-from digest.intake.files import Article, FileVersion, file_info, parse_article, read_article
+from digest.intake.files import file_info, parse_article, read_article
+from digest.records import Article, FileVersion
 
 # The tests folder and the repository: test files sit in folders that mirror the package.
 TESTS = Path(__file__).resolve().parent

@@ -19,7 +19,7 @@ def _settings() -> Settings:
 
 
 def _now() -> Any:
-    from digest.runs.run import utc_now
+    from digest.records import utc_now
 
     return utc_now()
 

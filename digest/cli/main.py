@@ -17,6 +17,7 @@ from digest import __version__
 from digest.cli import feeds as cli_feeds
 from digest.cli.subscribers import subscribers
 from digest.errors import DigestError
+from digest.records import Reporter
 from digest.runs import run as pipeline
 from digest.settings import Settings, env_file_warning, load_settings, parse_recipients
 from digest.summary import cache as summaries
@@ -24,14 +25,13 @@ from digest.summary import cache as summaries
 if TYPE_CHECKING:
     from digest.cli.extract import Readout
     from digest.edition.render import Rendered
-    from digest.intake.files import Article
-    from digest.summary.summarizer import Summary
+    from digest.records import Article, Summary
 
 T = TypeVar("T")
 PROGRESS_MIN_ITEMS = 20  # below this a bar only flickers
 
 
-class ClickReporter(pipeline.Reporter):
+class ClickReporter(Reporter):
     """Lines to stderr; a progress bar on stderr when it is a terminal."""
 
     def __init__(self) -> None:

@@ -8,9 +8,9 @@ from datetime import datetime
 from digest.errors import DigestError
 from digest.intake.scan import collect
 from digest.readers.subscribers import summary_lines
-from digest.runs.context import Reporter, utc_now
+from digest.records import QueuedDigest, Reporter, utc_now
 from digest.settings import Settings, masked
-from digest.store import DigestRecord, QueuedDigest, Store
+from digest.store import DigestRecord, Store
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,6 @@ import click
 from digest.errors import UsageError
 from digest.readers.subscribers import (
     PreferenceError,
-    Preferences,
-    Subscriber,
     check_email,
     form_text,
     parse_preferences,
@@ -23,6 +21,7 @@ from digest.readers.subscribers import (
     unknown_sections,
     write_csv,
 )
+from digest.records import Preferences, Subscriber
 from digest.store import Store
 
 # the ordinary Context of digest.cli.main (kept loose here to avoid a cycle)

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from digest.errors import DeliveryError
+from digest.records import QueuedDigest
 from digest.settings import Settings
-from digest.store import QueuedDigest, Store
+from digest.store import Store
 
 if TYPE_CHECKING:  # smtplib loads when a message goes out by SMTP, not for every run
     from digest.delivery import mail

@@ -13,7 +13,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from digest.edition.compose import Digest, Entry
-from digest.intake.files import Article
+from digest.records import Article
 
 PREHEADER_LIMIT = 120  # inbox previews show roughly this much
 TOC_MIN_ENTRIES = 3  # below this a table of contents only repeats the headlines

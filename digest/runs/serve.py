@@ -25,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 
 from digest.errors import DigestError, LockBusyError, SettingsError, StateError, UsageError
+from digest.records import Clock, Reporter, utc_now
 from digest.runs import run as pipeline
 from digest.runs.schedule import Schedule, next_fire, parse_schedule, utc
 from digest.settings import Settings
@@ -84,7 +85,7 @@ class Service:
         settings: Settings,
         schedule: Schedule,
         *,
-        clock: pipeline.Clock = pipeline.utc_now,
+        clock: Clock = utc_now,
         run: Callable[[], Outcome] | None = None,
     ) -> None:
         self.settings = settings
@@ -171,7 +172,7 @@ class Service:
             result = pipeline.run_once(
                 self.settings,
                 clock=self.clock,
-                reporter=pipeline.Reporter(log.warning),
+                reporter=Reporter(log.warning),
                 send_empty=self.settings.send_empty,
             )
         except LockBusyError:

@@ -17,39 +17,24 @@ from datetime import datetime
 from pathlib import Path
 
 from digest.errors import StateError
-from digest.intake.files import FileVersion
+from digest.records import FileVersion, QueuedDigest, Summary
 from digest.store.feeds import FeedPoll, FeedRow, FeedStore
 from digest.store.schema import DB_NAME, SCHEMA, SCHEMA_VERSION, iso, migrate, open_readonly
 from digest.store.signups import Signup, SignupTables
-from digest.store.subscribers import Arrival, SubscriberTables
-from digest.summary.summarizer import Summary
+from digest.store.subscribers import SubscriberTables
 
 __all__ = [
     "DB_NAME",
-    "Arrival",
     "SCHEMA_VERSION",
     "DigestRecord",
     "FeedPoll",
     "FeedRow",
     "FeedStore",
-    "FileVersion",
-    "QueuedDigest",
     "Signup",
     "SignupTables",
     "Store",
     "SubscriberTables",
 ]
-
-
-@dataclass(frozen=True)
-class QueuedDigest:
-    """A saved message that some recipients still wait for."""
-
-    id: int
-    created: datetime
-    subject: str
-    eml_path: Path
-    pending: tuple[str, ...]
 
 
 @dataclass(frozen=True)

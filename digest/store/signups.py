@@ -16,7 +16,8 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from digest.readers.subscribers import Consent, Preferences, parse_preferences
+from digest.readers.subscribers import parse_preferences
+from digest.records import Consent, Preferences
 from digest.store.schema import iso
 
 PENDING_DAYS = 7  # as long as a confirmation link works (digest.readers.tokens.CONFIRM_DAYS)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import SeedWriter
 
-from digest.readers.subscribers import Preferences, Subscriber, parse_preferences
+from digest.readers.subscribers import parse_preferences
+from digest.records import Preferences, Subscriber
 from digest.runs.cadence import due_by_schedule, schedule_for
 from digest.runs.schedule import parse_schedule
 from digest.runs.serve import Service

@@ -26,17 +26,17 @@ from test_stories_sketches import brute_force_against_sent
 from digest import stories
 from digest.delivery import mail
 from digest.delivery import queue as deliver
+from digest.edition import publish
 from digest.intake import files as sources
 from digest.intake import scan
 from digest.intake.feeds import catalog as feedlist
-from digest.intake.files import Article
-from digest.readers.subscribers import Preferences
+from digest.records import Article, FileVersion, Preferences, Reporter, Summary
 from digest.runs import run as pipeline
 from digest.settings import Settings
 from digest.store import Store
 from digest.summary import cache as summaries
 from digest.summary import pool
-from digest.summary.summarizer import Summarizer, Summary
+from digest.summary.summarizer import Summarizer
 
 NOW = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
 
@@ -69,7 +69,7 @@ def story(n: int) -> str:
 
 
 def article(n: int) -> Article:
-    info = sources.FileVersion(f"seeds/{n:03d}.txt", 0, 1_700_000_000_000_000_000 + n, n)
+    info = FileVersion(f"seeds/{n:03d}.txt", 0, 1_700_000_000_000_000_000 + n, n)
     return sources.parse_article(info, story(n).encode())
 
 
@@ -85,8 +85,8 @@ def settings_for(tmp_path: Path, **extra: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def quiet() -> pipeline.Reporter:
-    return pipeline.Reporter(lambda _: None)
+def quiet() -> Reporter:
+    return Reporter(lambda _: None)
 
 
 class Counting(Summarizer):
@@ -163,7 +163,7 @@ def test_unchanged_seen_files_are_not_read_again(tmp_path: Path) -> None:
 
     store = Store.open(settings.state_dir)
     try:
-        found, _ = pipeline.collect(settings, store, now=NOW, reporter=quiet(), record=True)
+        found, _ = scan.collect(settings, store, now=NOW, reporter=quiet(), record=True)
     finally:
         store.close()
     assert sorted(a.path.name for a in found) == ["edited.txt", "new.txt"]
@@ -182,7 +182,7 @@ def test_a_file_replaced_under_the_same_name_is_read_again(tmp_path: Path) -> No
     os.replace(replacement, first)  # how scrapers write: a new inode, maybe the same size and time
     store = Store.open(settings.state_dir, readonly=True)
     try:
-        found, _ = pipeline.collect(settings, store, now=NOW, reporter=quiet(), record=False)
+        found, _ = scan.collect(settings, store, now=NOW, reporter=quiet(), record=False)
     finally:
         store.close()
     assert [a.title for a in found] == [other.split("\n")[0]]
@@ -226,7 +226,7 @@ def test_a_listing_found_all_handled_is_not_looked_up_again(tmp_path: Path) -> N
     write_seed(folder, "a.txt", story(1))
     broken = write_seed(folder, "b.json", "{not json")
     lines: list[str] = []
-    report = pipeline.Reporter(lines.append)
+    report = Reporter(lines.append)
     assert pipeline.run_once(settings, clock=lambda: NOW, reporter=report).status == "sent"
     assert len(lines) == 1 and "b.json" in lines[0]  # reported once
     for _ in range(3):  # the second run finds all handled and says so; the third trusts it
@@ -373,10 +373,10 @@ def test_a_digest_built_again_is_not_summarized_again(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "state")
     try:
         first, second = Counting(), Counting()
-        one = pipeline.build(
+        one = publish.build(
             settings, articles, created=NOW, reporter=quiet(), summarizer=first, cache=store
         )
-        two = pipeline.build(
+        two = publish.build(
             settings, articles, created=NOW, reporter=quiet(), summarizer=second, cache=store
         )
     finally:

@@ -22,7 +22,7 @@ from digest.store import FeedPoll, FeedRow, Store
 if TYPE_CHECKING:  # imported where used: a run with no feeds due loads neither
     from digest.intake.feeds.parse import Feed
     from digest.intake.fetch import Fetcher, FetchPolicy, Response
-    from digest.runs.context import Reporter
+    from digest.records import Reporter
 
 log = logging.getLogger("digest")
 NETWORK_ERRORS = (FetchConnectionError, FetchTimeout)

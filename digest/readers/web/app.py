@@ -41,9 +41,10 @@ from werkzeug.wrappers import Request, Response
 from digest.edition import archive, render
 from digest.errors import DigestError
 from digest.readers import tokens
-from digest.readers.subscribers import Preferences, form_text, parse_preferences
+from digest.readers.subscribers import form_text, parse_preferences
 from digest.readers.web.forms import DAYS, FIELDS, field_errors, form_values, zones
 from digest.readers.web.signup import Page, SignupDesk
+from digest.records import Preferences
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

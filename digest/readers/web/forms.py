@@ -6,7 +6,8 @@ import zoneinfo
 from collections.abc import Mapping
 from functools import cache
 
-from digest.readers.subscribers import PreferenceError, Preferences, parse_preferences
+from digest.readers.subscribers import PreferenceError, parse_preferences
+from digest.records import Preferences
 
 FIELDS = ("sections", "include", "exclude", "max", "every", "day", "at", "timezone")
 DAYS = (

@@ -25,13 +25,8 @@ from typing import TYPE_CHECKING
 
 from digest.errors import DigestError
 from digest.readers import tokens
-from digest.readers.subscribers import (
-    Consent,
-    PreferenceError,
-    check_email,
-    form_text,
-    parse_preferences,
-)
+from digest.readers.subscribers import PreferenceError, check_email, form_text, parse_preferences
+from digest.records import Consent
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request

@@ -20,10 +20,10 @@ from werkzeug.test import Client, TestResponse
 
 from digest.errors import StateError
 from digest.readers import tokens
-from digest.readers.subscribers import Preferences
 from digest.readers.web.app import SECURITY_HEADERS, ReaderPages, archive_file
 from digest.readers.web.forms import FIELDS, field_errors
 from digest.readers.web.server import split_listen
+from digest.records import Preferences
 
 SECRET = "test-secret-0123456789"
 NOW = datetime(2026, 3, 5, 7, 30, tzinfo=UTC)

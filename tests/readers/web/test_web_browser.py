@@ -32,8 +32,8 @@ from test_browser import (
 from test_web import ALICE, BOB, NOW, SECRET, Roster, url, write_page
 from test_web_e2e import PUBLIC, WebServer
 
-from digest.readers.subscribers import Preferences
 from digest.readers.web.app import ReaderPages
+from digest.records import Preferences
 
 pytestmark = pytest.mark.slow
 
