@@ -220,7 +220,7 @@ def test_filled_message_is_what_the_email_package_would_write(prefix: str, token
 
 
 @pytest.mark.parametrize(
-    "command", ["add", "import", "list", "pause", "resume", "remove", "export"]
+    "command", ["add", "edit", "link", "import", "list", "pause", "resume", "remove", "export"]
 )
 def test_every_subscribers_command_has_help_with_an_example(command: str) -> None:
     from click.testing import CliRunner
