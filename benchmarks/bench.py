@@ -616,7 +616,7 @@ def profile_summarize(stories: Sequence[Story], n: int, top: int = 14) -> str:
 
 
 def _short(file: str) -> str:
-    """A path from the package down: sumy/summarizers/lex_rank.py, digest/summarize.py."""
+    """A path from the package down: sumy/summarizers/lex_rank.py, digest/summary/summarizer.py."""
     for marker, keep in (("site-packages/", ""), ("/digest/", "digest/"), ("/lib/python3", "")):
         if marker in file:
             return keep + file.split(marker, 1)[1]

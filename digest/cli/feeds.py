@@ -12,7 +12,7 @@ from digest.settings import Settings
 
 
 def _settings() -> Settings:
-    # The group's context object (digest.cli.main.Context) loads the settings once per command.
+    # The group's object (digest.cli.main.Invocation) loads the settings once per command.
     obj: Any = click.get_current_context().find_root().obj
     settings: Settings = obj.settings()
     return settings

@@ -24,7 +24,7 @@ class StatusReport:
     schedule: str  # "0 7 * * * (timezone Europe/Paris)"
     next_run: str
     settings: dict[str, str]  # passwords masked
-    subscribers: tuple[str, ...] = ()  # s-subs: counts by status, and who is bouncing
+    subscribers: tuple[str, ...] = ()  # counts by status, and who is bouncing
 
     def lines(self) -> list[str]:
         """The report as `digest status` prints it."""

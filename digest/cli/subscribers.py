@@ -24,7 +24,7 @@ from digest.readers.subscribers import (
 from digest.records import Preferences, Subscriber
 from digest.store import Store
 
-# the ordinary Context of digest.cli.main (kept loose here to avoid a cycle)
+# the group's Invocation of digest.cli.main (kept loose here to avoid a cycle)
 pass_obj = click.pass_obj
 
 

@@ -6,8 +6,6 @@ leaves the digest queued; the next run sends it first.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -16,6 +14,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from digest.disk import write_atomic
 from digest.errors import DeliveryError
 from digest.records import QueuedDigest
 from digest.settings import Settings
@@ -32,8 +31,8 @@ class Sender(Protocol):
 
 
 SenderFactory = Callable[[], AbstractContextManager[Sender]]
-# Makes one recipient's bytes from the saved message; None: do not send to them (s-subs:
-# a reader who unsubscribed or bounces since the message was queued).
+# Makes one recipient's bytes from the saved message; None: do not send to them (a reader
+# who unsubscribed or bounces since the message was queued).
 Addresser = Callable[[str], bytes | None]
 DROPPED = "dropped"  # the delivery status of a recipient not sent to on purpose
 
@@ -46,21 +45,6 @@ class DeliveryReport:
     refused: list[str] = field(default_factory=list)
     errors: list[DeliveryError] = field(default_factory=list)
     temporary: str = ""  # the last temporary refusal, for the error line
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file, fsync, rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_to_outbox(outbox: Path, stem: str, eml: bytes, html: str) -> Path:

@@ -18,13 +18,13 @@ readers is a token over its page's name (`copy`).
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 from typing import NamedTuple
 
 from itsdangerous import BadData, TimestampSigner, URLSafeSerializer, URLSafeTimedSerializer
 
+from digest.disk import write_new
 from digest.errors import DigestError
 
 PURPOSES = ("unsubscribe", "preferences", "copy")
@@ -52,17 +52,9 @@ def secret_key(state_dir: Path, configured: str | None) -> str:
         return _read_key(path)
     except FileNotFoundError:
         pass
-    state_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(32)
-    try:
-        # O_EXCL: two processes starting at once agree on the first key written
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    if not write_new(path, f"{key}\n".encode("ascii")):  # two processes agree on the first key
         return _read_key(path)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
     return key
 
 

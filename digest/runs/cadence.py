@@ -80,7 +80,7 @@ def due_by_schedule(settings: Settings, now: datetime) -> fanout.Due:
     return due
 
 
-class Readers:
+class ReaderCadences:
     """The serve loop's part for subscribers: run when the first reader's time has come."""
 
     def __init__(self, settings: Settings, clock: Callable[[], datetime]) -> None:

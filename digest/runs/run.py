@@ -36,7 +36,7 @@ LOCK_WAIT_SECONDS = 5.0
 
 @dataclass
 class RunResult:
-    """What a run did; `exit_code` follows DESIGN.md (0 done, 1 failed)."""
+    """What a run did; `exit_code` is the one README's Commands promise (0 done, 1 failed)."""
 
     status: str = "nothing-new"  # nothing-new | sent | queued | dry-run
     digest: Digest | None = None

@@ -131,7 +131,7 @@ class Store(SubscriberTables, SignupTables):
             found.update(row[0] for row in rows)
             rows = self._conn.execute(f"SELECT id FROM repeats WHERE id IN ({marks})", chunk)
             found.update(row[0] for row in rows)
-        return found | self.arrived_ids(wanted)  # s-subs: readers' articles are handled on arrival
+        return found | self.arrived_ids(wanted)  # readers' articles are handled on arrival
 
     def is_skipped(self, path: Path, size: int, mtime_ns: int) -> bool:
         """True when this exact file version was already reported as unusable."""

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from digest.disk import sync_folder
 from digest.errors import DigestError, FetchConnectionError, FetchError, FetchTimeout
 from digest.intake.feeds import politeness as poll
-from digest.intake.feeds.pages import Pages, canonical_url, sync_folder
+from digest.intake.feeds.pages import Pages, canonical_url
 from digest.runs.lock import run_lock
 from digest.settings import Settings
 from digest.store import FeedPoll, FeedRow, Store

@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from digest.records import Article, FileVersion
-from digest.text import clean_text, headline_key, identity_text, one_line
+from digest.text import clean_text, identity_text, is_web_url, one_line, without_headline
 
 TITLE_MAX = 300
 
@@ -38,7 +38,7 @@ class Draft:
 def finish(info: FileVersion, draft: Draft) -> Article:
     """The `Article` a draft makes, or `Rejected` when it holds no article text."""
     title = _one_line(draft.title or "")
-    paragraphs = _without_title(title, [p for p in map(_one_line, draft.paragraphs) if p])
+    paragraphs = without_headline(title, [p for p in map(_one_line, draft.paragraphs) if p])
     if not paragraphs:
         raise Rejected(
             "only a headline, no article text" if title else "empty after removing page chrome"
@@ -66,19 +66,13 @@ def _optional(text: str | None) -> str | None:
     return _one_line(text or "") or None
 
 
+_NOT_IN_URL = re.compile(r"[\s<>\"']")
+
+
 def _web_url(url: str | None) -> str | None:
     # Only http(s): the URL becomes a link in the email, and javascript: must never be one.
     url = (url or "").strip()
-    return url if re.fullmatch(r"https?://[^\s<>\"']+", url, re.I) else None
-
-
-def _without_title(title: str, paragraphs: list[str]) -> list[str]:
-    """Pages often repeat the headline as a first paragraph; keep it once, as the title."""
-    key = headline_key(title)
-    for i, paragraph in enumerate(paragraphs[:3]):
-        if key and headline_key(paragraph) == key:
-            return paragraphs[:i] + paragraphs[i + 1 :]
-    return paragraphs
+    return url if is_web_url(url) and not _NOT_IN_URL.search(url) else None
 
 
 _SENTENCE = re.compile(r".{20,}?[.!?…](?=\s|$)")

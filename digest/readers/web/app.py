@@ -30,7 +30,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -42,9 +42,9 @@ from digest.edition import archive, render
 from digest.errors import DigestError
 from digest.readers import tokens
 from digest.readers.subscribers import form_text, parse_preferences
-from digest.readers.web.forms import DAYS, FIELDS, field_errors, form_values, zones
+from digest.readers.web.forms import DAY_CHOICES, FIELDS, field_errors, form_values, zones
 from digest.readers.web.signup import Page, SignupDesk
-from digest.records import Preferences
+from digest.records import Clock, Preferences, utc_now
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -66,12 +66,6 @@ SECURITY_HEADERS = {
 }
 _ARCHIVE_PAGE = re.compile(r"^digest-\d{8}-\d{6}[A-Za-z0-9_.-]*\.html$")
 
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
 
 class Reader(Protocol):
     """What the pages show of one subscriber (digest.readers.subscribers.Subscriber has it)."""
@@ -89,8 +83,8 @@ class Reader(Protocol):
     def key(self) -> str: ...  # in each of their tokens
 
 
-class Readers(Protocol):
-    """The subscriber operations the pages need; `StoreReaders` is the real one."""
+class ReaderRoster(Protocol):
+    """The subscriber operations the pages need; `StoreRoster` is the real one."""
 
     def check(self) -> None: ...  # DigestError unless the store can be written now
 
@@ -103,8 +97,8 @@ class Readers(Protocol):
     def set_status(self, subscriber_id: int, status: str, /) -> None: ...
 
 
-class StoreReaders:
-    """`Readers` over the state database, opened for each call (a page is a short visit)."""
+class StoreRoster:
+    """`ReaderRoster` over the state database, opened for each call (a page is a short visit)."""
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
@@ -167,7 +161,7 @@ _ROUTES = Map(
 class ReaderPages:
     """The WSGI app; every dependency is a parameter (tests pass their own)."""
 
-    readers: Readers
+    readers: ReaderRoster
     secret: str
     archive_dir: Path
     clock: Clock = utc_now
@@ -282,7 +276,7 @@ class ReaderPages:
             "notice": notice,
             "values": dict(values),
             "errors": dict(errors or {}),
-            "days": DAYS,
+            "days": DAY_CHOICES,
             "zones": zones(),
             "unsubscribe": self._link("unsubscribe", subscriber_id, reader.key),
         }

@@ -6,19 +6,12 @@ import zoneinfo
 from collections.abc import Mapping
 from functools import cache
 
-from digest.readers.subscribers import PreferenceError, parse_preferences
+from digest.readers.subscribers import DAYS, PreferenceError, parse_preferences
 from digest.records import Preferences
 
 FIELDS = ("sections", "include", "exclude", "max", "every", "day", "at", "timezone")
-DAYS = (
-    ("mon", "Monday"),
-    ("tue", "Tuesday"),
-    ("wed", "Wednesday"),
-    ("thu", "Thursday"),
-    ("fri", "Friday"),
-    ("sat", "Saturday"),
-    ("sun", "Sunday"),
-)
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DAY_CHOICES = tuple(zip(DAYS, WEEKDAYS, strict=True))  # the form's (value, label) pairs
 
 
 def form_values(prefs: Preferences) -> dict[str, str]:

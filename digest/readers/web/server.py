@@ -1,4 +1,4 @@
-"""Serve the reader pages (digest/web.py) with waitress; the only module importing it.
+"""Serve the reader pages (digest/readers/web/app.py) with waitress; the only module importing it.
 
 Why waitress rather than Werkzeug's own server: Werkzeug says its server is for
 development; waitress is pure Python like it, answers with a fixed pool of
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from digest.errors import DigestError, SettingsError
 from digest.readers import tokens
-from digest.readers.web.app import ReaderPages, StoreReaders
+from digest.readers.web.app import ReaderPages, StoreRoster
 from digest.readers.web.signup import Mailer, SignupDesk
 from digest.settings import Settings
 
@@ -54,7 +54,7 @@ def app_for(settings: Settings) -> ReaderPages:
     """The reader pages over the state database and archive of these settings."""
     secret = tokens.secret_key(settings.state_dir, settings.secret_key)
     return ReaderPages(
-        readers=StoreReaders(settings.state_dir),
+        readers=StoreRoster(settings.state_dir),
         secret=secret,
         archive_dir=settings.archive_dir,
         title=settings.title,
@@ -73,7 +73,7 @@ def _signup_desk(settings: Settings, secret: str) -> SignupDesk:
         )
 
     def open_store() -> Store:
-        from digest.store import Store  # late, as in StoreReaders
+        from digest.store import Store  # late, as in StoreRoster
 
         return Store.open(settings.state_dir)
 
@@ -91,12 +91,13 @@ def mailer_for(settings: Settings) -> Mailer:
     """Send one message now, as digests go: over SMTP, or into the outbox without SMTP."""
 
     def send(msg: EmailMessage) -> None:
-        from digest.delivery import mail, queue
+        from digest.delivery import mail
+        from digest.disk import write_atomic
 
         data = msg.as_bytes(policy=mail.SMTP_POLICY)
         if not settings.is_smtp:
             stem = f"note-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(4)}"
-            queue.write_atomic(settings.outbox_dir / f"{stem}.eml", data)
+            write_atomic(settings.outbox_dir / f"{stem}.eml", data)
             return
         with mail.SmtpSender(settings) as sender:
             refused = sender.send(data, settings.sender, str(msg["To"]))

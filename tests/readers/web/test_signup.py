@@ -18,7 +18,7 @@ from werkzeug.test import Client, TestResponse
 
 from digest.errors import DeliveryError
 from digest.readers import tokens
-from digest.readers.web.app import ReaderPages, StoreReaders
+from digest.readers.web.app import ReaderPages, StoreRoster
 from digest.readers.web.signup import CLIENT_LIMIT, SignupDesk
 from digest.records import Preferences
 from digest.store import Store
@@ -85,7 +85,7 @@ def site(tmp_path: Path) -> Site:
 
     desk = SignupDesk(open_store, SECRET, PUBLIC, "news@example.org", "Harbour news", outbox)
     app = ReaderPages(
-        StoreReaders(state),
+        StoreRoster(state),
         SECRET,
         tmp_path,
         clock=lambda: now[0],
@@ -107,7 +107,7 @@ def test_the_form_works_without_javascript_and_hides_its_honeypot(site: Site) ->
 
 
 def test_without_digest_signup_there_is_no_signup_page(tmp_path: Path) -> None:
-    client = Client(ReaderPages(StoreReaders(tmp_path / "state"), SECRET, tmp_path))
+    client = Client(ReaderPages(StoreRoster(tmp_path / "state"), SECRET, tmp_path))
     assert client.get("/subscribe").status_code == 404
     assert client.post("/subscribe", data=FORM).status_code == 404
 
@@ -282,15 +282,15 @@ def test_a_mail_that_cannot_be_sent_is_tried_again_on_the_next_request(site: Sit
 
 def test_healthz_is_503_when_the_store_cannot_be_opened(tmp_path: Path) -> None:
     (tmp_path / "state").write_text("a file where the state folder should be")
-    client = Client(ReaderPages(StoreReaders(tmp_path / "state"), SECRET, tmp_path))
+    client = Client(ReaderPages(StoreRoster(tmp_path / "state"), SECRET, tmp_path))
     response = client.get("/healthz")
     assert response.status_code == 503 and response.text == "unavailable\n"
-    ok = Client(ReaderPages(StoreReaders(tmp_path / "fine"), SECRET, tmp_path))
+    ok = Client(ReaderPages(StoreRoster(tmp_path / "fine"), SECRET, tmp_path))
     assert ok.get("/healthz").text == "ok\n"
 
 
 def test_pages_that_only_read_never_create_the_store(tmp_path: Path) -> None:
-    client = Client(ReaderPages(StoreReaders(tmp_path / "state"), SECRET, tmp_path))
+    client = Client(ReaderPages(StoreRoster(tmp_path / "state"), SECRET, tmp_path))
     link = "/preferences/" + tokens.make(SECRET, "preferences", 1, "k")
     assert client.get(link).status_code == 404
     assert not (tmp_path / "state").exists()

@@ -1,8 +1,8 @@
 """The reader pages as a WSGI app, driven by Werkzeug's test client.
 
-The subscribers live in `Roster`, an in-memory `Readers` kept in this file: what
+The subscribers live in `Roster`, an in-memory `ReaderRoster` kept in this file: what
 the pages do to a subscriber is read back from it. The real store behind them is
-exercised by tests/test_web_e2e.py.
+exercised by tests/readers/web/test_web_e2e.py.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
+from helpers import FakeClock
 from itsdangerous import URLSafeSerializer
 from werkzeug.test import Client, TestResponse
 
@@ -43,7 +44,7 @@ class Member:
 
 
 class Roster:
-    """An in-memory `Readers`: two subscribers, and a log of every change made."""
+    """An in-memory `ReaderRoster`: two subscribers, and a log of every change made."""
 
     def __init__(self) -> None:
         self.members = {
@@ -86,7 +87,7 @@ def archive_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def client(roster: Roster, archive_dir: Path) -> Client:
-    return Client(ReaderPages(roster, SECRET, archive_dir, clock=lambda: NOW))
+    return Client(ReaderPages(roster, SECRET, archive_dir, clock=FakeClock(NOW)))
 
 
 def url(purpose: str, subscriber_id: int, secret: str = SECRET, key: str | None = None) -> str:
