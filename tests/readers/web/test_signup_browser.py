@@ -135,6 +135,36 @@ def test_signup_form_mail_button_and_the_next_run(
     assert "Harbour news" in str(message_from_bytes(digest.content)["List-Id"])
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [375, 800])
+def test_every_signup_page_fits_and_reads_at_both_widths_light_and_dark(
+    browser: Browser,  # noqa: F811
+    smtp_server: SmtpServer,
+    web: WebServer,
+    width: int,
+    scheme: str,
+) -> None:
+    base = f"http://127.0.0.1:{web.port}"
+    page = open_page(browser, width, scheme)
+    try:
+        page.goto(base + "/subscribe")
+        page.fill("#email", "ann..x@example.net")  # the browser's check lets it by; ours does not
+        page.get_by_role("button", name="Subscribe").click()
+        page.wait_for_load_state()
+        assert "not an email address" in page.locator("#email-error").inner_text().lower()
+        fits(page, width)
+        readable(page, scheme)
+        shot(page, f"signup-error-{width}-{scheme}")
+        submit(page, base, "ann@example.net")
+        page.goto(base + confirm_path(smtp_server.messages[0].content))
+        for path in ("/subscribe", "/confirm/forged"):
+            page.goto(base + path)
+            fits(page, width)
+            readable(page, scheme)
+    finally:
+        page.context.close()
+
+
 def test_repeated_signups_send_at_most_one_mail_an_hour(
     browser: Browser,  # noqa: F811
     smtp_server: SmtpServer,
