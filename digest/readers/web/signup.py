@@ -150,7 +150,11 @@ class SignupDesk:
         if reader is None:
             return NOT_FOUND
         preferences = tokens.make(self.secret, "preferences", reader.id, reader.key)
-        context = {"email": reader.email, "preferences": f"../preferences/{preferences}"}
+        context = {
+            "email": reader.email,
+            "status": reader.status,
+            "preferences": f"../preferences/{preferences}",
+        }
         return Page("web/confirmed.html.j2", context)
 
 

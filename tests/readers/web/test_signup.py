@@ -215,6 +215,11 @@ def test_opening_the_link_changes_nothing_and_the_button_subscribes(site: Site) 
     again = site.client.post(link)  # a second click: still subscribed, nothing doubled
     assert again.status_code == 200 and "You are subscribed" in again.text
     assert len(site.readers()) == 1
+    with Store.open(site.state) as store:
+        store.unsubscribe(reader.id, START)
+    late = site.client.post(link)  # the old mail's button does not bring them back
+    assert "confirmed earlier" in late.text and "is unsubscribed now" in late.text
+    assert site.readers() == {"ann@example.net": "unsubscribed"}
 
 
 def test_a_reader_who_left_comes_back_through_signup(site: Site) -> None:
