@@ -46,6 +46,15 @@ class SourceError(DigestError):
         self.reason = reason
 
 
+class PathError(DigestError):
+    """A folder or file a setting names cannot be used: a file in the way, no permission,
+    a read-only or full file system. Exit 2 when the setting must change, 1 when the disk."""
+
+    def __init__(self, message: str, hint: str, *, exit_code: int) -> None:
+        super().__init__(message, hint)
+        self.exit_code = exit_code
+
+
 class StateError(DigestError):
     """The state database cannot be opened or written."""
 
@@ -101,4 +110,9 @@ class FetchProtocolError(FetchError):
 
 
 class FeedError(DigestError):
-    """A feed command cannot be done (unknown feed, unreadable OPML file)."""
+    """A feed command cannot be done (unknown feed, not an http(s) URL, unreadable OPML file).
+
+    Bad usage (exit status 2); a feed that fails while polling is reported, never raised.
+    """
+
+    exit_code = 2

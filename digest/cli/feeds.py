@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -95,13 +96,20 @@ def feeds_list(as_json: bool) -> None:
 def feeds_import(path: Path) -> None:
     """Add every feed an OPML file lists (as feed readers export it; nested folders too).
 
+    Each outline skipped (not http(s), or no xmlUrl) is one line on stderr and
+    makes the exit status 1; the others are still added.
+
     Example: digest feeds import subscriptions.opml
     """
     from digest.intake.feeds import catalog as feedlist
 
-    added = feedlist.import_opml(_settings(), path, now=_now())
+    added, skipped = feedlist.import_opml(_settings(), path, now=_now())
+    for line in skipped:
+        click.echo(f"digest: {path}: skipped outline {line}", err=True)
     new = sum(a.added for a in added)
-    click.echo(f"imported {new} new feed(s), {len(added) - new} already polled")
+    tail = f", {len(skipped)} skipped" if skipped else ""
+    click.echo(f"imported {new} new feed(s), {len(added) - new} already polled{tail}")
+    sys.exit(1 if skipped else 0)
 
 
 @feeds.command("export")

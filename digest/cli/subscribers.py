@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,6 +24,9 @@ from digest.readers.subscribers import (
 )
 from digest.records import Preferences, Subscriber
 from digest.store import Store
+
+if TYPE_CHECKING:
+    from digest.runs.cadence import NextSend
 
 # the group's Invocation of digest.cli.main (kept loose here to avoid a cycle)
 pass_obj = click.pass_obj
@@ -201,22 +205,32 @@ def import_(ctx: object, /, file: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per reader, one a line.")
 @pass_obj
 def list_(ctx: object, /, as_json: bool) -> None:
-    """Show every reader: email, name, status, preferences, last sent.
+    """Show every reader: email, name, status, preferences, last sent, next due.
+
+    "next due" is when `digest serve` (or `digest run --due`) sends to them next;
+    "-" for a reader who is not active.
 
     Example: digest subscribers list --json
     """
+    from digest.runs.cadence import next_sends
+
     with _store(ctx, readonly=True) as store:
         found = store.subscribers()
+        due = {n.reader.id: n for n in next_sends(ctx.settings(), store)}  # type: ignore[attr-defined]
     for s in found:
         if as_json:
-            click.echo(json.dumps(_as_json(s), ensure_ascii=False))
+            click.echo(json.dumps(_as_json(s, due.get(s.id)), ensure_ascii=False))
         else:
             shown = ", ".join(f"{k}={v}" for k, v in preference_fields(s.prefs).items() if v)
             last = f"{s.last_sent:%Y-%m-%d %H:%M}" if s.last_sent else "never"
-            click.echo(f"{s.email}\t{s.name or '-'}\t{s.status}\t{shown}\tlast sent {last}")
+            upcoming = due[s.id].when if s.id in due else "-"
+            click.echo(
+                f"{s.email}\t{s.name or '-'}\t{s.status}\t{shown}\tlast sent {last}"
+                f"\tnext due {upcoming}"
+            )
 
 
-def _as_json(s: Subscriber) -> dict[str, object]:
+def _as_json(s: Subscriber, due: NextSend | None) -> dict[str, object]:
     return {
         "email": s.email,
         "name": s.name,
@@ -224,6 +238,7 @@ def _as_json(s: Subscriber) -> dict[str, object]:
         "preferences": preference_fields(s.prefs),
         "joined": s.joined.isoformat(),
         "last_sent": s.last_sent.isoformat() if s.last_sent else None,
+        "next_due": due.at.isoformat() if due is not None and due.at is not None else None,
         "consent": vars(s.consent) if s.consent else None,
     }
 

@@ -250,7 +250,7 @@ def _map_error(exc: BaseException, s: Settings) -> DeliveryError:
         what = "STARTTLS" if s.smtp_security == "starttls" else "AUTH"
         return DeliveryError(
             f"{where} does not offer {what}",
-            "use DIGEST_SMTP_SECURITY=ssl for a TLS port (465)"
+            _NO_STARTTLS
             if what == "STARTTLS"
             else "unset DIGEST_SMTP_USERNAME or use a server that supports AUTH",
             permanent=True,
@@ -289,12 +289,20 @@ def _timeout(where: str, s: Settings) -> DeliveryError:
     return DeliveryError(f"{where}: no answer within {s.smtp_timeout:g} s", hint)
 
 
+# Each hint names every other mode, so following one never leads back to where it started.
+_NO_STARTTLS = (
+    "a local relay without TLS wants DIGEST_SMTP_SECURITY=none (port 25);"
+    " a port that speaks TLS from the start wants DIGEST_SMTP_SECURITY=ssl (465)"
+)
+
+
 def _tls_hint(s: Settings) -> str:
     if s.smtp_security == "ssl":
         return (
-            "this port does not speak TLS from the start: set DIGEST_SMTP_SECURITY=starttls"
-            " (ssl is for port 465)"
+            "this port does not speak TLS from the start (ssl is for 465): set"
+            " DIGEST_SMTP_SECURITY=starttls if it offers STARTTLS (587), or none for a local"
+            " relay without TLS (25)"
         )
     if s.smtp_security == "starttls":
-        return "if the port speaks TLS from the start (465), set DIGEST_SMTP_SECURITY=ssl"
-    return "check DIGEST_SMTP_SECURITY (starttls, ssl or none)"
+        return _NO_STARTTLS
+    return "check DIGEST_SMTP_SECURITY (starttls for 587, ssl for 465, none for a local relay)"

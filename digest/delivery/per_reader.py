@@ -58,15 +58,16 @@ def _per_reader(
 ) -> Callable[[EmailMessage], deliver.Addresser]:
     """Each active reader's address and tokens filled into the saved message (then signed)."""
     from digest.delivery import mail
-    from digest.delivery.personalize import Template
+    from digest.delivery.personalize import Marker, Template
     from digest.readers import tokens  # late: a plain DIGEST_TO run loads no itsdangerous
 
     secret = tokens.secret_key(settings.state_dir, settings.secret_key)
 
     def make(msg: EmailMessage) -> deliver.Addresser:
         data = queued.eml_path.read_bytes()
-        unsub, prefs = f"{marker}u", f"{marker}p"
-        template = Template(data, mail.to_line(f"to-{marker}@invalid"), (unsub, prefs))
+        mark = Marker(marker)
+        unsub, prefs = mark.placeholders
+        template = Template(data, mail.to_line(mark.address), mark.placeholders)
 
         def address(recipient: str) -> bytes | None:
             reader = store.recipient_status(recipient)

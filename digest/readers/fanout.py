@@ -14,12 +14,12 @@ their status again: who unsubscribed a second ago is not sent to.
 from __future__ import annotations
 
 import bisect
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from digest.delivery.personalize import Marker
 from digest.edition import publish
 from digest.readers.subscribers import matches
 from digest.records import Arrival, Article, Subscriber
@@ -40,7 +40,7 @@ def always_due(subscriber: Subscriber, last_fire: str | None) -> tuple[bool, str
     return True, None
 
 
-def links_for(settings: Settings, marker: str, stem: str) -> publish.Links:
+def links_for(settings: Settings, marker: Marker, stem: str) -> publish.Links:
     """The reader links of one edition, with the marker standing for each reader's tokens."""
     base = settings.public_url
     if base is None:  # no web pages: the operator's static unsubscribe page, if any
@@ -49,8 +49,8 @@ def links_for(settings: Settings, marker: str, stem: str) -> publish.Links:
 
     secret = tokens.secret_key(settings.state_dir, settings.secret_key)
     return publish.Links(
-        f"{base}/unsubscribe/{marker}u",
-        f"{base}/preferences/{marker}p",
+        f"{base}/unsubscribe/{marker.unsubscribe}",
+        f"{base}/preferences/{marker.preferences}",
         f"{base}/copy/{tokens.make_copy(secret, stem)}",  # their own copy: signed, never listed
     )
 
@@ -145,7 +145,7 @@ def _edition(
 ) -> publish.Edition:
     """The group's edition: their articles, their links, their watermarks moved to `top`."""
     stem = publish.stem_for(now, group.articles, group.number)
-    marker = secrets.token_hex(16)
+    marker = Marker.new()
     return publish.Edition(
         articles=group.articles,
         recipients=tuple(s.email for s, _ in group.members),

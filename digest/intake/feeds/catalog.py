@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from digest.errors import FeedError
-from digest.intake.feeds.parse import Subscription, read_opml, write_opml
+from digest.intake.feeds.parse import Subscription, read_outlines, write_opml
 from digest.settings import Settings
 from digest.store import FeedRow, Store
 from digest.text import is_web_url
@@ -75,17 +75,20 @@ def feed_json(row: FeedRow) -> dict[str, Any]:
     }
 
 
-def import_opml(settings: Settings, path: Path, *, now: datetime) -> list[Added]:
-    """Add every feed an OPML file lists (nested outlines too); http(s) ones only."""
+def import_opml(settings: Settings, path: Path, *, now: datetime) -> tuple[list[Added], list[str]]:
+    """Add every http(s) feed an OPML file lists (nested outlines too); and a line per
+    outline skipped (not http(s), or no xmlUrl)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise FeedError(f"cannot read {path}: {exc.strerror or exc}") from None
-    found = read_opml(data, name=str(path))
-    if not found:
+    found = read_outlines(data, name=str(path))
+    skipped = [f"{label!r}: no xmlUrl (the feed's address)" for label in found.without_url]
+    skipped += [f"{s.url}: not an http(s) URL" for s in found.feeds if not _is_http(s.url)]
+    if not found.feeds:
         raise FeedError(f"{path}: lists no feeds (no outline with an xmlUrl)")
-    usable = [s.url for s in found if _is_http(s.url)]
-    return add_feeds(settings, usable, now=now)
+    usable = [s.url for s in found.feeds if _is_http(s.url)]
+    return add_feeds(settings, usable, now=now), skipped
 
 
 def export_opml(settings: Settings) -> str:

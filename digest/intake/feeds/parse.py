@@ -209,22 +209,51 @@ class Subscription:
     title: str | None = None
 
 
+@dataclass(frozen=True)
+class Outlines:
+    """What an OPML file lists: its feeds, and the feed-like outlines with no xmlUrl."""
+
+    feeds: list[Subscription]
+    without_url: list[str]  # how each is labelled: its title, text or htmlUrl
+
+
 def read_opml(data: bytes, *, name: str = "OPML file") -> list[Subscription]:
     """Every outline with an xmlUrl, however deeply nested; DTDs and entities are refused."""
+    return read_outlines(data, name=name).feeds
+
+
+def read_outlines(data: bytes, *, name: str = "OPML file") -> Outlines:
+    """The feeds (outlines with an xmlUrl, however deeply nested), and the outlines that
+    look like a feed (a type or an htmlUrl, no children) but have no xmlUrl."""
     found: dict[str, Subscription] = {}
+    without_url: list[str] = []
+    open_leaf: list[dict[str, str] | None] = []  # per open outline: attrs while it has no child
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
 
     def start(tag: str, attrs: dict[str, str]) -> None:
+        if open_leaf:
+            open_leaf[-1] = None  # it has a child: a folder
+        if tag.lower() != "outline":
+            open_leaf.append(None)
+            return
         url = (attrs.get("xmlUrl") or attrs.get("xmlurl") or "").strip()
-        if tag.lower() == "outline" and url:
-            title = _text(attrs.get("title")) or _text(attrs.get("text"))
+        title = _text(attrs.get("title")) or _text(attrs.get("text"))
+        if url:
             found.setdefault(url, Subscription(url, title))
+        open_leaf.append(None if url else attrs)
+
+    def end(tag: str) -> None:
+        attrs = open_leaf.pop()
+        if attrs is not None and (attrs.get("type") or attrs.get("htmlUrl")):
+            label = _text(attrs.get("title")) or _text(attrs.get("text"))
+            without_url.append(label or attrs.get("htmlUrl") or "(untitled)")
 
     def refuse(*_: object) -> None:
         raise FeedError(f"{name}: declares entities, which OPML does not need; refused")
 
     parser.StartElementHandler = start
+    parser.EndElementHandler = end
     parser.EntityDeclHandler = refuse
     parser.StartDoctypeDeclHandler = refuse
     try:
@@ -233,7 +262,7 @@ def read_opml(data: bytes, *, name: str = "OPML file") -> list[Subscription]:
         raise FeedError(
             f"{name}: not valid OPML ({exc})", "export it again from your reader"
         ) from None
-    return list(found.values())
+    return Outlines(list(found.values()), without_url)
 
 
 def write_opml(feeds: Sequence[Subscription], *, title: str = "digest feeds") -> str:

@@ -10,7 +10,6 @@ the proxy in front (README, "Reader pages").
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 import signal
 import threading
@@ -24,6 +23,7 @@ from digest.errors import DigestError, SettingsError
 from digest.readers import tokens
 from digest.readers.web.app import ReaderPages, StoreRoster
 from digest.readers.web.signup import Mailer, SignupDesk
+from digest.setting_values import split_listen as split_listen
 from digest.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,22 +32,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("digest")
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
-_LISTEN = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):(\d{1,5})$")
 
 
 class WebError(DigestError):
     """The reader pages cannot be served (the address is taken, for one)."""
 
     exit_code = 2
-
-
-def split_listen(raw: str, name: str = "DIGEST_WEB_LISTEN") -> tuple[str, int]:
-    """`host:port` or `[v6]:port` as a host and a port; an empty host is every address."""
-    match = _LISTEN.match(raw)
-    port = int(match.group(2)) if match else 0
-    if match is None or not 1 <= port <= 65535:
-        raise SettingsError(name, raw, "not host:port", "e.g. 127.0.0.1:8080 behind your TLS proxy")
-    return match.group(1).strip("[]") or "0.0.0.0", port
 
 
 def app_for(settings: Settings) -> ReaderPages:
