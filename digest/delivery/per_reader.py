@@ -73,11 +73,12 @@ def _per_reader(
             reader = store.recipient_status(recipient)
             if reader is None or reader[1] != "active":
                 return None
+            reader_id, _, key, name = reader
             values = {
-                unsub: tokens.make(secret, "unsubscribe", reader[0]),
-                prefs: tokens.make(secret, "preferences", reader[0]),
+                unsub: tokens.make(secret, "unsubscribe", reader_id, key),
+                prefs: tokens.make(secret, "preferences", reader_id, key),
             }
-            out = template.fill(mail.to_line(recipient), values)
+            out = template.fill(mail.to_line(mail.named(name, recipient)), values)
             return sign(out) if sign is not None else out
 
         return address

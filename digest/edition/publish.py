@@ -121,8 +121,8 @@ def publish(ctx: RunContext, edition: Edition) -> Published | None:
     if digest.is_empty and edition.articles and not edition.send_empty:
         return None
     eml_path = _queue(ctx, edition, built)
-    if not digest.is_empty:
-        archive_copy(ctx.settings, digest, edition.stem, ctx.reporter)
+    if not digest.is_empty:  # a readers' edition is theirs: kept apart, never listed
+        archive_copy(ctx.settings, digest, edition.stem, ctx.reporter, edition.readers is None)
     return Published(digest, eml_path, edition.recipients)
 
 
@@ -163,6 +163,7 @@ def _render(settings: Settings, digest: compose.Digest, links: Links) -> Rendere
     return render.render(
         digest,
         templates_dir=settings.templates_dir,
+        title=settings.title,
         budget_bytes=settings.html_budget_kb * 1024,
         unsubscribe=links.unsubscribe or unsubscribe_mailto(settings),
         preferences=links.preferences,
@@ -188,6 +189,7 @@ def message(
         sender=settings.sender,
         recipients=recipients if readers is None else (readers.marker.address,),
         date=created,
+        list_name=settings.title,
         unsubscribe_mailto=settings.unsubscribe_mailto,
         unsubscribe_url=links.unsubscribe,
     )
@@ -259,8 +261,10 @@ def unsubscribe_mailto(settings: Settings) -> str:
     return mail.unsubscribe_targets(settings.sender, settings.unsubscribe_mailto)[0]
 
 
-def archive_copy(settings: Settings, digest: compose.Digest, stem: str, rep: Reporter) -> None:
-    """Keep the digest in DIGEST_ARCHIVE_DIR; a failure there is reported, not fatal."""
+def archive_copy(
+    settings: Settings, digest: compose.Digest, stem: str, rep: Reporter, listed: bool = True
+) -> None:
+    """Keep the digest in DIGEST_ARCHIVE_DIR (not `listed`: a reader's copy); never fatal."""
     from digest.edition import archive
 
     try:
@@ -269,7 +273,9 @@ def archive_copy(settings: Settings, digest: compose.Digest, stem: str, rep: Rep
             stem,
             digest,
             templates_dir=settings.templates_dir,
+            title=settings.title,
             unsubscribe=settings.unsubscribe_url or unsubscribe_mailto(settings),
+            listed=listed,
         )
     except DigestError as exc:
         rep.say(f"archive: {exc}")

@@ -131,7 +131,7 @@ def test_links_carry_the_readers_own_signed_tokens(
     assert run_cli("run", env=env(smtp_server)).code == 0
     secret = (tmp_path / ".digest" / "secret_key").read_text().strip()
     store = Store.open(tmp_path / ".digest")
-    ids = {s.email: s.id for s in store.subscribers()}
+    ids = {s.email: (s.id, s.key) for s in store.subscribers()}
     store.close()
     for m in smtp_server.messages:
         msg = parse(m.content)
@@ -145,9 +145,10 @@ def test_links_carry_the_readers_own_signed_tokens(
         assert f'href="{PUBLIC}/unsubscribe/{found[1]}"' in html
         prefs = re.search(rf'href="{PUBLIC}/preferences/([^"]+)"', html)
         assert prefs and tokens.read(secret, "preferences", prefs[1]) == ids[reader]
-        web = re.search(rf'href="{PUBLIC}/archive/([^"]+)\.html"', html)
-        assert web and (tmp_path / "archive" / f"{web[1]}.html").is_file()
-        archived = (tmp_path / "archive" / f"{web[1]}.html").read_text()
+        web = re.search(rf'href="{PUBLIC}/copy/([^"]+)"', html)
+        assert web is not None
+        stem = tokens.read_copy(secret, web[1])  # their copy: unlisted, behind a signed link
+        archived = (tmp_path / "archive" / "readers" / f"{stem}.html").read_text()
         assert "/unsubscribe/" not in archived and "/preferences/" not in archived
 
 
@@ -316,9 +317,10 @@ def test_csv_import_reports_each_bad_row_in_one_line(tmp_path: Path) -> None:
     assert "readers.csv:2: ann@example.org is already a subscriber; row skipped" in again.err
     exported = run_cli("subscribers", "export")
     assert exported.out.splitlines() == [
-        "email,name,every,day,at,timezone,sections,include,exclude,max,status",
-        "ann@example.org,Ann,weekly,fri,08:00,Europe/Paris,World,,,,active",
-        "eve@example.org,Eve,daily,,,,Sprots,,,,active",
+        "email,name,every,day,at,timezone,sections,include,exclude,max,status,"
+        "consent_at,consent_client,consent_agent,consent_form",
+        "ann@example.org,Ann,weekly,fri,08:00,Europe/Paris,World,,,,active,,,,",
+        "eve@example.org,Eve,daily,,,,Sprots,,,,active,,,,",
     ]
 
 
@@ -328,7 +330,7 @@ def test_csv_import_reports_each_bad_row_in_one_line(tmp_path: Path) -> None:
         (("--at", "25:00"), "digest: error: --at '25:00': not a time of day;"),
         (("--timezone", "Mars/Olympus"), "digest: error: --timezone 'Mars/Olympus': unknown"),
         (("--every", "hourly"), "digest: error: --every 'hourly': unknown every;"),
-        (("--max", "-3"), "digest: error: --max '-3': not a number of articles;"),
+        (("--max", "-3"), "digest: error: --max '-3': at least one full article is needed;"),
     ],
 )
 def test_bad_option_is_one_line_naming_it(tmp_path: Path, args: tuple[str, ...], line: str) -> None:
