@@ -251,14 +251,15 @@ def _print_summary(path: Path, article: Article, summary: Summary, as_json: bool
     "--json",
     "as_json",
     is_flag=True,
-    help="One JSON object a line: path (or url), title, source, published, url, language, text.",
+    help="One JSON object a line: path (or url), title, section, source, published, url,"
+    " language, text.",
 )
 @pass_invocation
 def extract(inv: Invocation, targets: tuple[str, ...], as_json: bool) -> None:
     """Show what the loader reads from article files or web pages; sends and records nothing.
 
-    The tool for an entry that looks wrong: the title, source, date, link,
-    language and text exactly as a digest would take them. Exit status 1
+    The tool for an entry that looks wrong: the title, section, source, date,
+    link, language and text exactly as a digest would take them. Exit status 1
     if any input could not be read (the others are still shown).
 
     Example: digest extract seeds/story.html https://example.org/news/1 --json
@@ -285,6 +286,7 @@ def _readout_block(readout: Readout) -> str:
     published = readout.published.isoformat() if readout.published else None
     fields = [
         ("title", readout.title),
+        ("section", readout.section),
         ("source", readout.source),
         ("published", published),
         ("url", readout.url),

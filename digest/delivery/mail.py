@@ -16,7 +16,7 @@ from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import Policy
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from types import TracebackType
 
 from digest.errors import DeliveryError
@@ -131,6 +131,12 @@ def _to_line(recipient: str) -> bytes:
 
 
 to_line = _to_line  # the To header line as written out (digest.delivery.personalize fills it in)
+
+
+def named(name: str | None, address: str) -> str:
+    """The To: value for a reader: `Name <address>` when their name is known, else the address."""
+    shown = clean_line(name or "")
+    return formataddr((shown, address)) if shown else address
 
 
 @dataclass(frozen=True)

@@ -194,7 +194,8 @@ def _readers_editions(
     articles, result.skipped = collect(
         ctx.settings, ctx.store, now=now, reporter=ctx.reporter, record=True
     )
-    fanout.intake(ctx.store, articles, now)
+    before = fanout.intake(ctx.store, articles, now)
+    fanout.archive_edition(ctx, articles, before, now)
     published = fanout.queue_for_readers(ctx, now, due=due, send_empty=send_empty)
     if published:
         result.digest, result.eml_path = published[0].digest, published[0].eml_path
