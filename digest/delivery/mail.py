@@ -59,12 +59,19 @@ def sender_domain(sender: str) -> str:
     return addr.rpartition("@")[2] or "localhost"
 
 
+UNSUBSCRIBE_SUBJECT = "unsubscribe"  # a reader's mailto subject: this word, then their token
+
+
 def unsubscribe_targets(
-    sender: str, mailto: str | None = None, url: str | None = None
+    sender: str, mailto: str | None = None, url: str | None = None, token: str | None = None
 ) -> tuple[str, ...]:
-    """Where a reader unsubscribes: a mailto: URI (the sender's by default), then `url` if set."""
+    """Where a reader unsubscribes: a mailto: URI (the sender's by default), then `url` if set.
+
+    With a reader's `token` the mail's subject carries it, so the inbox knows who wrote.
+    """
     _, address = parseaddr(mailto or sender)
-    return (f"mailto:{address}?subject=unsubscribe", *((url,) if url else ()))
+    subject = UNSUBSCRIBE_SUBJECT + (f"%20{token}" if token else "")
+    return (f"mailto:{address}?subject={subject}", *((url,) if url else ()))
 
 
 def build_message(
@@ -78,6 +85,7 @@ def build_message(
     list_name: str = "News digest",
     unsubscribe_mailto: str | None = None,
     unsubscribe_url: str | None = None,
+    unsubscribe_token: str | None = None,
 ) -> EmailMessage:
     """multipart/alternative, text first then HTML (clients show the last part they can).
 
@@ -93,7 +101,7 @@ def build_message(
     msg["Message-ID"] = make_msgid(domain=sender_domain(sender))
     msg["Auto-Submitted"] = "auto-generated"
     msg["List-Id"] = f"{clean_header(list_name)} <digest.{sender_domain(sender)}>"
-    targets = unsubscribe_targets(sender, unsubscribe_mailto, unsubscribe_url)
+    targets = unsubscribe_targets(sender, unsubscribe_mailto, unsubscribe_url, unsubscribe_token)
     msg["List-Unsubscribe"] = ", ".join(f"<{clean_header(t)}>" for t in targets)
     if unsubscribe_url:
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -188,8 +196,13 @@ class SmtpSender:
         """Send one message to one recipient; None when the server accepted it."""
         assert self._smtp is not None
         _, envelope_from = parseaddr(sender)
+        options: list[str] = []
+        if not (envelope_from + recipient).isascii():
+            if not self._smtp.has_extn("smtputf8"):
+                return Refused(recipient, 553, "address not ASCII and the server has no SMTPUTF8")
+            options.append("SMTPUTF8")
         try:
-            self._smtp.sendmail(envelope_from, [recipient], data)
+            self._smtp.sendmail(envelope_from, [recipient], data, options)
         except smtplib.SMTPRecipientsRefused as exc:
             code, reason = exc.recipients[recipient]
             return Refused(recipient, code, _text(reason))

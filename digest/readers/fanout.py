@@ -248,10 +248,13 @@ def _message(settings: Settings, rendered: Rendered, links: Links, now: datetime
         date=now,
         unsubscribe_mailto=settings.unsubscribe_mailto,
         unsubscribe_url=links.unsubscribe,
+        unsubscribe_token=links.placeholders[0],  # the inbox reads it back (digest.inbox)
     )
     if links.unsubscribe is not None:
         # the reader's own one-click URL first (what Gmail and Yahoo act on), then the mailto
-        mailto = mail.unsubscribe_targets(settings.sender, settings.unsubscribe_mailto)[0]
+        mailto = mail.unsubscribe_targets(
+            settings.sender, settings.unsubscribe_mailto, token=links.placeholders[0]
+        )[0]
         msg.replace_header("List-Unsubscribe", f"<{links.unsubscribe}>, <{mailto}>")
     return msg
 

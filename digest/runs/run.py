@@ -152,23 +152,20 @@ def run_once(
     to = recipients or settings.recipients
     if dry_run:
         return _dry_run(settings, clock(), rep, summarizer, to)
-    from digest.delivery import per_reader as reader_delivery
     from digest.delivery import queue as deliver
 
     with run_lock(settings.state_dir, wait=LOCK_WAIT_SECONDS):
         with Store.open(settings.state_dir) as store:
-            # s-subs: with subscribers (and no --to) the run is theirs, over one connection
+            # s-subs: with subscribers (and no --to) the run is theirs
             readers = recipients is None and store.has_subscribers()
-            personal = reader_delivery.delivery_for(settings, open_sender, readers)
-            delivery = personal or deliver.for_settings(settings, open_sender)
+            delivery = deliver.for_settings(settings, open_sender)
             ctx = RunContext(settings, store, delivery, clock, rep)
             if fetch:
                 _fetch_feeds(ctx)
             try:
                 return _deliver_and_queue(ctx, readers, summarizer, to, send_empty, due)
             finally:
-                if personal is not None:
-                    personal.close()
+                delivery.close()  # the run's SMTP connections
 
 
 def _deliver_and_queue(
