@@ -34,7 +34,7 @@ SIGNED_HEADERS = (
     "List-Unsubscribe-Post",
 )
 MIN_KEY_BITS = 1024  # receivers ignore shorter keys (RFC 8301); 2048 is the usual size
-_WSP = re.compile(rb"[ \t]+")
+_WSP = re.compile(rb"[ \t]{2,}|\t")  # the blanks relaxed canonicalisation changes
 _FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:", re.MULTILINE)
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
