@@ -15,6 +15,7 @@ import click
 
 from digest import __version__
 from digest.cli import feeds as cli_feeds
+from digest.cli import inbox as cli_inbox
 from digest.cli.subscribers import subscribers
 from digest.errors import DigestError
 from digest.runs import run as pipeline
@@ -367,6 +368,7 @@ def status(ctx: Context) -> None:
 cli.add_command(cli_feeds.feeds)
 cli.add_command(cli_feeds.fetch)
 cli.add_command(subscribers)
+cli.add_command(cli_inbox.inbox)
 
 
 def main(argv: list[str] | None = None) -> None:

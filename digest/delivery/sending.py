@@ -123,7 +123,7 @@ class _Worker(threading.Thread):
         try:
             refused = conn.transport.send(item.data, plan.sender, item.recipient)
         except DeliveryError as exc:
-            return self._broken(conn, item, exc, str(exc))
+            return self._broken(conn, item, exc, exc.message)
         if refused is None:
             conn.accepted += 1
             self.strikes = 0
@@ -279,8 +279,9 @@ class _Run:
             self.tally.left += 1
         elif self.tally.accepted:  # the server takes others: this recipient breaks it
             self.rows.append((item.recipient, "pending", o.reason))
+            why = f"{o.reason}, {item.tries} times while sending to them"
             self.tally.errors.append(
-                DeliveryError(f"not sent to {item.recipient} this run: {o.reason}", _RETRIED)
+                DeliveryError(f"not sent to {item.recipient} this run: {why}", _RETRIED)
             )
         else:
             self.again.append(item)  # nobody gets through: the server's fault, not theirs

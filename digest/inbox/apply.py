@@ -183,3 +183,37 @@ def _unsubscribe_mail(
             f"an unsubscribe mail from {u.sender} with a token that is not valid", read=False
         )
     return _unsubscribe(store, now, reader.email, f"asked by mail (from {u.sender})")
+
+
+def before_run(settings: Settings, store: Store, now: datetime, say: Callable[[str], None]) -> None:
+    """`run` and `serve`: read DIGEST_INBOX when it is set, then stop readers now bouncing."""
+    if not settings.inbox:
+        return
+    summary = read_inbox(settings, store, now, say)
+    if summary.bounces:
+        _bounce_check(settings, store, say)
+
+
+def _bounce_check(settings: Settings, store: Store, say: Callable[[str], None]) -> None:
+    for email in store.mark_bouncing(settings.bounce_limit):
+        say(
+            f"subscriber {email} is now bouncing ({settings.bounce_limit} permanent failures"
+            f" in a row); nothing more is sent to them until `digest subscribers resume {email}`"
+        )
+
+
+def inbox_command(settings: Settings, now: datetime, say: Callable[[str], None]) -> InboxSummary:
+    """`digest inbox`: the same read, under the run lock (a run may be sending)."""
+    from digest.runs.lock import run_lock
+
+    if not settings.inbox:
+        from digest.errors import SettingsError
+
+        raise SettingsError(
+            "DIGEST_INBOX", "", "not set", "set it to a Maildir folder or imaps://USER@HOST/FOLDER"
+        )
+    with run_lock(settings.state_dir, wait=30.0), Store.open(settings.state_dir) as store:
+        summary = read_inbox(settings, store, now, say)
+        if summary.bounces:
+            _bounce_check(settings, store, say)
+    return summary

@@ -160,6 +160,7 @@ def run_once(
             readers = recipients is None and store.has_subscribers()
             delivery = deliver.for_settings(settings, open_sender)
             ctx = RunContext(settings, store, delivery, clock, rep)
+            _read_inbox(ctx)
             if fetch:
                 _fetch_feeds(ctx)
             try:
@@ -184,6 +185,14 @@ def _deliver_and_queue(
     else:
         _new_digest(ctx, result, summarizer, to, send_empty)
     return result
+
+
+def _read_inbox(ctx: RunContext) -> None:
+    """Bounces, complaints and unsubscribe mails first (DIGEST_INBOX); never fatal."""
+    if ctx.settings.inbox:
+        from digest.inbox import apply as inbox
+
+        inbox.before_run(ctx.settings, ctx.store, ctx.clock(), ctx.reporter.say)
 
 
 def _fetch_feeds(ctx: RunContext) -> None:
