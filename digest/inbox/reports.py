@@ -82,11 +82,9 @@ def describe(data: bytes) -> str:
 
 
 def _classify(msg: EmailMessage) -> Report:
-    if msg.defects and msg.is_multipart() is False and msg.get_content_maintype() == "multipart":
-        return Other(f"broken MIME ({_defects(msg)})")
+    if msg.get_content_maintype() == "multipart" and (not msg.is_multipart() or _broken(msg)):
+        return Other(f"broken MIME ({_defects(msg) or 'a multipart without its parts'})")
     if msg.get_content_type() == "multipart/report":
-        if not msg.is_multipart() or _broken(msg):
-            return Other(f"broken MIME ({_defects(msg) or 'a report without its parts'})")
         kind = str(msg.get_param("report-type", "")).lower()
         if kind == "delivery-status":
             return _dsn(msg)
