@@ -1,4 +1,4 @@
-"""The real CLI reading a Maildir written the way Postfix writes one.
+"""The real CLI reading a Maildir written the way Postfix writes one, and a real Dovecot.
 
 Two runs send two digests to four readers through aiosmtpd; then what comes
 back is delivered into the Maildir: two bounces for bob, a bounce naming a
@@ -6,18 +6,22 @@ message we never sent, a delay notice, carol's complaint, dan's unsubscribe
 mail, a broken report and a human reply. `digest inbox` makes bob bouncing
 (DIGEST_BOUNCE_LIMIT=2), unsubscribes carol and dan, changes nothing else,
 moves what it read to cur/ and leaves the rest in new/; a second read counts
-nothing twice. `digest run` reads the inbox before it sends.
+nothing twice. The same over IMAP, from Dovecot on 127.0.0.1 with a
+self-signed certificate trusted through DIGEST_INBOX_CA_FILE: read messages
+get the \\Seen flag and stay. `digest run` reads the inbox before it sends.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from conftest import Handler, StartServer, run_cli
 from helpers import write_seed
+from imapd import PASSWORD, dovecot
 from replies import (
     arf_report,
     broken_report,
@@ -89,12 +93,54 @@ def statuses(env: dict[str, str]) -> dict[str, str]:
     return {r["email"]: r["status"] for r in rows}
 
 
-@pytest.fixture
-def setting(tmp_path: Path, plain_server: StartServer) -> tuple[dict[str, str], Handler, Path]:
-    handler = Handler()
-    maildir = tmp_path / "Maildir"
+@dataclass(frozen=True)
+class Box:
+    """The inbox under test, seen from outside: deliver into it, look at a message's state."""
+
+    env: dict[str, str]
+    deliver: Callable[[bytes], str]
+    was_read: Callable[[str], bool]  # marked read and still there
+    still_new: Callable[[str], bool]
+
+
+def maildir_box(root: Path) -> Box:
     for sub in ("tmp", "new", "cur"):
-        (maildir / sub).mkdir(parents=True)
+        (root / sub).mkdir(parents=True)
+    return Box(
+        {"DIGEST_INBOX": str(root)},
+        lambda data: deliver_to_maildir(root, data).name,
+        lambda name: (root / "cur" / f"{name}:2,S").exists() and not (root / "new" / name).exists(),
+        lambda name: (root / "new" / name).exists(),
+    )
+
+
+@pytest.fixture(params=["maildir", "imap"])
+def box(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Box]:
+    if request.param == "maildir":
+        yield maildir_box(tmp_path / "Maildir")
+        return
+    with dovecot() as server:
+
+        def flags(uid: str) -> str:
+            found = server.flags(uid)
+            assert found is not None, f"message UID {uid} is gone"
+            return found
+
+        yield Box(
+            {
+                "DIGEST_INBOX": server.url,
+                "DIGEST_INBOX_PASSWORD": PASSWORD,
+                "DIGEST_INBOX_CA_FILE": str(server.ca_file),
+            },
+            server.append,
+            lambda uid: "\\Seen" in flags(uid),
+            lambda uid: "\\Seen" not in flags(uid),
+        )
+
+
+@pytest.fixture
+def setting(plain_server: StartServer, box: Box) -> tuple[dict[str, str], Handler, Box]:
+    handler = Handler()
     env = {
         "DIGEST_SMTP_HOST": "127.0.0.1",
         "DIGEST_SMTP_PORT": str(plain_server(handler)),
@@ -103,42 +149,37 @@ def setting(tmp_path: Path, plain_server: StartServer) -> tuple[dict[str, str], 
         "DIGEST_PUBLIC_URL": "https://news.example.org",
         "DIGEST_SECRET_KEY": "inbox-test-secret",
         "DIGEST_BOUNCE_LIMIT": "2",
-        "DIGEST_INBOX": str(maildir),
+        **box.env,
     }
-    return env, handler, maildir
+    return env, handler, box
 
 
-def test_bounces_complaints_and_unsubscribe_mails_from_a_postfix_maildir(
-    tmp_path: Path, setting: tuple[dict[str, str], Handler, Path]
+def test_bounces_complaints_and_unsubscribe_mails(
+    tmp_path: Path, setting: tuple[dict[str, str], Handler, Box]
 ) -> None:
-    env, handler, maildir = setting
+    env, handler, box = setting
     first, second = send_two_digests(tmp_path, env, handler)
-    bob = "bob@example.org"
+    bob, ann = "bob@example.org", "ann@example.org"
+    bounce = postfix_bounce(bob, original_headers(first[bob]))
+    delayed = postfix_bounce(ann, original_headers(second[ann]), "4.4.1", "delayed")
     ours = [
-        deliver_to_maildir(maildir, postfix_bounce(bob, original_headers(first[bob]))),
-        deliver_to_maildir(maildir, postfix_bounce(bob, original_headers(second[bob]))),
-        deliver_to_maildir(
-            maildir,
-            postfix_bounce(
-                "ann@example.org", original_headers(second["ann@example.org"]), "4.4.1", "delayed"
-            ),
-        ),
-        deliver_to_maildir(maildir, arf_report("carol@example.org", first["carol@example.org"])),
-        deliver_to_maildir(maildir, unsubscribe_mail(second["dan@example.org"], "dan@example.org")),
+        box.deliver(bounce),
+        box.deliver(postfix_bounce(bob, original_headers(second[bob]))),
+        box.deliver(delayed),
+        box.deliver(arf_report("carol@example.org", first["carol@example.org"])),
+        box.deliver(unsubscribe_mail(second["dan@example.org"], "dan@example.org")),
     ]
-    never_sent = original_headers(first["ann@example.org"]).replace(
-        "Message-ID: <", "Message-ID: <x"
-    )
+    never_sent = original_headers(first[ann]).replace("Message-ID: <", "Message-ID: <x")
     theirs = [
-        deliver_to_maildir(maildir, postfix_bounce("ann@example.org", never_sent)),
-        deliver_to_maildir(maildir, broken_report()),
-        deliver_to_maildir(maildir, human_reply()),
+        box.deliver(postfix_bounce(ann, never_sent)),
+        box.deliver(broken_report()),
+        box.deliver(human_reply()),
     ]
     read = run_cli("inbox", env=env)
     assert read.code == 0, read.err
     lines = read.err.strip().splitlines()
     assert statuses(env) == {
-        "ann@example.org": "active",
+        ann: "active",
         bob: "bouncing",
         "carol@example.org": "unsubscribed",
         "dan@example.org": "unsubscribed",
@@ -148,13 +189,11 @@ def test_bounces_complaints_and_unsubscribe_mails_from_a_postfix_maildir(
     assert any("now bouncing" in line and bob in line for line in lines)
     assert sum("broken MIME" in line for line in lines) == 1
     assert "2 bounce(s) counted, 2 unsubscribed, 5 message(s) read, 3 left" in read.out
-    for path in ours:  # read: moved to cur/ and flagged seen, never deleted
-        assert not path.exists() and (maildir / "cur" / f"{path.name}:2,S").exists()
-    for path in theirs:
-        assert path.exists()
+    assert all(box.was_read(m) for m in ours)  # read: marked so, never deleted
+    assert all(box.still_new(m) for m in theirs)
 
     # the same bounce delivered again, and a second read: nothing counted twice
-    shutil.copy2(maildir / "cur" / f"{ours[0].name}:2,S", maildir / "new" / "again.mx")
+    box.deliver(bounce)
     again = run_cli("inbox", env=env)
     assert again.code == 0, again.err
     assert "0 bounce(s) counted, 0 unsubscribed, 1 message(s) read, 3 left" in again.out
@@ -162,12 +201,22 @@ def test_bounces_complaints_and_unsubscribe_mails_from_a_postfix_maildir(
 
 
 def test_run_reads_the_inbox_first_and_still_sends_when_it_cannot(
-    tmp_path: Path, setting: tuple[dict[str, str], Handler, Path]
+    tmp_path: Path, plain_server: StartServer
 ) -> None:
-    env, handler, maildir = setting
+    handler = Handler()
+    box = maildir_box(tmp_path / "Maildir")
+    env = {
+        "DIGEST_SMTP_HOST": "127.0.0.1",
+        "DIGEST_SMTP_PORT": str(plain_server(handler)),
+        "DIGEST_SMTP_SECURITY": "none",
+        "DIGEST_FROM": "News <news@example.org>",
+        "DIGEST_PUBLIC_URL": "https://news.example.org",
+        "DIGEST_SECRET_KEY": "inbox-test-secret",
+        **box.env,
+    }
     first, _ = send_two_digests(tmp_path, env, handler)
-    deliver_to_maildir(maildir, unsubscribe_mail(first["ann@example.org"], "ann@example.org"))
-    write_seed(tmp_path / "seeds", "harbour-3.txt", article(3), age_seconds=3600)
+    box.deliver(unsubscribe_mail(first["ann@example.org"], "ann@example.org"))
+    write_seed(tmp_path / "seeds", "rail.txt", article(3), age_seconds=3600)
     before = len(handler.messages)
     result = run_cli("run", env=env)
     assert result.code == 0, result.err
@@ -175,7 +224,7 @@ def test_run_reads_the_inbox_first_and_still_sends_when_it_cannot(
     got = sorted(m.rcpt_tos[0] for m in handler.messages[before:])
     assert got == ["bob@example.org", "carol@example.org", "dan@example.org"]
 
-    write_seed(tmp_path / "seeds", "harbour-4.txt", article(4), age_seconds=3600)
+    write_seed(tmp_path / "seeds", "orchestra.txt", article(4), age_seconds=3600)
     broken = {**env, "DIGEST_INBOX": str(tmp_path / "no-such-maildir")}
     result = run_cli("run", env=broken)
     assert result.code == 0, result.err
@@ -184,3 +233,22 @@ def test_run_reads_the_inbox_first_and_still_sends_when_it_cannot(
     assert len(handler.messages) == before + 6  # three readers, two runs
     cannot = run_cli("inbox", env=broken)
     assert cannot.code == 1 and "not a Maildir" in cannot.err
+
+
+def test_an_untrusted_imap_certificate_is_one_line_naming_the_ca_setting(tmp_path: Path) -> None:
+    with dovecot() as server:
+        env = {"DIGEST_INBOX": server.url, "DIGEST_INBOX_PASSWORD": PASSWORD}
+        result = run_cli("inbox", env=env)
+        wrong = run_cli(
+            "inbox",
+            env={
+                **env,
+                "DIGEST_INBOX_PASSWORD": "wrong",
+                "DIGEST_INBOX_CA_FILE": str(server.ca_file),
+            },
+        )
+    assert result.code == 1
+    (line,) = result.err.strip().splitlines()
+    assert "certificate not trusted" in line and "DIGEST_INBOX_CA_FILE" in line
+    assert wrong.code == 1 and "DIGEST_INBOX_PASSWORD" in wrong.err
+    assert "wrong" not in wrong.err

@@ -37,8 +37,9 @@ def message_id(data: bytes) -> str:
 
 def test_a_postfix_bounce_names_the_recipient_status_and_our_message_id() -> None:
     ours = sent()
-    (bounce,) = reports.read(postfix_bounce("bob@example.net", original_headers(ours)))
-    assert isinstance(bounce, reports.Bounce)
+    found = reports.read(postfix_bounce("bob@example.net", original_headers(ours)))
+    assert isinstance(found, list)
+    (bounce,) = found
     assert (bounce.recipient, bounce.status, bounce.action) == (
         "bob@example.net",
         "5.1.1",
@@ -50,8 +51,8 @@ def test_a_postfix_bounce_names_the_recipient_status_and_our_message_id() -> Non
 
 def test_a_delay_notice_is_not_permanent() -> None:
     notice = postfix_bounce("bob@example.net", original_headers(sent()), "4.4.1", "delayed")
-    (bounce,) = reports.read(notice)
-    assert isinstance(bounce, reports.Bounce) and not bounce.permanent
+    found = reports.read(notice)
+    assert isinstance(found, list) and len(found) == 1 and not found[0].permanent
 
 
 def test_an_arf_report_names_the_complaining_recipient_and_our_message() -> None:
