@@ -9,10 +9,10 @@ from pathlib import Path
 
 import dkim
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from digest.delivery import mail
 from digest.delivery.dkim import DkimError, sign
