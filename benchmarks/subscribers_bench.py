@@ -166,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1,000 readers, to try it")
     parser.add_argument("--record", action="store_true", help="write the table into RESULTS.md")
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument(
+        "--profile", type=Path, help="also write a cProfile of the run's main thread here"
+    )
     args = parser.parse_args(argv)
     readers, articles = (1_000, 40) if args.quick else (10_000, 60)
     start_load = bench.machine()
@@ -178,8 +181,11 @@ def main(argv: list[str] | None = None) -> int:
             work,
         )
         ask()
+        profile = ["-m", "cProfile", "-o", str(args.profile.resolve())] if args.profile else []
         measured = bench.run_child(
-            [sys.executable, str(HERE / "phases.py"), str(work / "phases.json")], env, work
+            [sys.executable, *profile, str(HERE / "phases.py"), str(work / "phases.json")],
+            env,
+            work,
         )
         product = ask()
         phases = json.loads((work / "phases.json").read_text(encoding="utf-8"))
