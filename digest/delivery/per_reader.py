@@ -97,7 +97,7 @@ def _signer(settings: Settings) -> Callable[[bytes], bytes] | None:
     """dkim.sign over its signed headers when the DKIM settings are given."""
     if settings.dkim_key_file is None:
         return None
-    from digest.delivery import dkim  # late: dkimpy and cryptography only when signing
+    from digest.delivery import dkim  # late: cryptography only when signing
 
     key_file, selector, domain = (
         settings.dkim_key_file,
