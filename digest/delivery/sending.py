@@ -185,7 +185,8 @@ class _Run:
         try:
             while alive:
                 self._dispatch()
-                if not closed and self.in_flight == 0 and not (self.todo or self.again):
+                done = self._stopping or not (self.todo or self.again)
+                if not closed and self.in_flight == 0 and done:
                     closed = self._close()
                 alive -= self._collect()
                 self._flush(force=False)
@@ -207,9 +208,14 @@ class _Run:
             except queue.Empty:
                 return
 
+    @property
+    def _stopping(self) -> bool:
+        """A permanent error (a login refused, TLS failed): nothing more is sent this run."""
+        return any(w.stop.is_set() for w in self.workers)
+
     def _dispatch(self) -> None:
         """Keep two items a connection on their way; bytes are made just before they go."""
-        if any(w.stop.is_set() for w in self.workers):
+        if self._stopping:
             return
         while self.in_flight < 2 * len(self.workers) and (self.again or self.todo):
             item = self.again.popleft() if self.again else self._item(self.todo.popleft())
