@@ -231,11 +231,12 @@ WARM = textwrap.dedent(
     sys.path.insert(0, sys.argv[1])
     import bench
     from digest.runs import run as pipeline
+    from digest.records import Reporter
     from digest.settings import load_settings
 
     settings = load_settings(os.environ, None)
     stories = bench.load_stories()
-    quiet = pipeline.Reporter(lambda _: None)
+    quiet = Reporter(lambda _: None)
     for k in range(4):  # the first run loads sumy, numpy and Jinja2, as serve's first does
         bench.write_new_story(settings.seeds_dir, stories, int(sys.argv[2]) + k)
         started = time.perf_counter()
@@ -579,7 +580,8 @@ def bench_smtp(base: Path, recipients: int) -> list[Row]:
 
 def profile_summarize(stories: Sequence[Story], n: int, top: int = 14) -> str:
     """Where the summarize step spends its time, on n dev articles in this process."""
-    from digest.intake.files import FileVersion, parse_article
+    from digest.intake.files import parse_article
+    from digest.records import FileVersion
     from digest.summary.summarizer import Summarizer
 
     infos = [(FileVersion(f"{i}.json", 0, HOUR_AGO_NS, i), s) for i, s in enumerate(stories[:n])]
@@ -614,7 +616,7 @@ def profile_summarize(stories: Sequence[Story], n: int, top: int = 14) -> str:
 
 
 def _short(file: str) -> str:
-    """A path from the package down: sumy/summarizers/lex_rank.py, digest/summarize.py."""
+    """A path from the package down: sumy/summarizers/lex_rank.py, digest/summary/summarizer.py."""
     for marker, keep in (("site-packages/", ""), ("/digest/", "digest/"), ("/lib/python3", "")):
         if marker in file:
             return keep + file.split(marker, 1)[1]

@@ -39,7 +39,8 @@ from results import write_section
 from stories_memory import old_similar_pairs
 
 from digest import stories
-from digest.intake.files import Article, FileVersion, parse_article
+from digest.intake.files import parse_article
+from digest.records import Article, FileVersion
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"

@@ -38,7 +38,8 @@ import fastrouge
 from crossval import GRID, Row, Spread
 from results import write_section
 
-from digest.intake.files import Article, FileVersion, parse_article
+from digest.intake.files import parse_article
+from digest.records import Article, FileVersion
 from digest.summary import scoring
 from digest.summary.summarizer import (
     METHODS,

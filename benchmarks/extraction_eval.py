@@ -38,10 +38,11 @@ from results import write_section
 
 from digest.errors import DigestError
 from digest.intake.extract import extract_page
-from digest.intake.files import FileVersion, parse_article
+from digest.intake.files import parse_article
 from digest.intake.files.article import Draft, Rejected, finish
 from digest.intake.files.chrome import strip_chrome
 from digest.intake.files.html import extract
+from digest.records import FileVersion
 from digest.text import clean_text
 
 ROOT = Path(__file__).resolve().parents[1]

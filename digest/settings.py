@@ -69,7 +69,7 @@ class Settings:
     feed_backlog_entries: int = 20  # and at most this many of its newest
     fetch_workers: int = 8  # feeds and pages fetched at once (one at a time per host)
     fetch_budget: float = 600.0  # seconds of fetching at most in one run; the rest waits
-    # subscribers and the web pages (s-subs)
+    # subscribers and the web pages
     public_url: str | None = None  # https:// base of the reader links (unsubscribe, preferences)
     web_listen: str | None = None  # host:port `digest web` (and `serve`) listens on, plain HTTP
     secret_key: str | None = field(default=None, repr=False)  # signs links; None: generated

@@ -24,29 +24,13 @@ from helpers import write_seed
 hypothesis.settings.register_profile("digest", deadline=None)
 hypothesis.settings.load_profile("digest")
 
-# Whole modules whose tests run the real CLI in subprocesses or wait on servers: `make test-fast`
-# leaves them out (`-m "not slow"`); single slow tests elsewhere carry @pytest.mark.slow.
-SLOW_MODULES = frozenset(
-    {
-        "test_bad_input",
-        "test_browser",
-        "test_crash",
-        "test_e2e",
-        "test_serve_e2e",
-        "test_smtp_faults",
-    }
-    | {"test_stories_e2e"}
-)
+# Slow tests (they start subprocesses or servers, or wait seconds) carry the `slow` marker, which
+# `make test-fast` leaves out: `pytestmark = pytest.mark.slow` in a module whose every test is
+# slow, else `@pytest.mark.slow` on each slow test. Nothing else marks them.
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_SEED = ROOT / "seeds" / "000_49638b6ecd2811bf.txt"
 USER, PASSWORD = "digest-user", "s3cret-Pa55word"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.path.stem in SLOW_MODULES:
-            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)

@@ -1,17 +1,19 @@
-"""The one place tests build an `Article`, write a seed file, or load bytes as a seed would be."""
+"""The one place tests build an `Article`, write a seed file, load bytes as a seed would be,
+or stop the clock."""
 
 from __future__ import annotations
 
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from digest.errors import SourceError
-from digest.intake.files import Article, FileVersion, file_info, parse_article, read_article
+from digest.intake.files import file_info, parse_article, read_article
+from digest.records import Article, FileVersion
 
 # The tests folder and the repository: test files sit in folders that mirror the package.
 TESTS = Path(__file__).resolve().parent
@@ -81,3 +83,26 @@ def skip_reason(name: str, content: str | bytes) -> str:
     with pytest.raises(SourceError) as caught:
         parse_file(name, content)
     return caught.value.reason
+
+
+class FakeClock:
+    """A clock that moves only when told: call it for the time (a `Clock`), `monotonic()` for
+    seconds since it was made, `sleep()` to pass time as a wait, `advance()` as work."""
+
+    def __init__(self, now: datetime = CREATED) -> None:
+        self.now = now
+        self.start = now
+        self.slept: list[float] = []
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def monotonic(self) -> float:
+        return (self.now - self.start).total_seconds()
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.advance(seconds)

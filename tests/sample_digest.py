@@ -11,8 +11,7 @@ from helpers import make_article
 from digest.delivery import mail
 from digest.edition.compose import Digest, Entry
 from digest.edition.render import Rendered, render
-from digest.intake.files import Article
-from digest.summary.summarizer import Summary
+from digest.records import Article, Summary
 
 CREATED = datetime(2024, 3, 5, 7, 30, tzinfo=UTC)  # a Tuesday
 SENDER = "News Digest <news@example.org>"

@@ -12,14 +12,14 @@ from digest.settings import Settings
 
 
 def _settings() -> Settings:
-    # The group's context object (digest.cli.main.Context) loads the settings once per command.
+    # The group's object (digest.cli.main.Invocation) loads the settings once per command.
     obj: Any = click.get_current_context().find_root().obj
     settings: Settings = obj.settings()
     return settings
 
 
 def _now() -> Any:
-    from digest.runs.run import utc_now
+    from digest.records import utc_now
 
     return utc_now()
 

@@ -7,7 +7,7 @@ import sys
 import click
 
 from digest.inbox.apply import inbox_command
-from digest.runs.context import utc_now
+from digest.records import utc_now
 
 
 @click.command()

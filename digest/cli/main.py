@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 import traceback
@@ -16,8 +15,10 @@ import click
 from digest import __version__
 from digest.cli import feeds as cli_feeds
 from digest.cli import inbox as cli_inbox
+from digest.cli import logs
 from digest.cli.subscribers import subscribers
 from digest.errors import DigestError
+from digest.records import Reporter
 from digest.runs import run as pipeline
 from digest.settings import Settings, env_file_warning, load_settings, parse_recipients
 from digest.summary import cache as summaries
@@ -25,14 +26,13 @@ from digest.summary import cache as summaries
 if TYPE_CHECKING:
     from digest.cli.extract import Readout
     from digest.edition.render import Rendered
-    from digest.intake.files import Article
-    from digest.summary.summarizer import Summary
+    from digest.records import Article, Summary
 
 T = TypeVar("T")
 PROGRESS_MIN_ITEMS = 20  # below this a bar only flickers
 
 
-class ClickReporter(pipeline.Reporter):
+class ClickReporter(Reporter):
     """Lines to stderr; a progress bar on stderr when it is a terminal."""
 
     def __init__(self) -> None:
@@ -49,7 +49,7 @@ def _bar(items: Sequence[T], label: str) -> Iterable[T]:
         yield from bar
 
 
-class Context:
+class Invocation:
     """What every command gets: settings loaded once, and the verbosity."""
 
     def __init__(self, env_file: Path, verbose: bool) -> None:
@@ -63,7 +63,7 @@ class Context:
         return load_settings(os.environ, self.env_file)
 
 
-pass_ctx = click.make_pass_decorator(Context)
+pass_invocation = click.make_pass_decorator(Invocation)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -87,18 +87,9 @@ def cli(ctx: click.Context, env_file: Path, verbose: bool) -> None:
 
     Example: digest run --dry-run
     """
-    ctx.obj = Context(env_file, verbose)
+    ctx.obj = Invocation(env_file, verbose)
     if verbose:
-        _log_details()
-
-
-def _log_details() -> None:
-    """Send the library's INFO lines (logger "digest") to stderr."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("digest: %(message)s"))
-    log = logging.getLogger("digest")
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
+        logs.send_log(logs.SHORT)
 
 
 @cli.command()
@@ -109,8 +100,8 @@ def _log_details() -> None:
     "--to", "to", metavar="ADDR[,ADDR]", help="Send to these recipients instead of DIGEST_TO."
 )
 @click.option("--no-fetch", is_flag=True, help="Do not poll the feeds first.")
-@pass_ctx
-def run(ctx: Context, dry_run: bool, to: str | None, no_fetch: bool) -> None:
+@pass_invocation
+def run(inv: Invocation, dry_run: bool, to: str | None, no_fetch: bool) -> None:
     """Poll the due feeds, then send one digest now of the articles not sent yet.
 
     Messages left queued by an earlier failure are delivered first. A failing
@@ -119,7 +110,7 @@ def run(ctx: Context, dry_run: bool, to: str | None, no_fetch: bool) -> None:
 
     Example: digest run --to me@example.org
     """
-    settings = ctx.settings()
+    settings = inv.settings()
     recipients = parse_recipients(to, "--to") if to is not None else None
     result = pipeline.run_once(
         settings,
@@ -153,13 +144,13 @@ def _report_run(result: pipeline.RunResult, settings: Settings) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON instead.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the HTML file in a browser.")
-@pass_ctx
-def preview(ctx: Context, as_json: bool, open_browser: bool) -> None:
+@pass_invocation
+def preview(inv: Invocation, as_json: bool, open_browser: bool) -> None:
     """Render the next digest to an HTML file and print its path; changes no state.
 
     Example: digest preview --json
     """
-    settings = ctx.settings()
+    settings = inv.settings()
     rendered = pipeline.preview(settings, reporter=ClickReporter())
     if as_json:
         click.echo(json.dumps(_digest_json(rendered), ensure_ascii=False, indent=2))
@@ -218,8 +209,8 @@ def _entry_json(entry: Any) -> dict[str, Any]:
     default=None,
     help="Sentences per summary (default DIGEST_SENTENCES).",
 )
-@pass_ctx
-def summarize(ctx: Context, paths: tuple[Path, ...], as_json: bool, count: int | None) -> None:
+@pass_invocation
+def summarize(inv: Invocation, paths: tuple[Path, ...], as_json: bool, count: int | None) -> None:
     """Print the summary of each article file; sends and records nothing.
 
     Many files are read and summarized in DIGEST_WORKERS processes. With a
@@ -227,7 +218,7 @@ def summarize(ctx: Context, paths: tuple[Path, ...], as_json: bool, count: int |
 
     Example: digest summarize --json seeds/*
     """
-    settings = ctx.settings()
+    settings = inv.settings()
     done = summaries.summarize_files(settings, paths, count=count, reporter=ClickReporter())
     for item in done.skipped:
         click.echo(f"digest: skipped {item.path}: {item.reason}", err=True)
@@ -261,8 +252,8 @@ def _print_summary(path: Path, article: Article, summary: Summary, as_json: bool
     is_flag=True,
     help="One JSON object a line: path (or url), title, source, published, url, language, text.",
 )
-@pass_ctx
-def extract(ctx: Context, targets: tuple[str, ...], as_json: bool) -> None:
+@pass_invocation
+def extract(inv: Invocation, targets: tuple[str, ...], as_json: bool) -> None:
     """Show what the loader reads from article files or web pages; sends and records nothing.
 
     The tool for an entry that looks wrong: the title, source, date, link,
@@ -273,7 +264,7 @@ def extract(ctx: Context, targets: tuple[str, ...], as_json: bool) -> None:
     """
     from digest.cli.extract import read_out
 
-    settings = ctx.settings()
+    settings = inv.settings()
     failed = 0
     for target in targets:
         try:
@@ -308,8 +299,8 @@ def _readout_block(readout: Readout) -> str:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also append the log to this file (it always goes to stderr).",
 )
-@pass_ctx
-def serve(ctx: Context, log_file: Path | None) -> None:
+@pass_invocation
+def serve(inv: Invocation, log_file: Path | None) -> None:
     """Send a digest on DIGEST_SCHEDULE, in the foreground, until SIGTERM or Ctrl-C.
 
     The schedule is a crontab ("0 7 * * mon-fri"), @hourly, @daily, @weekly or
@@ -321,7 +312,9 @@ def serve(ctx: Context, log_file: Path | None) -> None:
     """
     from digest.runs import serve as scheduler
 
-    sys.exit(scheduler.serve(ctx.settings(), log_file=log_file))
+    settings = inv.settings()
+    logs.send_log(logs.TIMESTAMPED, log_file)
+    sys.exit(scheduler.serve(settings))
 
 
 @cli.command()
@@ -335,8 +328,8 @@ def serve(ctx: Context, log_file: Path | None) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also append the log to this file (it always goes to stderr).",
 )
-@pass_ctx
-def web(ctx: Context, listen: str | None, log_file: Path | None) -> None:
+@pass_invocation
+def web(inv: Invocation, listen: str | None, log_file: Path | None) -> None:
     """Serve the reader pages (one-click unsubscribe, preferences, archive) until Ctrl-C.
 
     Plain HTTP for the TLS proxy in front of it, which DIGEST_PUBLIC_URL (https)
@@ -345,23 +338,22 @@ def web(ctx: Context, listen: str | None, log_file: Path | None) -> None:
     Example: DIGEST_WEB_LISTEN=127.0.0.1:8080 digest web
     """
     from digest.readers.web import server as webserver
-    from digest.runs import serve as scheduler
 
-    settings = ctx.settings()
-    scheduler.configure_logging(log_file)
+    settings = inv.settings()
+    logs.send_log(logs.TIMESTAMPED, log_file)
     sys.exit(webserver.serve_web(settings, listen=listen))
 
 
 @cli.command()
-@pass_ctx
-def status(ctx: Context) -> None:
+@pass_invocation
+def status(inv: Invocation) -> None:
     """Show pending articles, queued messages, recent digests and the settings.
 
     Passwords are masked. Example: digest status
     """
     from digest.cli import status as state
 
-    for line in state.report(ctx.settings()).lines():
+    for line in state.report(inv.settings()).lines():
         click.echo(line)
 
 

@@ -8,9 +8,9 @@ from datetime import datetime
 from digest.errors import DigestError
 from digest.intake.scan import collect
 from digest.readers.subscribers import summary_lines
-from digest.runs.context import Reporter, utc_now
+from digest.records import QueuedDigest, Reporter, utc_now
 from digest.settings import Settings, masked
-from digest.store import DigestRecord, QueuedDigest, Store
+from digest.store import DigestRecord, Store
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class StatusReport:
     schedule: str  # "0 7 * * * (timezone Europe/Paris)"
     next_run: str
     settings: dict[str, str]  # passwords masked
-    subscribers: tuple[str, ...] = ()  # s-subs: counts by status, and who is bouncing
+    subscribers: tuple[str, ...] = ()  # counts by status, and who is bouncing
 
     def lines(self) -> list[str]:
         """The report as `digest status` prints it."""

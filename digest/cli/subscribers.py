@@ -13,7 +13,6 @@ import click
 from digest.errors import UsageError
 from digest.readers.subscribers import (
     PreferenceError,
-    Subscriber,
     check_email,
     parse_preferences,
     preference_fields,
@@ -21,9 +20,10 @@ from digest.readers.subscribers import (
     unknown_sections,
     write_csv,
 )
+from digest.records import Subscriber
 from digest.store import Store
 
-# the ordinary Context of digest.cli.main (kept loose here to avoid a cycle)
+# the group's Invocation of digest.cli.main (kept loose here to avoid a cycle)
 pass_obj = click.pass_obj
 
 
@@ -206,7 +206,7 @@ class _store:  # noqa: N801 - used as `with _store(ctx) as store`
 
 
 def _warn_sections(store: Store, sections: tuple[str, ...]) -> None:
-    from digest.readers.subscribers import Preferences
+    from digest.records import Preferences
 
     unknown = unknown_sections(
         Preferences(sections=tuple(dict.fromkeys(sections))), store.known_sections()

@@ -21,8 +21,7 @@ from types import TracebackType
 
 from digest.errors import DeliveryError
 from digest.settings import Settings
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+from digest.text import clean_line
 
 
 class _UriListHeader(UnstructuredHeader, BaseHeader):
@@ -47,11 +46,6 @@ def _policy() -> email.policy.EmailPolicy[EmailMessage]:
 # Every message is built, re-read from the queue and re-sent with this policy,
 # so List-Unsubscribe keeps its folding through all three.
 SMTP_POLICY = _policy()
-
-
-def clean_header(value: str) -> str:
-    """Make article text safe as a header value: no control characters, one line."""
-    return " ".join(_CONTROL.sub(" ", value).split())
 
 
 def sender_domain(sender: str) -> str:
@@ -94,15 +88,15 @@ def build_message(
     asks for RFC 8058 one-click unsubscription (what Gmail and Yahoo expect).
     """
     msg = EmailMessage(policy=SMTP_POLICY)
-    msg["Subject"] = clean_header(subject)
+    msg["Subject"] = clean_line(subject)
     msg["From"] = sender
     msg["To"] = ", ".join(recipients)
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = make_msgid(domain=sender_domain(sender))
     msg["Auto-Submitted"] = "auto-generated"
-    msg["List-Id"] = f"{clean_header(list_name)} <digest.{sender_domain(sender)}>"
+    msg["List-Id"] = f"{clean_line(list_name)} <digest.{sender_domain(sender)}>"
     targets = unsubscribe_targets(sender, unsubscribe_mailto, unsubscribe_url, unsubscribe_token)
-    msg["List-Unsubscribe"] = ", ".join(f"<{clean_header(t)}>" for t in targets)
+    msg["List-Unsubscribe"] = ", ".join(f"<{clean_line(t)}>" for t in targets)
     if unsubscribe_url:
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["MIME-Version"] = "1.0"

@@ -13,8 +13,9 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
 from digest.errors import SettingsError
+from digest.records import QueuedDigest
 from digest.settings import Settings
-from digest.store import QueuedDigest, Store
+from digest.store import Store
 
 if TYPE_CHECKING:
     from digest.delivery.sending import Addresser

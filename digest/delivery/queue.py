@@ -6,8 +6,6 @@ leaves the digest queued; the next run sends it first.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -23,9 +21,11 @@ from digest.delivery.connections import (
     smtp_factory,
 )
 from digest.delivery.sending import DROPPED, Addresser
+from digest.disk import write_atomic
 from digest.errors import DeliveryError
+from digest.records import QueuedDigest
 from digest.settings import Settings
-from digest.store import QueuedDigest, Store
+from digest.store import Store
 
 __all__ = [
     "DROPPED",
@@ -42,7 +42,6 @@ __all__ = [
     "deliver_smtp",
     "for_settings",
     "save_to_outbox",
-    "write_atomic",
 ]
 
 
@@ -54,21 +53,6 @@ class DeliveryReport:
     refused: list[str] = field(default_factory=list)
     errors: list[DeliveryError] = field(default_factory=list)
     temporary: str = ""  # the last temporary refusal, for the error line
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file, fsync, rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_to_outbox(outbox: Path, stem: str, eml: bytes, html: str) -> Path:

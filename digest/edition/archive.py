@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from digest.delivery.queue import write_atomic
+from digest.disk import write_atomic
 from digest.edition import compose, render
 from digest.edition.compose import Digest
 from digest.errors import DigestError

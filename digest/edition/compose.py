@@ -6,11 +6,12 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from digest import stories
-from digest.intake.files import Article
-from digest.stories import Sketch, Story
-from digest.summary.summarizer import Summary
+from digest.records import Article, Summary
+
+if TYPE_CHECKING:  # the stories code (numpy) loads when a digest is planned, not for its pages
+    from digest.stories import Sketch, Story
 
 WORDS_PER_MINUTE = 230
 MORE_LISTED = 100  # titles listed under "More stories"; the rest are only counted
@@ -104,6 +105,8 @@ def plan(
     """
     if not articles:
         return Plan([], [], {})
+    from digest import stories
+
     moment = now or max(sort_key(a)[0] for a in articles)
     arranged = stories.arrange(articles, now=moment, sent=sent)
     ranked = arranged.stories

@@ -7,13 +7,12 @@ http(s) link, so a template may print and link them without checking.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from digest.edition.compose import Digest, Entry
-from digest.intake.files import Article
+from digest.records import Article
+from digest.text import clean_line, is_web_url, without_controls
 
 PREHEADER_LIMIT = 120  # inbox previews show roughly this much
 TOC_MIN_ENTRIES = 3  # below this a table of contents only repeats the headlines
@@ -61,7 +60,7 @@ def context(
     web_copy: str | None = None,
 ) -> dict[str, object]:
     """Every variable the digest templates receive (documented in render.py and README)."""
-    title = line(title) or "News digest"
+    title = clean_line(title) or "News digest"
     headings = _headings(digest)
     entries = tuple(_entry_view(e, headings.get(i)) for i, e in enumerate(digest.entries))
     source_count = len(digest.sources)
@@ -86,7 +85,7 @@ def context(
 
 def _subject(digest: Digest, title: str) -> str:
     count = _plural(digest.article_count, "new article", "new articles")
-    return line(f"{title} — {digest.created:%a %d %b %Y}: {count}")
+    return clean_line(f"{title} — {digest.created:%a %d %b %Y}: {count}")
 
 
 def _preheader(digest: Digest, entries: tuple[EntryView, ...], source_count: int) -> str:
@@ -104,7 +103,7 @@ def _headings(digest: Digest) -> dict[int, str]:
     found: dict[int, str] = {}
     for i, entry in enumerate(digest.entries):
         if entry.section and (i == 0 or digest.entries[i - 1].section != entry.section):
-            found[i] = line(entry.section)
+            found[i] = clean_line(entry.section)
     return found
 
 
@@ -128,7 +127,7 @@ def _entry_view(entry: Entry, heading: str | None = None) -> EntryView:
         section=_optional_line(article.section),
         url=safe_url(article.url),
         published=short_date(article.published) if article.published else None,
-        summary=tuple(s for s in map(line, entry.summary.sentences) if s),
+        summary=tuple(s for s in map(clean_line, entry.summary.sentences) if s),
         reading_minutes=entry.reading_minutes,
         heading=heading,
         also=_also(entry),
@@ -145,7 +144,7 @@ def _more_view(article: Article) -> MoreView:
 
 
 def _title(article: Article) -> str:
-    return line(article.title) or "(untitled)"
+    return clean_line(article.title) or "(untitled)"
 
 
 def _unsubscribe(link: str | None) -> str | None:
@@ -153,7 +152,7 @@ def _unsubscribe(link: str | None) -> str | None:
     if not link:
         return None
     if link.lower().startswith("mailto:") and not any(ch.isspace() for ch in link):
-        return line(link).translate(_URL_UNSAFE)
+        return clean_line(link).translate(_URL_UNSAFE)
     return safe_url(link) if link.lower().startswith("https:") else None
 
 
@@ -187,24 +186,8 @@ def long_date(moment: datetime) -> str:
 # --- cleaning: article text is data and must not be able to shape the output
 
 
-def clean(value: str) -> str:
-    """Drop control characters except newline; tabs become spaces.
-
-    Lone surrogates (from a surrogateescape decode) go too: they cannot be
-    encoded into the UTF-8 email later.
-    """
-    value = value.replace("\r\n", "\n").replace("\t", " ")
-    value = value.replace("\u2028", "\n").replace("\u2029", "\n")
-    return "".join(ch for ch in value if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cs"))
-
-
-def line(value: str) -> str:
-    """Clean and fold onto one line: titles, names and the subject never hold a newline."""
-    return " ".join(clean(value).split())
-
-
 def _optional_line(value: str | None) -> str | None:
-    return (line(value) or None) if value else None
+    return (clean_line(value) or None) if value else None
 
 
 def safe_url(url: str | None) -> str | None:
@@ -215,14 +198,8 @@ def safe_url(url: str | None) -> str | None:
     """
     if not url:
         return None
-    url = clean(url).strip()
-    if any(ch.isspace() for ch in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # e.g. a malformed IPv6 host
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    url = without_controls(url).strip()
+    if any(ch.isspace() for ch in url) or not is_web_url(url):
         return None
     return url.translate(_URL_UNSAFE)
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from digest.errors import DigestError
+from digest.text import one_line, without_headline
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -104,7 +105,7 @@ def extract_page(
 def _page(found: Any, meta: dict[str, str], url: str | None, cut: bool) -> Page:
     """The page as trafilatura read it, with its own meta preferred where it says more."""
     title = _clean(found.title)
-    paragraphs = _without_title(title, _paragraphs(found.text))
+    paragraphs = tuple(without_headline(title, _paragraphs(found.text)))
     if _words(paragraphs) < _MIN_WORDS:
         paragraphs = ()
     return Page(
@@ -260,26 +261,12 @@ def _in_feed(paragraph: str, known: set[tuple[str, ...]]) -> bool:
 
 
 def _paragraphs(text: str | None) -> tuple[str, ...]:
-    lines = (" ".join(line.split()) for line in re.split(r"\n", text or ""))
+    lines = (one_line(line) for line in (text or "").split("\n"))
     return tuple(line for line in lines if line)
 
 
-def _without_title(title: str | None, paragraphs: tuple[str, ...]) -> tuple[str, ...]:
-    """trafilatura often keeps the headline as a first paragraph; it is the title already."""
-    key = _key(title or "")
-    for i, paragraph in enumerate(paragraphs[:3]):
-        if key and _key(paragraph) == key:
-            return paragraphs[:i] + paragraphs[i + 1 :]
-    return paragraphs
-
-
-def _key(text: str) -> str:
-    return re.sub(r"\W+", "", text.casefold())
-
-
 def _clean(value: str | None) -> str | None:
-    text = " ".join((value or "").split())
-    return text or None
+    return one_line(value or "") or None
 
 
 def _date(value: str | None) -> datetime | None:

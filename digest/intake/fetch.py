@@ -35,6 +35,7 @@ from digest.errors import (
     FetchRefused,
     FetchTimeout,
 )
+from digest.text import is_web_url
 
 PROJECT_URL = "https://pypi.org/project/digest/"  # named in the User-Agent
 USER_AGENT = f"digest/{__version__} (+{PROJECT_URL})"
@@ -86,7 +87,7 @@ def _content_type(headers: Mapping[str, str]) -> Message:
     return msg
 
 
-Clock = Callable[[], float]
+Monotonic = Callable[[], float]
 Sleep = Callable[[float], None]
 
 
@@ -94,7 +95,7 @@ class Fetcher:
     """One polite client; use as a context manager. Requests go out one at a time."""
 
     def __init__(
-        self, policy: FetchPolicy, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep
+        self, policy: FetchPolicy, *, clock: Monotonic = time.monotonic, sleep: Sleep = time.sleep
     ) -> None:
         self.policy = policy
         self.requests_made = 0
@@ -250,12 +251,8 @@ def _request_headers(etag: str | None, modified: str | None) -> dict[str, str]:
 
 
 def _check_scheme(url: str) -> None:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        raise FetchRefused(url, "not a valid URL") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise FetchRefused(url, "only http and https links are fetched")
+    if not is_web_url(url):
+        raise FetchRefused(url, "only http and https links with a host are fetched")
 
 
 # --- the address check, inside the connection so the checked address is the one used --------

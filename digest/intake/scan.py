@@ -17,8 +17,7 @@ from pathlib import Path
 
 from digest.errors import SourceError
 from digest.intake import files as sources
-from digest.intake.files import Article, FileVersion, Skipped
-from digest.runs.context import Reporter
+from digest.records import Article, FileVersion, Reporter, Skipped
 from digest.settings import Settings
 from digest.store import Store
 from digest.summary.pool import Tracker, no_progress, pool_map

@@ -17,11 +17,11 @@ import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from typing import Protocol
 
 from digest.errors import DigestError, SettingsError
+from digest.records import Preferences, Subscriber
 from digest.settings import parse_recipients
 
 EVERY = ("daily", "weekly")
@@ -41,33 +41,6 @@ class PreferenceError(DigestError):
         self.field = field
         self.value = value
         self.why = why
-
-
-@dataclass(frozen=True)
-class Preferences:
-    """What one reader wants: cadence, time, zone and the article filters."""
-
-    every: str = "daily"  # daily | weekly
-    day: str | None = None  # mon..sun, weekly only (default mon)
-    at: str | None = None  # HH:MM; None: DIGEST_SCHEDULE
-    timezone: str | None = None  # IANA name; None: DIGEST_TIMEZONE
-    sections: tuple[str, ...] = ()  # empty: every section
-    include: tuple[str, ...] = ()  # words or phrases; empty: every article
-    exclude: tuple[str, ...] = ()
-    max_articles: int | None = None  # full entries; None: DIGEST_MAX_ARTICLES
-
-
-@dataclass(frozen=True)
-class Subscriber:
-    """One reader as the store keeps them."""
-
-    id: int
-    email: str
-    name: str | None
-    status: str  # active | paused | unsubscribed | bouncing
-    prefs: Preferences
-    joined: datetime
-    last_sent: datetime | None = None
 
 
 def parse_preferences(fields: Mapping[str, str]) -> Preferences:

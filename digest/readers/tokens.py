@@ -9,12 +9,12 @@ email must still work (RFC 8058 readers click old mail).
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
 from itsdangerous import BadData, URLSafeSerializer
 
+from digest.disk import write_new
 from digest.errors import DigestError
 
 PURPOSES = ("unsubscribe", "preferences")
@@ -34,17 +34,9 @@ def secret_key(state_dir: Path, configured: str | None) -> str:
         return _read_key(path)
     except FileNotFoundError:
         pass
-    state_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(32)
-    try:
-        # O_EXCL: two processes starting at once agree on the first key written
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    if not write_new(path, f"{key}\n".encode("ascii")):  # two processes agree on the first key
         return _read_key(path)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
     return key
 
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from digest.errors import DigestError, LockBusyError
 from digest.readers import fanout
-from digest.readers.subscribers import Preferences, Subscriber
+from digest.records import Preferences, Reporter, Subscriber
 from digest.runs.schedule import Schedule, next_fire, parse_schedule
 from digest.settings import Settings
 from digest.store import Store
@@ -80,7 +80,7 @@ def due_by_schedule(settings: Settings, now: datetime) -> fanout.Due:
     return due
 
 
-class Readers:
+class ReaderCadences:
     """The serve loop's part for subscribers: run when the first reader's time has come."""
 
     def __init__(self, settings: Settings, clock: Callable[[], datetime]) -> None:
@@ -126,7 +126,7 @@ class Readers:
             result = pipeline.run_once(
                 self.settings,
                 clock=self.clock,
-                reporter=pipeline.Reporter(log.warning),
+                reporter=Reporter(log.warning),
                 send_empty=self.settings.send_empty,
                 due=due_by_schedule(self.settings, now),
             )

@@ -1,54 +1,45 @@
-"""One digest run, stage by stage: scan -> stories -> summaries -> compose -> render -> deliver."""
+"""One digest run, stage by stage: scan -> stories -> summaries -> compose -> render -> deliver.
+
+A run first delivers what is queued, then publishes what is new: with subscribers (and no
+`--to`) one edition per group of readers (digest.readers.fanout), else one edition for
+DIGEST_TO; both go through digest.edition.publish.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from digest.errors import DeliveryError, DigestError
-from digest.intake.files import Article, Skipped
+from digest.edition import publish
+from digest.errors import DeliveryError
 from digest.intake.scan import collect
-from digest.runs.context import Clock, Reporter, RunContext, utc_now
+from digest.readers import fanout
+from digest.records import Article, Clock, Reporter, Skipped, utc_now
+from digest.runs.context import RunContext
 from digest.runs.lock import run_lock
 from digest.settings import Settings
 from digest.store import Store
 from digest.store.schema import iso
-from digest.summary import cache as summary_cache
 from digest.summary.summarizer import Summarizer
 
-if TYPE_CHECKING:  # imported where used: a run with nothing new loads no numpy, Jinja2, smtplib
-    from email.message import EmailMessage
-
-    from digest import stories
+if TYPE_CHECKING:  # imported where used: a run with nothing new loads no Jinja2 or smtplib
     from digest.delivery import queue as deliver
-    from digest.edition import compose as composer
-    from digest.edition import render
-    from digest.readers import fanout
+    from digest.edition.compose import Digest
+    from digest.edition.render import Rendered
 
-__all__ = [
-    "Built",
-    "Clock",
-    "Reporter",
-    "RunContext",
-    "RunResult",
-    "build",
-    "collect",
-    "preview",
-    "run_once",
-    "utc_now",
-]
+__all__ = ["RunResult", "preview", "run_once"]
 LOCK_WAIT_SECONDS = 5.0
 
 
 @dataclass
 class RunResult:
-    """What a run did; `exit_code` follows DESIGN.md (0 done, 1 failed)."""
+    """What a run did; `exit_code` is the one README's Commands promise (0 done, 1 failed)."""
 
     status: str = "nothing-new"  # nothing-new | sent | queued | dry-run
-    digest: composer.Digest | None = None
+    digest: Digest | None = None
     eml_path: Path | None = None
     accepted: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
@@ -58,75 +49,6 @@ class RunResult:
     @property
     def exit_code(self) -> int:
         return 1 if self.errors or self.refused else 0
-
-
-@dataclass(frozen=True)
-class Built:
-    """The email of a digest, and the sketch of every article planned (kept once it is queued)."""
-
-    rendered: render.Rendered  # its `.digest` is the fitted one the email shows
-    sketches: Mapping[str, stories.Sketch]
-
-
-def build(
-    settings: Settings,
-    articles: Sequence[Article],
-    *,
-    created: datetime,
-    reporter: Reporter,
-    summarizer: Summarizer | None = None,
-    cache: Store | None = None,
-    sent: Sequence[stories.Sketch] | None = None,
-    links: Mapping[str, str | None] | None = None,
-) -> Built:
-    """Summarize the entries shown in full, then compose, render and fit the digest.
-
-    The answer's `rendered.digest` is the one the email shows: fitted to DIGEST_HTML_BUDGET_KB.
-
-    Summaries made before (same article, method, count and code) come from
-    `cache`; new ones are kept in it, and made in DIGEST_WORKERS processes.
-    """
-    from digest.edition import compose as composer
-
-    if sent is None:  # subscribers' digests bring their own (fanout)
-        sent = recent_sketches(settings, cache, created)
-    plan = composer.plan(articles, settings.max_articles, now=created, sent=sent)
-    summaries = summary_cache.summarize_all(
-        plan.leads,
-        settings.sentences,
-        summarizer=summarizer or Summarizer(settings.summarizer, settings.language),
-        workers=settings.workers,
-        cache=cache,
-        track=reporter.track,
-    )
-    digest = composer.compose(plan, summaries, created=created)
-    return Built(_render(settings, digest, links), plan.sketches)
-
-
-def _render(
-    settings: Settings, digest: composer.Digest, links: Mapping[str, str | None] | None
-) -> render.Rendered:
-    """The email of the digest, fitted to DIGEST_HTML_BUDGET_KB, with the readers' links if any."""
-    from digest.edition import render
-
-    return render.render(
-        digest,
-        templates_dir=settings.templates_dir,
-        budget_bytes=settings.html_budget_kb * 1024,
-        unsubscribe=links.get("unsubscribe") if links else unsubscribe_link(settings),
-        preferences=links.get("preferences") if links else None,
-        web_copy=links.get("web_copy") if links else None,
-    )
-
-
-def recent_sketches(settings: Settings, store: Store | None, now: datetime) -> list[stories.Sketch]:
-    """Sketches of the articles sent in the last DIGEST_DEDUPE_DAYS: their copies stay out."""
-    if store is None or settings.dedupe_days == 0:
-        return []
-    from digest import stories
-
-    since = now - timedelta(days=settings.dedupe_days)
-    return [stories.Sketch(values, size) for _, values, size in store.recent_sketches(since)]
 
 
 def run_once(
@@ -156,34 +78,33 @@ def run_once(
 
     with run_lock(settings.state_dir, wait=LOCK_WAIT_SECONDS):
         with Store.open(settings.state_dir) as store:
-            # s-subs: with subscribers (and no --to) the run is theirs
+            # with subscribers (and no --to) the run is theirs
             readers = recipients is None and store.has_subscribers()
             delivery = deliver.for_settings(settings, open_sender)
-            ctx = RunContext(settings, store, delivery, clock, rep)
+            ctx = RunContext(settings, store, delivery, clock, rep, summarizer)
             _read_inbox(ctx)
             if fetch:
                 _fetch_feeds(ctx)
             try:
-                return _deliver_and_queue(ctx, readers, summarizer, to, send_empty, due)
+                return _deliver_and_publish(ctx, readers, to, send_empty, due)
             finally:
                 delivery.close()  # the run's SMTP connections
 
 
-def _deliver_and_queue(
+def _deliver_and_publish(
     ctx: RunContext,
     readers: bool,
-    summarizer: Summarizer | None,
     to: tuple[str, ...],
     send_empty: bool,
     due: fanout.Due | None,
 ) -> RunResult:
-    """Send what is queued, then queue (and send) the readers' digests or the one new digest."""
+    """Send what is queued, then publish (and send) the readers' editions or the one edition."""
     result = RunResult()
     _flush_queue(ctx, result)
     if readers:
-        _subscriber_digests(ctx, result, summarizer, send_empty, due)
+        _readers_editions(ctx, result, send_empty, due or fanout.always_due)
     else:
-        _new_digest(ctx, result, summarizer, to, send_empty)
+        _list_edition(ctx, result, to, send_empty)
     return result
 
 
@@ -204,29 +125,6 @@ def _fetch_feeds(ctx: RunContext) -> None:
     feedrun.fetch_for_run(ctx.settings, ctx.store, ctx.clock(), ctx.reporter)
 
 
-def _dry_run(
-    settings: Settings,
-    now: datetime,
-    rep: Reporter,
-    summarizer: Summarizer | None,
-    to: tuple[str, ...],
-) -> RunResult:
-    from digest.delivery import queue as deliver
-
-    with Store.open(settings.state_dir, readonly=True) as store:
-        articles, skipped = collect(settings, store, now=now, reporter=rep, record=False)
-    result = RunResult(status="dry-run", skipped=skipped)
-    if not articles:
-        result.status = "nothing-new"
-        return result
-    rendered = _build_cached(settings, articles, now, rep, summarizer).rendered
-    eml = _message(settings, rendered, to, now).as_bytes()
-    stem = f"dry-run-{now:%Y%m%d-%H%M%S}"
-    result.digest = rendered.digest
-    result.eml_path = deliver.save_to_outbox(settings.outbox_dir, stem, eml, rendered.html)
-    return result
-
-
 def _flush_queue(ctx: RunContext, result: RunResult) -> None:
     """Deliver the queued messages, oldest first, until one cannot go out now."""
     for queued in ctx.store.queued():
@@ -238,151 +136,90 @@ def _flush_queue(ctx: RunContext, result: RunResult) -> None:
             return  # the server is not taking mail now; newer digests wait behind this one
 
 
-def _new_digest(
-    ctx: RunContext,
-    result: RunResult,
-    summarizer: Summarizer | None,
-    to: tuple[str, ...],
-    send_empty: bool,
+def _list_edition(
+    ctx: RunContext, result: RunResult, to: tuple[str, ...], send_empty: bool
 ) -> None:
+    """One edition of everything new for DIGEST_TO (or `--to`), queued, then sent."""
     settings, store, now = ctx.settings, ctx.store, ctx.clock()
     articles, result.skipped = collect(settings, store, now=now, reporter=ctx.reporter, record=True)
-    if articles and store.has_subscribers():  # s-subs: `run --to` takes nothing from readers
-        from digest.readers import fanout
-
-        fanout.intake(store, articles, built_sketches(articles), now)
+    if articles and store.has_subscribers():  # `run --to` takes nothing from readers
+        fanout.intake(store, articles, now)
     if not articles and (not send_empty or result.accepted or result.errors):
         return  # the empty note only when this run got nothing else out (and mail flows)
-    built = build(
-        settings, articles, created=now, reporter=ctx.reporter, summarizer=summarizer, cache=store
+    edition = publish.Edition(
+        articles,
+        to,
+        now,
+        publish.stem_for(now, articles),
+        links=publish.list_links(settings),
+        sent=publish.recently_sent(settings, store, now),
+        send_empty=send_empty,
     )
-    if built.rendered.digest.is_empty and articles and not send_empty:
-        # every article was a copy of one sent lately: remember them, send nothing
+    published = publish.publish(ctx, edition)
+    if published is None:  # every article was a copy of one sent lately: remember them
         store.record_repeats([(a.id, str(a.path), a.title) for a in articles], now)
         return
-    result.digest, result.eml_path = built.rendered.digest, _queue(ctx, built, articles, to)
-    if result.errors:
-        result.status = "queued"  # the queue ahead of it is stuck; it goes out next run
-        return
-    _flush_queue(ctx, result)
-    result.status = "queued" if result.errors else "sent"
+    result.digest, result.eml_path = published.digest, published.eml_path
+    _send_new(ctx, result)
 
 
-def _queue(ctx: RunContext, built: Built, articles: Sequence[Article], to: tuple[str, ...]) -> Path:
-    """Save the message to the outbox and queue it with its articles' sketches; archive it."""
-    from digest.delivery import queue as deliver
-
-    settings, rendered = ctx.settings, built.rendered
-    now = rendered.digest.created  # the run's one moment: file names, Date header, state row
-    eml = _message(settings, rendered, to, now).as_bytes()
-    ids = rendered.digest.article_ids
-    stem = f"digest-{now:%Y%m%d-%H%M%S}-{ids[0][:8] if ids else 'empty'}"
-    eml_path = deliver.save_to_outbox(settings.outbox_dir, stem, eml, rendered.html)
-    ctx.store.queue_digest(
-        created=now,
-        subject=rendered.subject,
-        eml_path=eml_path,
-        articles=[(a.id, str(a.path), a.title) for a in articles],
-        recipients=to,
-        sketches=[(aid, s.values, s.size) for aid, s in built.sketches.items()],
-    )
-    if settings.dedupe_days > 0:  # 0 turns the check off; the sketches stay for when it is on
-        ctx.store.prune_sketches(now - timedelta(days=settings.dedupe_days))
-    if not rendered.digest.is_empty:
-        archive_copy(settings, rendered.digest, stem, ctx.reporter)
-    return eml_path
-
-
-# --- s-subs: subscribers ----------------------------------------------------------------------
-
-
-def _subscriber_digests(
-    ctx: RunContext,
-    result: RunResult,
-    summarizer: Summarizer | None,
-    send_empty: bool,
-    due: fanout.Due | None,
+def _readers_editions(
+    ctx: RunContext, result: RunResult, send_empty: bool, due: fanout.Due
 ) -> None:
-    """Record what arrived, queue each due reader's digest, send, then count bounces."""
-    from digest.readers import fanout
-
+    """Record what arrived, queue each due group of readers' edition, send, then count bounces."""
     now = ctx.clock()
     articles, result.skipped = collect(
         ctx.settings, ctx.store, now=now, reporter=ctx.reporter, record=True
     )
-    fanout.intake(ctx.store, articles, built_sketches(articles), now)
-    digests = fanout.queue_for_subscribers(
-        ctx.settings,
-        ctx.store,
-        now=now,
-        reporter=ctx.reporter,
-        summarizer=summarizer,
-        due=due or fanout.always_due,
-        send_empty=send_empty,
-    )
-    if digests:
-        result.digest, result.eml_path = digests[0]
-        ctx.reporter.say(f"{len(digests)} digest(s) queued for subscribers")
+    fanout.intake(ctx.store, articles, now)
+    published = fanout.queue_for_readers(ctx, now, due=due, send_empty=send_empty)
+    if published:
+        result.digest, result.eml_path = published[0].digest, published[0].eml_path
+        ctx.reporter.say(f"{len(published)} digest(s) queued for subscribers")
+        _send_new(ctx, result)
+    else:
+        if not result.errors:
+            _flush_queue(ctx, result)
+        if result.accepted:
+            result.status = "sent"
+    fanout.bounce_check(ctx)
+
+
+def _send_new(ctx: RunContext, result: RunResult) -> None:
+    """Send what was just queued, unless the queue ahead of it is stuck (next run, then)."""
     if not result.errors:
         _flush_queue(ctx, result)
-    fanout.bounce_check(ctx.settings, ctx.store, ctx.reporter)
-    if digests:
-        result.status = "queued" if result.errors else "sent"
-    elif result.accepted:
-        result.status = "sent"
+    result.status = "queued" if result.errors else "sent"
 
 
-def built_sketches(articles: Sequence[Article]) -> dict[str, stories.Sketch]:
-    """Each article's sketch (digest.stories), made once on arrival."""
-    from digest import stories
+def _dry_run(
+    settings: Settings,
+    now: datetime,
+    rep: Reporter,
+    summarizer: Summarizer | None,
+    to: tuple[str, ...],
+) -> RunResult:
+    """Render the next digest into the outbox; nothing is recorded, queued or sent."""
+    from digest.delivery import queue as deliver
 
-    return {a.id: stories.sketch(a.text) for a in articles}
-
-
-def _message(
-    settings: Settings, rendered: render.Rendered, to: tuple[str, ...], now: datetime
-) -> EmailMessage:
-    from digest.delivery import mail
-
-    return mail.build_message(
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        sender=settings.sender,
-        recipients=to,
-        date=now,
-        unsubscribe_mailto=settings.unsubscribe_mailto,
-        unsubscribe_url=settings.unsubscribe_url,
-    )
-
-
-def unsubscribe_link(settings: Settings) -> str:
-    """The footer's way out: the one-click page when there is one, else the mailto."""
-    from digest.delivery import mail
-
-    mailto = mail.unsubscribe_targets(settings.sender, settings.unsubscribe_mailto)[0]
-    return settings.unsubscribe_url or mailto
-
-
-def archive_copy(settings: Settings, digest: composer.Digest, stem: str, rep: Reporter) -> None:
-    """Keep the digest in DIGEST_ARCHIVE_DIR; a failure there is reported, not fatal."""
-    from digest.edition import archive
-
-    try:
-        archive.keep(
-            settings.archive_dir,
-            stem,
-            digest,
-            templates_dir=settings.templates_dir,
-            unsubscribe=unsubscribe_link(settings),
-        )
-    except DigestError as exc:
-        rep.say(f"archive: {exc}")
+    with Store.open(settings.state_dir, readonly=True) as store:
+        articles, skipped = collect(settings, store, now=now, reporter=rep, record=False)
+    result = RunResult(status="dry-run", skipped=skipped)
+    if not articles:
+        result.status = "nothing-new"
+        return result
+    rendered = _build_cached(settings, articles, now, rep, summarizer)
+    links = publish.list_links(settings)
+    eml = publish.message(settings, rendered, to, now, links).as_bytes()
+    stem = f"dry-run-{now:%Y%m%d-%H%M%S}"
+    result.digest = rendered.digest
+    result.eml_path = deliver.save_to_outbox(settings.outbox_dir, stem, eml, rendered.html)
+    return result
 
 
 def preview(
     settings: Settings, *, clock: Clock = utc_now, reporter: Reporter | None = None
-) -> render.Rendered | None:
+) -> Rendered | None:
     """The email the next run would send (its fitted digest too), without changing any state."""
     rep = reporter or Reporter()
     now = clock()
@@ -390,7 +227,7 @@ def preview(
         articles, _ = collect(settings, store, now=now, reporter=rep, record=False)
     if not articles:
         return None
-    return _build_cached(settings, articles, now, rep, None).rendered
+    return _build_cached(settings, articles, now, rep, None)
 
 
 def _build_cached(
@@ -399,13 +236,21 @@ def _build_cached(
     now: datetime,
     rep: Reporter,
     summarizer: Summarizer | None,
-) -> Built:
-    """`build` for commands that change no state: summaries still go to an existing cache."""
+) -> Rendered:
+    """The next edition's email for commands that change no state (summaries still cached)."""
     cache = Store.open_existing(settings.state_dir)
     try:
-        return build(
-            settings, articles, created=now, reporter=rep, summarizer=summarizer, cache=cache
+        built = publish.build(
+            settings,
+            articles,
+            created=now,
+            reporter=rep,
+            summarizer=summarizer,
+            cache=cache,
+            sent=publish.recently_sent(settings, cache, now) if cache is not None else [],
+            links=publish.list_links(settings),
         )
     finally:
         if cache is not None:
             cache.close()
+    return built.rendered

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from digest.errors import DigestError, LockBusyError, SettingsError, StateError, UsageError
+from digest.errors import DigestError, LockBusyError, SettingsError, StateError
+from digest.records import Clock, Reporter, utc_now
 from digest.runs import run as pipeline
 from digest.runs.schedule import Schedule, next_fire, parse_schedule, utc
 from digest.settings import Settings
@@ -84,7 +84,7 @@ class Service:
         settings: Settings,
         schedule: Schedule,
         *,
-        clock: pipeline.Clock = pipeline.utc_now,
+        clock: Clock = utc_now,
         run: Callable[[], Outcome] | None = None,
     ) -> None:
         self.settings = settings
@@ -93,9 +93,9 @@ class Service:
         self._run = run or self._run_digest
         self.last = utc(clock())
         self.stop_signal: int | None = None
-        from digest.runs import cadence  # s-subs: with subscribers, each follows their own times
+        from digest.runs import cadence  # with subscribers, each follows their own times
 
-        self.readers = cadence.Readers(settings, clock) if run is None else None
+        self.readers = cadence.ReaderCadences(settings, clock) if run is None else None
 
     def start(self) -> None:
         """Load the last scheduled run; the very first start only sets the baseline."""
@@ -171,7 +171,7 @@ class Service:
             result = pipeline.run_once(
                 self.settings,
                 clock=self.clock,
-                reporter=pipeline.Reporter(log.warning),
+                reporter=Reporter(log.warning),
                 send_empty=self.settings.send_empty,
             )
         except LockBusyError:
@@ -197,10 +197,9 @@ def _outcome(result: pipeline.RunResult) -> Outcome:
     return logging.INFO, text
 
 
-def serve(settings: Settings, *, log_file: Path | None = None) -> int:
+def serve(settings: Settings) -> int:
     """Send digests on the schedule until SIGTERM or Ctrl-C; return the exit status."""
     schedule = parse_schedule(settings.schedule, settings.timezone)
-    configure_logging(log_file)
     service = Service(settings, schedule)
     service.start()
     stop_web = _start_web(settings)
@@ -234,24 +233,3 @@ def _stop_on_signals(service: Service) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-
-
-def configure_logging(log_file: Path | None = None) -> None:
-    """Timestamped lines on stderr, and appended to `log_file` when one is given."""
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_file is not None:
-        try:
-            handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
-        except OSError as exc:
-            raise UsageError(
-                f"--log-file {log_file}: cannot write ({exc.strerror})", "give a writable path"
-            ) from exc
-    form = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S%z")
-    for old in list(log.handlers):
-        log.removeHandler(old)
-        old.close()
-    for handler in handlers:
-        handler.setFormatter(form)
-        log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False

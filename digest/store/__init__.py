@@ -16,36 +16,21 @@ from datetime import datetime
 from pathlib import Path
 
 from digest.errors import StateError
-from digest.intake.files import FileVersion
+from digest.records import FileVersion, QueuedDigest, Summary
 from digest.store.feeds import FeedPoll, FeedRow, FeedStore
 from digest.store.schema import DB_NAME, SCHEMA, SCHEMA_VERSION, iso, migrate, open_readonly
-from digest.store.subscribers import Arrival, SubscriberTables
-from digest.summary.summarizer import Summary
+from digest.store.subscribers import SubscriberTables
 
 __all__ = [
     "DB_NAME",
-    "Arrival",
     "SCHEMA_VERSION",
     "DigestRecord",
     "FeedPoll",
     "FeedRow",
     "FeedStore",
-    "FileVersion",
-    "QueuedDigest",
     "Store",
     "SubscriberTables",
 ]
-
-
-@dataclass(frozen=True)
-class QueuedDigest:
-    """A saved message that some recipients still wait for."""
-
-    id: int
-    created: datetime
-    subject: str
-    eml_path: Path
-    pending: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -128,7 +113,7 @@ class Store(SubscriberTables):
             found.update(row[0] for row in rows)
             rows = self._conn.execute(f"SELECT id FROM repeats WHERE id IN ({marks})", chunk)
             found.update(row[0] for row in rows)
-        return found | self.arrived_ids(wanted)  # s-subs: readers' articles are handled on arrival
+        return found | self.arrived_ids(wanted)  # readers' articles are handled on arrival
 
     def is_skipped(self, path: Path, size: int, mtime_ns: int) -> bool:
         """True when this exact file version was already reported as unusable."""

@@ -110,7 +110,7 @@ CREATE TABLE IF NOT EXISTS pages (
     fetched TEXT NOT NULL,
     seed TEXT                   -- the seed file written for it (NULL: none)
 );
--- === subscribers (s-subs): readers, the arrival sequence, personal digests ===
+-- === subscribers: readers, the arrival sequence, personal digests ===
 CREATE TABLE IF NOT EXISTS subscribers (
     id INTEGER PRIMARY KEY,
     email TEXT NOT NULL UNIQUE COLLATE NOCASE,
@@ -143,7 +143,7 @@ CREATE TABLE IF NOT EXISTS message_ids (
     digest_id INTEGER NOT NULL REFERENCES digests(id)
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_recipient ON deliveries (recipient, status, digest_id);
--- === end of subscribers (s-subs) ===
+-- === end of subscribers ===
 """
 
 

@@ -12,31 +12,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from digest.errors import StateError
-from digest.intake.files import Article
-from digest.readers.subscribers import (
-    STATUSES,
-    Preferences,
-    Subscriber,
-    parse_preferences,
-    preference_fields,
-)
-
-
-@dataclass(frozen=True)
-class Arrival:
-    """An article as first read, with its place in the arrival sequence."""
-
-    seq: int
-    article: Article
-    arrived: datetime
-    signature: bytes
-    size: int
+from digest.readers.subscribers import STATUSES, parse_preferences, preference_fields
+from digest.records import Arrival, Article, Preferences, Subscriber
 
 
 def _article_json(a: Article) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from digest.intake.files import Article
+from digest.records import Article
 from digest.stories.events import events, quality, terms, tfidf, when
 from digest.stories.sketches import Sketch, against_sent, copies, sketch
 

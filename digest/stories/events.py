@@ -14,7 +14,7 @@ from datetime import datetime
 
 import numpy as np
 
-from digest.intake.files import Article
+from digest.records import Article
 from digest.stories.sketches import Groups
 from digest.text import words
 

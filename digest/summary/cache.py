@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING
 
 import digest
 from digest.errors import SourceError, StateError
-from digest.intake.files import Article, Skipped
+from digest.records import Article, Skipped, Summary
 from digest.settings import Settings
 from digest.summary.pool import POOL_MIN_ITEMS, Tracker, no_progress, pool_map
-from digest.summary.summarizer import Summarizer, Summary
+from digest.summary.summarizer import Summarizer
 
 if TYPE_CHECKING:
-    from digest.runs.context import Reporter
+    from digest.records import Reporter
     from digest.store import Store
 
 CACHE_VERSION = 1  # bump when summaries change without a new digest.__version__
@@ -98,7 +98,7 @@ def summarize_files(
     """Read and summarize these files; sends and records nothing but summaries in the cache."""
     from digest.intake import files as sources
     from digest.intake import scan
-    from digest.runs.context import Reporter
+    from digest.records import Reporter
 
     rep = reporter or Reporter()
     infos, skipped = [], []

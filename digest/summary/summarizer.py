@@ -8,8 +8,8 @@ import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from digest.records import Article, Summary
 from digest.summary import nlp, scoring
 from digest.summary.language import (
     ISO_CODES,
@@ -19,9 +19,6 @@ from digest.summary.nlp import has_model as has_model
 from digest.summary.nlp import languages as languages
 from digest.summary.wordsplit import split_words
 from digest.text import headline_key
-
-if TYPE_CHECKING:
-    from digest.intake.files import Article
 
 logger = logging.getLogger("digest")
 
@@ -55,15 +52,6 @@ _MIN_STOP_HITS = 3
 SHORT_ARTICLE = 5
 _LETTERS = re.compile(r"[^\W\d_]+")
 _BLANK_LINE = re.compile(r"\n\s*\n")
-
-
-@dataclass(frozen=True)
-class Summary:
-    """The chosen sentences of one article, in article order."""
-
-    sentences: tuple[str, ...]
-    language: str
-    method: str
 
 
 class Summarizer:

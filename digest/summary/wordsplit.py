@@ -6,7 +6,7 @@ of the `regex` module over every sentence to find them: a third of the
 summarizer's time. `split_words` gives the same words in the same order, and
 skips the passes that only decide how punctuation is cut up, since no
 punctuation token is a word. The passes that decide where a word ends are
-NLTK's own patterns, in NLTK's order (tests/test_wordsplit.py and
+NLTK's own patterns, in NLTK's order (tests/summary/test_wordsplit.py and
 benchmarks/wordsplit_check.py compare both on real news).
 """
 

@@ -1,7 +1,7 @@
 """Tests for digest.delivery.mail: the MIME message, its headers, and golden files of a whole email.
 
 Regenerate the golden files after an intended change with:
-    UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_mail.py
+    UPDATE_GOLDEN=1 .venv/bin/pytest tests/delivery/test_mail.py
 then review the diff of tests/golden/ before committing it.
 """
 

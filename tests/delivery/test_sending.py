@@ -12,8 +12,9 @@ from conftest import USER, Handler, StartServer, authenticate, free_port
 
 from digest.delivery import connections, mail
 from digest.delivery import queue as deliver
+from digest.records import QueuedDigest
 from digest.settings import Settings
-from digest.store import QueuedDigest, Store
+from digest.store import Store
 
 RECIPIENTS = tuple(f"r{n:02d}@example.org" for n in range(20))
 

@@ -15,6 +15,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from conftest import PASSWORD, REAL_SEED, Handler, SmtpServer, StartServer, free_port, run_cli
 
+pytestmark = pytest.mark.slow  # the CLI in child processes against failing SMTP servers
+
 FAST = {"DIGEST_SMTP_TIMEOUT": "2", "DIGEST_SMTP_BACKOFF": "0.2"}
 
 

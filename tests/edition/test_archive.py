@@ -12,6 +12,7 @@ from conftest import SeedWriter
 from sample_digest import sample_digest
 
 from digest.edition.archive import ArchiveError, index_page, keep, listing
+from digest.records import Reporter
 from digest.runs import run as pipeline
 from digest.settings import Settings
 
@@ -104,7 +105,7 @@ def test_a_real_run_is_archived_and_a_dry_run_or_preview_is_not(
 ) -> None:
     settings = _settings(tmp_path)
     _seed(seeds, 1)
-    quiet = pipeline.Reporter(lambda line: None)
+    quiet = Reporter(lambda line: None)
     now = datetime.now(UTC)  # seed files are dated an hour ago: they must count as settled
     pipeline.run_once(settings, dry_run=True, reporter=quiet, clock=lambda: now)
     pipeline.preview(settings, reporter=quiet, clock=lambda: now)
@@ -131,8 +132,6 @@ def test_archive_failure_is_reported_and_the_digest_still_goes_out(
     settings.archive_dir.write_text("not a folder")
     _seed(seeds, 1)
     said: list[str] = []
-    result = pipeline.run_once(
-        settings, reporter=pipeline.Reporter(said.append), clock=lambda: WHEN
-    )
+    result = pipeline.run_once(settings, reporter=Reporter(said.append), clock=lambda: WHEN)
     assert result.status == "sent" and result.exit_code == 0
     assert any(line.startswith("archive: ") and "DIGEST_ARCHIVE_DIR" in line for line in said)

@@ -21,6 +21,8 @@ from conftest import ROOT
 from playwright.sync_api import BrowserContext, sync_playwright
 from sample_digest import sample_rendered
 
+pytestmark = pytest.mark.slow  # drives Chromium
+
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = ROOT / "test-artifacts"
 # Playwright adds --headless, --no-sandbox and a fresh --user-data-dir itself.

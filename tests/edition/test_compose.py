@@ -11,8 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from digest.edition.compose import MORE_LISTED, Digest, Entry, demote, unabridged, unlist
-from digest.intake.files import Article
-from digest.summary.summarizer import Summary
+from digest.records import Article, Summary
 
 CREATED = datetime(2024, 3, 5, 7, 30, tzinfo=UTC)
 

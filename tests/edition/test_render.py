@@ -17,8 +17,7 @@ from hypothesis import strategies as st
 from digest.edition.compose import Digest, Entry, demote
 from digest.edition.render import Rendered, html_size, render
 from digest.errors import TemplateError
-from digest.intake.files import Article
-from digest.summary.summarizer import Summary
+from digest.records import Article, Summary
 
 CREATED = datetime(2024, 3, 5, 7, 30, tzinfo=UTC)  # a Tuesday
 SENTENCES = (

@@ -23,6 +23,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from conftest import Handler, Received, SeedWriter, SmtpServer, free_port, run_cli
 
 from digest.readers import tokens
+from digest.records import Reporter
 from digest.store import Store
 
 pytestmark = pytest.mark.slow  # every test runs the CLI in child processes (~1-2 s each)
@@ -477,7 +478,7 @@ def test_one_connection_for_the_run_and_a_hang_up_only_reconnects(
 def test_state_grows_with_readers_plus_articles(tmp_path: Path, seeds: SeedWriter) -> None:
     import sqlite3
 
-    from digest.readers.subscribers import Preferences
+    from digest.records import Preferences
     from digest.runs import run as pipeline
     from digest.settings import load_settings
 
@@ -492,7 +493,7 @@ def test_state_grows_with_readers_plus_articles(tmp_path: Path, seeds: SeedWrite
     for batch in (("vote", "rocket"), ("council", "cup")):
         for key in batch:
             write_article(seeds, key, *ARTICLES[key])
-        result = pipeline.run_once(settings, reporter=pipeline.Reporter(lambda _: None))
+        result = pipeline.run_once(settings, reporter=Reporter(lambda _: None))
         assert not result.errors
     conn = sqlite3.connect(settings.state_dir / "state.sqlite3")
     count = {

@@ -18,12 +18,12 @@ from digest.delivery.personalize import Template
 from digest.readers import tokens
 from digest.readers.subscribers import (
     PreferenceError,
-    Preferences,
     matches,
     parse_preferences,
     preference_fields,
     read_csv,
 )
+from digest.records import Preferences
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from conftest import SeedWriter
+from helpers import FakeClock
 
-from digest.readers.subscribers import Preferences, Subscriber, parse_preferences
+from digest.readers.subscribers import parse_preferences
+from digest.records import Preferences, Subscriber
 from digest.runs.cadence import due_by_schedule, schedule_for
 from digest.runs.schedule import parse_schedule
 from digest.runs.serve import Service
@@ -79,14 +81,6 @@ def test_weekly_reader_waits_for_their_day() -> None:
     last = "2024-03-01T08:00:00+00:00"
     assert not due_by_schedule(settings, at("2024-03-07T09:00:00+00:00"))(cat, last)[0]
     assert due_by_schedule(settings, at("2024-03-08T08:00:00+00:00"))(cat, last)[0]
-
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.mark.slow

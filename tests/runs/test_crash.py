@@ -18,6 +18,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from conftest import REAL_SEED, Handler, free_port, run_cli
 
+pytestmark = pytest.mark.slow  # kills CLI child processes mid-run
+
 RECIPIENTS = ("ann@example.org", "bob@example.org")
 
 

@@ -8,7 +8,10 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
 from conftest import PASSWORD, REAL_SEED, SeedWriter, SmtpServer, free_port, run_cli
+
+pytestmark = pytest.mark.slow  # every test runs the CLI in a child process
 
 CHROME = ("Copyright", "Source link", "Related Posts", "1 of 1,537")
 HEADLINE = (

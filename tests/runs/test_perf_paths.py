@@ -13,30 +13,29 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from conftest import Handler, StartServer
-from helpers import write_seed
+from helpers import FakeClock, write_seed
 from test_stories_sketches import brute_force_against_sent
 
 from digest import stories
 from digest.delivery import mail
 from digest.delivery import queue as deliver
+from digest.edition import publish
 from digest.intake import files as sources
 from digest.intake import scan
 from digest.intake.feeds import catalog as feedlist
-from digest.intake.files import Article
-from digest.readers.subscribers import Preferences
+from digest.records import Article, FileVersion, Preferences, Reporter, Summary
 from digest.runs import run as pipeline
 from digest.settings import Settings
 from digest.store import Store
 from digest.summary import cache as summaries
 from digest.summary import pool
-from digest.summary.summarizer import Summarizer, Summary
+from digest.summary.summarizer import Summarizer
 
 NOW = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
 
@@ -69,7 +68,7 @@ def story(n: int) -> str:
 
 
 def article(n: int) -> Article:
-    info = sources.FileVersion(f"seeds/{n:03d}.txt", 0, 1_700_000_000_000_000_000 + n, n)
+    info = FileVersion(f"seeds/{n:03d}.txt", 0, 1_700_000_000_000_000_000 + n, n)
     return sources.parse_article(info, story(n).encode())
 
 
@@ -85,8 +84,8 @@ def settings_for(tmp_path: Path, **extra: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def quiet() -> pipeline.Reporter:
-    return pipeline.Reporter(lambda _: None)
+def quiet() -> Reporter:
+    return Reporter(lambda _: None)
 
 
 class Counting(Summarizer):
@@ -150,7 +149,7 @@ def test_unchanged_seen_files_are_not_read_again(tmp_path: Path) -> None:
     folder.mkdir()
     kept = write_seed(folder, "kept.txt", story(1))
     write_seed(folder, "edited.txt", story(2))
-    assert pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet()).status == "sent"
+    assert pipeline.run_once(settings, clock=FakeClock(NOW), reporter=quiet()).status == "sent"
 
     # Same size, same mtime_ns, same inode, other words: only reading it would notice.
     stat = kept.stat()
@@ -163,7 +162,7 @@ def test_unchanged_seen_files_are_not_read_again(tmp_path: Path) -> None:
 
     store = Store.open(settings.state_dir)
     try:
-        found, _ = pipeline.collect(settings, store, now=NOW, reporter=quiet(), record=True)
+        found, _ = scan.collect(settings, store, now=NOW, reporter=quiet(), record=True)
     finally:
         store.close()
     assert sorted(a.path.name for a in found) == ["edited.txt", "new.txt"]
@@ -175,14 +174,14 @@ def test_a_file_replaced_under_the_same_name_is_read_again(tmp_path: Path) -> No
     folder = tmp_path / "seeds"
     folder.mkdir()
     first = write_seed(folder, "a.txt", story(1))
-    pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet())
+    pipeline.run_once(settings, clock=FakeClock(NOW), reporter=quiet())
     stat = first.stat()
     other = story(1).replace("district 1", "district 7")
     replacement = write_seed(folder, "a.txt.new", other, mtime_ns=stat.st_mtime_ns)
     os.replace(replacement, first)  # how scrapers write: a new inode, maybe the same size and time
     store = Store.open(settings.state_dir, readonly=True)
     try:
-        found, _ = pipeline.collect(settings, store, now=NOW, reporter=quiet(), record=False)
+        found, _ = scan.collect(settings, store, now=NOW, reporter=quiet(), record=False)
     finally:
         store.close()
     assert [a.title for a in found] == [other.split("\n")[0]]
@@ -192,10 +191,10 @@ def test_dry_run_and_preview_do_not_remember_files(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     (tmp_path / "seeds").mkdir()
     write_seed(tmp_path / "seeds", "a.txt", story(1))
-    pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet())
+    pipeline.run_once(settings, clock=FakeClock(NOW), reporter=quiet())
     write_seed(tmp_path / "seeds", "b.txt", story(2))
-    pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet(), dry_run=True)
-    assert pipeline.preview(settings, clock=lambda: NOW, reporter=quiet()) is not None
+    pipeline.run_once(settings, clock=FakeClock(NOW), reporter=quiet(), dry_run=True)
+    assert pipeline.preview(settings, clock=FakeClock(NOW), reporter=quiet()) is not None
     store = Store.open(settings.state_dir)
     try:
         assert {p for p, *_ in store.sent_files()} == {str(tmp_path / "seeds" / "a.txt")}
@@ -209,9 +208,9 @@ def test_deleted_files_are_forgotten(tmp_path: Path) -> None:
     (tmp_path / "seeds").mkdir()
     gone = write_seed(tmp_path / "seeds", "a.txt", story(1))
     write_seed(tmp_path / "seeds", "b.txt", story(2))
-    pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet())
+    pipeline.run_once(settings, clock=FakeClock(NOW), reporter=quiet())
     gone.unlink()
-    pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet())
+    pipeline.run_once(settings, clock=FakeClock(NOW), reporter=quiet())
     store = Store.open(settings.state_dir)
     try:
         assert store.file_count() == 1
@@ -226,11 +225,11 @@ def test_a_listing_found_all_handled_is_not_looked_up_again(tmp_path: Path) -> N
     write_seed(folder, "a.txt", story(1))
     broken = write_seed(folder, "b.json", "{not json")
     lines: list[str] = []
-    report = pipeline.Reporter(lines.append)
-    assert pipeline.run_once(settings, clock=lambda: NOW, reporter=report).status == "sent"
+    report = Reporter(lines.append)
+    assert pipeline.run_once(settings, clock=FakeClock(NOW), reporter=report).status == "sent"
     assert len(lines) == 1 and "b.json" in lines[0]  # reported once
     for _ in range(3):  # the second run finds all handled and says so; the third trusts it
-        again = pipeline.run_once(settings, clock=lambda: NOW, reporter=report)
+        again = pipeline.run_once(settings, clock=FakeClock(NOW), reporter=report)
         assert again.status == "nothing-new"
     assert len(lines) == 1
     store = Store.open(settings.state_dir, readonly=True)
@@ -239,7 +238,7 @@ def test_a_listing_found_all_handled_is_not_looked_up_again(tmp_path: Path) -> N
     finally:
         store.close()
     write_seed(folder, broken.name, json.dumps({"title": "Fixed", "text": story(2)}))
-    result = pipeline.run_once(settings, clock=lambda: NOW, reporter=report)
+    result = pipeline.run_once(settings, clock=FakeClock(NOW), reporter=report)
     assert result.status == "sent" and result.digest is not None
     assert [e.article.title for e in result.digest.entries] == ["Fixed"]
 
@@ -248,7 +247,7 @@ def test_a_run_with_nothing_new_loads_no_heavy_library(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     (tmp_path / "seeds").mkdir()
     write_seed(tmp_path / "seeds", "a.txt", story(1))
-    pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet())
+    pipeline.run_once(settings, clock=FakeClock(NOW), reporter=quiet())
     script = textwrap.dedent(
         f"""
         import sys
@@ -339,10 +338,6 @@ def test_a_run_with_one_new_file_loads_no_web_mail_signing_or_sumy_code(tmp_path
     assert out.stdout.strip() == "[]"
 
 
-def clock_at(moment: datetime) -> Callable[[], datetime]:
-    return lambda: moment
-
-
 @pytest.mark.parametrize(("dedupe_days", "kept"), [(7, ["b"]), (0, ["a", "b"])])
 def test_a_digest_prunes_sketches_older_than_dedupe_days(
     tmp_path: Path, dedupe_days: int, kept: list[str]
@@ -353,7 +348,7 @@ def test_a_digest_prunes_sketches_older_than_dedupe_days(
     for name, n, days_ago in (("a", 1, 10), ("b", 2, 0)):
         write_seed(tmp_path / "seeds", f"{name}.txt", story(n))
         when = NOW - timedelta(days=days_ago)
-        result = pipeline.run_once(settings, clock=clock_at(when), reporter=quiet())
+        result = pipeline.run_once(settings, clock=FakeClock(when), reporter=quiet())
         assert result.status == "sent" and result.digest is not None
         (sent[name],) = result.digest.article_ids
     store = Store.open(tmp_path / "state")
@@ -373,10 +368,10 @@ def test_a_digest_built_again_is_not_summarized_again(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "state")
     try:
         first, second = Counting(), Counting()
-        one = pipeline.build(
+        one = publish.build(
             settings, articles, created=NOW, reporter=quiet(), summarizer=first, cache=store
         )
-        two = pipeline.build(
+        two = publish.build(
             settings, articles, created=NOW, reporter=quiet(), summarizer=second, cache=store
         )
     finally:
@@ -409,12 +404,12 @@ def test_preview_then_run_summarizes_once(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     (tmp_path / "seeds").mkdir()
     write_seed(tmp_path / "seeds", "a.txt", story(1))
-    pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet())  # the state exists now
+    pipeline.run_once(settings, clock=FakeClock(NOW), reporter=quiet())  # the state exists now
     write_seed(tmp_path / "seeds", "b.txt", story(2))
-    shown = pipeline.preview(settings, clock=lambda: NOW, reporter=quiet())
+    shown = pipeline.preview(settings, clock=FakeClock(NOW), reporter=quiet())
     assert shown is not None
     engine = Counting()
-    result = pipeline.run_once(settings, clock=lambda: NOW, reporter=quiet(), summarizer=engine)
+    result = pipeline.run_once(settings, clock=FakeClock(NOW), reporter=quiet(), summarizer=engine)
     assert result.status == "sent"
     assert engine.calls == []
     assert result.digest is not None and result.digest.entries == shown.digest.entries
@@ -424,7 +419,7 @@ def test_preview_without_a_state_database_creates_none(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     (tmp_path / "seeds").mkdir()
     write_seed(tmp_path / "seeds", "a.txt", story(1))
-    assert pipeline.preview(settings, clock=lambda: NOW, reporter=quiet()) is not None
+    assert pipeline.preview(settings, clock=FakeClock(NOW), reporter=quiet()) is not None
     assert not settings.state_dir.exists()
 
 
@@ -545,16 +540,6 @@ def test_a_server_that_takes_nobody_still_gets_only_the_attempts(
     assert len(report.errors) == 1 and "421" in str(report.errors[0])
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 def test_rate_limit_spaces_messages_by_the_injected_clock(
     tmp_path: Path, plain_server: StartServer
 ) -> None:
@@ -566,7 +551,7 @@ def test_rate_limit_spaces_messages_by_the_injected_clock(
 
     class Timed(mail.SmtpSender):
         def send(self, data: bytes, sender: str, recipient: str) -> mail.Refused | None:
-            sent_at.append(clock.now)
+            sent_at.append(clock.monotonic())
             return super().send(data, sender, recipient)
 
     recipients = tuple(f"r{n}@example.org" for n in range(5))
@@ -574,26 +559,26 @@ def test_rate_limit_spaces_messages_by_the_injected_clock(
     try:
         queue_message(tmp_path, store, recipients)
         (queued,) = store.queued()
-        pace = deliver.Pace(4.0, clock=lambda: clock.now, sleep=clock.sleep)
+        pace = deliver.Pace(4.0, clock=clock.monotonic, sleep=clock.sleep)
         report = deliver.deliver_smtp(
             store, queued, lambda: Timed(settings), settings.sender, "t", pace=pace
         )
     finally:
         store.close()
     assert len(report.accepted) == 5
-    assert sent_at == [100.0, 100.25, 100.5, 100.75, 101.0]
+    assert sent_at == [0.0, 0.25, 0.5, 0.75, 1.0]
 
 
 def test_pace_waits_only_for_what_is_left_of_the_gap() -> None:
     clock = FakeClock()
-    pace = deliver.Pace(2.0, clock=lambda: clock.now, sleep=clock.sleep)
+    pace = deliver.Pace(2.0, clock=clock.monotonic, sleep=clock.sleep)
     pace.wait()
-    clock.now += 0.2  # sending took a while
+    clock.advance(0.2)  # sending took a while
     pace.wait()
-    clock.now += 1.0  # longer than the gap
+    clock.advance(1.0)  # longer than the gap
     pace.wait()
     assert clock.slept == [pytest.approx(0.3)]
-    unlimited = deliver.Pace(None, clock=lambda: clock.now, sleep=clock.sleep)
+    unlimited = deliver.Pace(None, clock=clock.monotonic, sleep=clock.sleep)
     for _ in range(3):
         unlimited.wait()
     assert len(clock.slept) == 1

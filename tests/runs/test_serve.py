@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from helpers import FakeClock
 
 from digest.errors import SettingsError
 from digest.runs import run as pipeline
@@ -21,14 +22,6 @@ from digest.store import Store
 BERLIN = "Europe/Berlin"
 
 # --- the loop, with a fixed clock and a stand-in run
-
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 T0 = datetime(2024, 1, 1, 12, 0, 0, tzinfo=UTC)

@@ -1,9 +1,11 @@
-"""`digest serve` for real: a child process, a real SMTP server, real time (seconds of it)."""
+"""`digest serve` with a real SMTP server: the loop in this process on a clock the test moves,
+and the command in a child process for what only a process shows (signals, the log, the lock)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
 import signal
@@ -13,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -22,6 +24,14 @@ import pytest
 import trustme
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from conftest import Handler, SeedWriter, SmtpServer, run_cli, start_tls_server
+from helpers import FakeClock
+
+from digest.runs import run as pipeline
+from digest.runs.schedule import parse_schedule
+from digest.runs.serve import Service
+from digest.settings import load_settings
+
+pytestmark = pytest.mark.slow  # real SMTP servers; `digest serve` and the CLI as child processes
 
 BUDGET = (
     "The city council approved a new budget on Tuesday after a long debate. "
@@ -142,53 +152,69 @@ def env_for(server: SmtpServer, schedule: str, **extra: str) -> dict[str, str]:
     return server.env(DIGEST_TO="ann@example.org", DIGEST_SCHEDULE=schedule, **extra)
 
 
+def service_for(env: dict[str, str], clock: FakeClock) -> Service:
+    """The `digest serve` loop in this process, on a clock the test moves."""
+    settings = load_settings(env | {"DIGEST_WORKERS": "1"}, None)
+    return Service(settings, parse_schedule(settings.schedule, settings.timezone), clock=clock)
+
+
+def step_at(service: Service, clock: FakeClock, seconds: float) -> float:
+    clock.advance(seconds)
+    return service.step()
+
+
 def test_serve_sends_what_is_new_on_schedule_and_nothing_when_idle(
-    tmp_path: Path, smtp: Server, seeds: SeedWriter, serve: Callable[..., Serve]
+    smtp: Server, seeds: SeedWriter, caplog: pytest.LogCaptureFixture
 ) -> None:
     env = env_for(smtp, "@every 2s", DIGEST_TIMEZONE="Europe/Berlin")
     seeds("budget.json", article("Council passes budget", BUDGET))
-    log_file = tmp_path / "digest.log"
-    process = serve(env, "--log-file", str(log_file))
-    process.wait_for("next run")
-    until(lambda: len(smtp.messages) == 1, 20, "the first digest")
-    assert "Council passes budget" in text_of(smtp.messages[0].content)
+    clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
+    service = service_for(env, clock)
+    with caplog.at_level(logging.INFO, logger="digest"):
+        service.start()
+        assert step_at(service, clock, 1) > 0 and smtp.messages == []  # not yet due
+        assert step_at(service, clock, 1) == 0.0  # due: one run
+        assert len(smtp.messages) == 1
+        assert "Council passes budget" in text_of(smtp.messages[0].content)
 
-    process.wait_for(": nothing new, 0 article(s), 0 recipient(s) accepted", count=2)
-    assert len(smtp.messages) == 1  # nothing new, no email
+        assert step_at(service, clock, 2) == 0.0
+        assert len(smtp.messages) == 1  # nothing new, no email
 
-    seeds("library.json", article("Library opens late", LIBRARY))
-    until(lambda: len(smtp.messages) == 2, 20, "the digest of the new file")
+        seeds("library.json", article("Library opens late", LIBRARY))
+        assert step_at(service, clock, 2) == 0.0
+    assert len(smtp.messages) == 2
     second = text_of(smtp.messages[1].content)
     assert "Library opens late" in second and "Council passes budget" not in second
 
-    assert process.stop() == 0
-    log = process.text()
+    log = caplog.text
     assert "schedule '@every 2s': every 2 seconds, time zone Europe/Berlin" in log
     assert re.search(r"next run \d{4}-\d\d-\d\d \d\d:\d\d:\d\d CES?T \(Europe/Berlin\)", log)
     sent = r"run due [^:]+:\d\d:\d\d CES?T \(Europe/Berlin\): sent, 1 article\(s\), "
     assert len(re.findall(sent + r"1 recipient\(s\) accepted, \d+\.\d s; next run", log)) == 2
-    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d{4} INFO ", log)  # timestamped
-    assert log.rstrip().endswith("INFO stopped by SIGTERM")
-    assert log_file.read_text(encoding="utf-8") == log  # --log-file gets the same lines
+    assert ": nothing new, 0 article(s), 0 recipient(s) accepted" in log
 
-    again = run_cli("run", env=env)
-    assert again.code == 0 and "nothing new" in again.out
-    assert len(smtp.messages) == 2
+    again = pipeline.run_once(service.settings, clock=clock)  # a manual run after it
+    assert again.status == "nothing-new" and len(smtp.messages) == 2
 
 
 def test_sigterm_lets_the_message_in_flight_finish_and_exits_0(
-    smtp: Server, seeds: SeedWriter, serve: Callable[..., Serve]
+    tmp_path: Path, smtp: Server, seeds: SeedWriter, serve: Callable[..., Serve]
 ) -> None:
     env = env_for(smtp, "@every 1s")
     seeds("budget.json", article("Council passes budget", BUDGET))
     smtp.handler.delay = 2.0
-    process = serve(env)
+    log_file = tmp_path / "digest.log"
+    process = serve(env, "--log-file", str(log_file))
     assert smtp.handler.data_started.wait(20), process.text()
     signalled = time.monotonic()
     assert process.stop() == 0
     assert len(smtp.messages) == 1
     assert smtp.handler.arrived[0] - signalled > 1.0  # it really was mid-conversation
-    assert "sent, 1 article(s), 1 recipient(s) accepted" in process.text()
+    log = process.text()
+    assert "sent, 1 article(s), 1 recipient(s) accepted" in log
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d{4} INFO ", log)  # timestamped
+    assert log.rstrip().endswith("INFO stopped by SIGTERM")
+    assert log_file.read_text(encoding="utf-8") == log  # --log-file gets the same lines
 
     status = run_cli("status", env=env)
     assert "queued messages: 0" in status.out
@@ -227,37 +253,39 @@ RUN_DUE = re.compile(r"run due (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC: (.*?), \d+\
 
 
 def test_restart_after_missed_runs_sends_one_digest_at_once_then_resumes(
-    smtp: Server, seeds: SeedWriter, serve: Callable[..., Serve]
+    smtp: Server, seeds: SeedWriter, caplog: pytest.LogCaptureFixture
 ) -> None:
     # DIGEST_SEND_EMPTY makes every run send something, so a replayed run would show
     env = env_for(smtp, "@every 3s", DIGEST_TIMEZONE="UTC", DIGEST_SEND_EMPTY="true")
     seeds("budget.json", article("Council passes budget", BUDGET))
-    first = serve(env)
-    first.wait_for("next run")
-    assert first.stop() == 0
-    assert "first start: counting the schedule from now" in first.text()
+    clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
+    with caplog.at_level(logging.INFO, logger="digest"):
+        service_for(env, clock).start()  # the first start; then it is stopped
+    assert "first start: counting the schedule from now" in caplog.text
     assert smtp.messages == []  # the very first start sends nothing at once
 
-    time.sleep(7)  # two fire times pass (3 s and 6 s after the first start) while stopped
-    second = serve(env)
-    second.wait_for("was missed while stopped: running it now")
-    until(lambda: len(smtp.messages) == 1, 20, "the catch-up digest")
+    clock.advance(7)  # two fire times pass (3 s and 6 s after the first start) while stopped
+    caplog.clear()
+    second = service_for(env, clock)  # a new process: all it knows is in the state database
+    with caplog.at_level(logging.INFO, logger="digest"):
+        second.start()
+        assert "was missed while stopped: running it now" in caplog.text
+        assert second.step() == 0.0  # the catch-up, at once
+        assert second.step() > 0  # the other missed time is not replayed
+        assert step_at(second, clock, 3) == 0.0  # the schedule resumes 3 s after the restart
+    assert len(smtp.messages) == 2
     assert "Council passes budget" in text_of(smtp.messages[0].content)
-    until(lambda: len(smtp.messages) == 2, 20, "the next scheduled run")
     assert "No new articles." in text_of(smtp.messages[1].content)
-    second.wait_for("run due", count=2)
-    assert second.stop() == 0
 
-    runs = RUN_DUE.findall(second.text())
-    assert [outcome for _, outcome in runs[:2]] == [
+    runs = RUN_DUE.findall(caplog.text)
+    assert [outcome for _, outcome in runs] == [
         "sent, 1 article(s), 1 recipient(s) accepted",
         "sent, 0 article(s), 1 recipient(s) accepted",
     ]
-    catch_up, resumed = (datetime.fromisoformat(due) for due, _ in runs[:2])
-    # the catch-up ran for the first missed time; the second missed one was not replayed:
-    # the schedule resumed 3 s after the restart, at least 7 s after the missed time
-    assert (resumed - catch_up).total_seconds() >= 7
-    assert smtp.handler.arrived[1] - smtp.handler.arrived[0] > 1.0
+    catch_up, resumed = (datetime.fromisoformat(due) for due, _ in runs)
+    # the catch-up ran for the first missed time (3 s after the first start); the next run
+    # is 3 s after the restart (10 s), not the second missed time (6 s)
+    assert (resumed - catch_up).total_seconds() == 7
 
 
 def test_manual_run_during_a_scheduled_run_sends_no_duplicate(

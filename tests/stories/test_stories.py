@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from digest import stories
 from digest.edition.compose import Digest, compose, demote, plan
-from digest.intake.files import Article, FileVersion, parse_article
-from digest.summary.summarizer import Summary
+from digest.intake.files import parse_article
+from digest.records import Article, FileVersion, Summary
 
 NOW = datetime(2024, 3, 5, 7, 0, tzinfo=UTC)
 

@@ -8,8 +8,11 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import cast
 
+import pytest
 from conftest import SeedWriter, run_cli
 from test_stories import BRIDGE, UPDATE, WIRE, edited_copies
+
+pytestmark = pytest.mark.slow  # every test runs the CLI in a child process
 
 ENV = {"DIGEST_WORKERS": "1"}
 

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pytest
 
 from digest import stories
-from digest.intake.files import Article
+from digest.records import Article
 from digest.stories.sketches import Sketch, Status
 
 VOCABULARY = [f"w{k}" for k in range(3000)]

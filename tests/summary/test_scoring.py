@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from digest.intake.files import FileVersion, parse_article
+from digest.intake.files import parse_article
+from digest.records import FileVersion
 from digest.summary import nlp, scoring
 from digest.summary import summarizer as summarize
 

@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from digest.errors import SettingsError
-from digest.intake.files import Article, FileVersion, parse_article
+from digest.intake.files import parse_article
+from digest.records import Article, FileVersion, Summary
 from digest.settings import load_settings
 from digest.summary import nlp
 from digest.summary import summarizer as summarize
@@ -26,7 +27,6 @@ from digest.summary.language import NO_MODEL_LANGUAGES
 from digest.summary.summarizer import (
     METHODS,
     Summarizer,
-    Summary,
     detect_language,
     languages,
     split_sentences,

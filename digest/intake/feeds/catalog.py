@@ -15,6 +15,7 @@ from digest.errors import FeedError
 from digest.intake.feeds.parse import Subscription, read_opml, write_opml
 from digest.settings import Settings
 from digest.store import FeedRow, Store
+from digest.text import is_web_url
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,7 @@ class Added:
 def check_url(url: str) -> str:
     """The URL as given, if it is an http(s) URL with a host; FeedError otherwise."""
     url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        parts = urlsplit("")
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    if not is_web_url(url):
         raise FeedError(
             f"{url!r} is not an http(s) URL",
             "give the feed's address, e.g. https://example.org/feed.xml",

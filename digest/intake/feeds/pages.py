@@ -11,20 +11,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from digest.disk import write_atomic
 from digest.errors import FetchError
+from digest.intake.files.article import Rejected
+from digest.intake.files.decoding import decode
 from digest.intake.files.html import extract
 from digest.intake.files.listing import FEEDS_FOLDER
 from digest.settings import Settings
 from digest.store import FeedRow, Store
 
 if TYPE_CHECKING:
-    from digest.intake.feeds.parse import Entry, Feed
+    from digest.intake.feeds.parse import Feed, FeedItem
     from digest.intake.fetch import Fetcher
 
 log = logging.getLogger("digest")
@@ -38,7 +40,7 @@ class Pages:
         self.root = settings.seeds_dir / FEEDS_FOLDER
         self.taken: set[str] = set()  # canonical URLs written in this run
 
-    def seed_for(self, row: FeedRow, feed: Feed, entry: Entry) -> Path | None:
+    def seed_for(self, row: FeedRow, feed: Feed, entry: FeedItem) -> Path | None:
         """The seed written for `entry`, or None when its page is known or it has no text."""
         url = canonical_url(entry.link)
         if url is not None and (url in self.taken or self.store.feeds.fetched_pages([url])):
@@ -54,7 +56,7 @@ class Pages:
         write_seed(path, _seed(entry, feed, text))
         return path
 
-    def page_text(self, entry: Entry) -> str | None:
+    def page_text(self, entry: FeedItem) -> str | None:
         """The page's main text, or None when it cannot be had (the feed's text stands in)."""
         if not entry.link:
             return None
@@ -66,10 +68,15 @@ class Pages:
         if resp.status != 200 or resp.truncated or "html" not in resp.media_type:
             log.info("page %s not used: HTTP %s %s", entry.link, resp.status, resp.media_type)
             return None
-        return extract_text(decode(resp.body, resp.charset), resp.url, html_text(entry.html))
+        try:
+            html = decode(resp.body, html=True, declared=resp.charset)
+        except Rejected as exc:
+            log.info("page %s not used: %s", entry.link, exc)
+            return None
+        return extract_text(html, resp.url, html_text(entry.html))
 
 
-def _seed(entry: Entry, feed: Feed, text: str) -> dict[str, str]:
+def _seed(entry: FeedItem, feed: Feed, text: str) -> dict[str, str]:
     seed = {"title": entry.title or "", "source": feed.title or "", "url": entry.link or ""}
     if entry.published is not None:
         seed["published"] = entry.published.isoformat()
@@ -78,26 +85,8 @@ def _seed(entry: Entry, feed: Feed, text: str) -> dict[str, str]:
 
 
 def write_seed(path: Path, seed: dict[str, str]) -> None:
-    """Write a seed atomically (temp file, fsync, rename): the scan never sees half a file.
-
-    The folder is synced once per feed (`sync_folder`), not per file: ~6 ms each here.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")  # a dot file: the scan skips it
-    with open(tmp, "w", encoding="utf-8") as out:
-        json.dump(seed, out, ensure_ascii=False, indent=1)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
-
-
-def sync_folder(folder: Path) -> None:
-    """Make the renames into `folder` durable."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Write a seed whole or not at all; the poll syncs the folder once per feed, not per file."""
+    write_atomic(path, json.dumps(seed, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
 # --- text -------------------------------------------------------------------------------------
@@ -124,24 +113,6 @@ def html_text(html: str) -> str:
     if "<" not in html:
         return "\n\n".join(p.strip() for p in re.split(r"\n\s*\n", html) if p.strip())
     return "\n\n".join(extract(html).paragraphs)
-
-
-_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([\w.:-]+)", re.I)
-
-
-def decode(body: bytes, charset: str | None) -> str:
-    """The page's text: a BOM, else its declared charset (header, then <meta>), else UTF-8."""
-    if body.startswith(b"\xef\xbb\xbf"):
-        return body[3:].decode("utf-8", "replace")
-    meta = _META_CHARSET.search(body[:4096])
-    for name in (charset, meta[1].decode("ascii", "ignore") if meta else None, "utf-8"):
-        if not name:
-            continue
-        try:
-            return body.decode(name)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return body.decode("cp1252", "replace")
 
 
 # --- identity -----------------------------------------------------------------------------------

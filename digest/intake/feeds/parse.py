@@ -25,7 +25,7 @@ MAX_ENTRIES = 500  # a feed listing more is cut: nobody's news is 500 items at o
 
 
 @dataclass(frozen=True)
-class Entry:
+class FeedItem:
     """One feed item as the feed describes it."""
 
     key: str  # identity: id/guid, else link, else a hash of title and content
@@ -41,7 +41,7 @@ class Feed:
 
     title: str | None
     link: str | None
-    entries: tuple[Entry, ...]
+    entries: tuple[FeedItem, ...]
     problem: str | None = None
 
 
@@ -107,7 +107,7 @@ def _bozo_text(exc: object) -> str:
     return f"malformed feed ({text[:120]}); the complete entries were kept"
 
 
-def _xml_entry(item: Mapping[str, Any]) -> Entry | None:
+def _xml_entry(item: Mapping[str, Any]) -> FeedItem | None:
     title, link = _text(item.get("title")), _text(item.get("link"))
     contents = item.get("content") or []
     html = next((c.get("value", "") for c in contents if c.get("value")), "")
@@ -143,7 +143,7 @@ def _parse_json_feed(data: bytes, url: str) -> Feed:
     return Feed(_text(obj.get("title")), _text(obj.get("home_page_url")), entries, problem)
 
 
-def _json_entry(item: Mapping[str, Any], base: str) -> Entry | None:
+def _json_entry(item: Mapping[str, Any], base: str) -> FeedItem | None:
     from urllib.parse import urljoin
 
     raw_id = item.get("id")
@@ -174,18 +174,18 @@ def _iso(value: Any) -> datetime | None:
 
 def _entry(
     key: str | None, title: str | None, link: str | None, published: datetime | None, html: str
-) -> Entry | None:
+) -> FeedItem | None:
     """An entry, or None when it has nothing to show (no title, no link, no text)."""
     if not (title or link or html.strip()):
         return None
     if not key:
         key = link or "sha256:" + hashlib.sha256(f"{title}\n{html}".encode()).hexdigest()[:32]
-    return Entry(key.strip()[:2000], title, link, published, html)
+    return FeedItem(key.strip()[:2000], title, link, published, html)
 
 
-def _entries(found: Iterable[Entry | None]) -> tuple[Entry, ...]:
+def _entries(found: Iterable[FeedItem | None]) -> tuple[FeedItem, ...]:
     """The usable entries, each key once (the first wins)."""
-    unique: dict[str, Entry] = {}
+    unique: dict[str, FeedItem] = {}
     for entry in found:
         if entry is not None:
             unique.setdefault(entry.key, entry)

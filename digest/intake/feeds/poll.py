@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from digest.disk import sync_folder
 from digest.errors import DigestError, FetchConnectionError, FetchError, FetchTimeout
 from digest.intake.feeds import politeness as poll
-from digest.intake.feeds.pages import Pages, canonical_url, sync_folder
+from digest.intake.feeds.pages import Pages, canonical_url
 from digest.runs.lock import run_lock
 from digest.settings import Settings
 from digest.store import FeedPoll, FeedRow, Store
@@ -22,7 +23,7 @@ from digest.store import FeedPoll, FeedRow, Store
 if TYPE_CHECKING:  # imported where used: a run with no feeds due loads neither
     from digest.intake.feeds.parse import Feed
     from digest.intake.fetch import Fetcher, FetchPolicy, Response
-    from digest.runs.context import Reporter
+    from digest.records import Reporter
 
 log = logging.getLogger("digest")
 NETWORK_ERRORS = (FetchConnectionError, FetchTimeout)

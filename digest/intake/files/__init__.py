@@ -4,15 +4,11 @@ listing (which files) -> reading (bytes, within limits) -> decoding (text) ->
 formats (txt, md, html, json; chrome strips page furniture) -> article (checks, id).
 """
 
-from digest.intake.files.article import Article, FileVersion, Skipped
 from digest.intake.files.listing import ARTICLE_SUFFIXES, file_info, list_files
 from digest.intake.files.reading import parse_article, read_article
 
 __all__ = [
     "ARTICLE_SUFFIXES",
-    "Article",
-    "FileVersion",
-    "Skipped",
     "file_info",
     "list_files",
     "parse_article",

@@ -1,4 +1,4 @@
-"""The `Article` model, the `Draft` a parser hands over, and the checks every article gets."""
+"""The `Draft` a parser hands over, and the checks that make it an `Article` (digest.records)."""
 
 from __future__ import annotations
 
@@ -8,61 +8,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import NamedTuple
 
-from digest.text import clean_text, headline_key, identity_text, one_line
+from digest.records import Article, FileVersion
+from digest.text import clean_text, identity_text, is_web_url, one_line, without_headline
 
 TITLE_MAX = 300
-
-
-class FileVersion(NamedTuple):
-    """One version of a file as listed, before it is read: a file's identity for every stage.
-
-    A tuple, so it equals the (path, size, mtime_ns, inode) row the store keeps; the path
-    is text, as the listing found it (no `Path` per file: 100,000 of them cost seconds).
-    """
-
-    path: str
-    size: int
-    mtime_ns: int
-    inode: int
-
-    # A listing's repr is hashed into the "nothing changed" key (pipeline): the tuple's own
-    # repr keeps that key what it was before this type existed (and costs about the same).
-    def __repr__(self) -> str:
-        return tuple.__repr__(self)
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A file that will not be in the digest, and why (one line for the operator)."""
-
-    path: Path
-    reason: str
-
-
-@dataclass(frozen=True)
-class Article:
-    """One article, cleaned of page chrome; `id` is stable across file names."""
-
-    id: str
-    path: Path
-    title: str
-    paragraphs: tuple[str, ...]
-    modified: datetime
-    section: str | None = None
-    source: str | None = None
-    url: str | None = None
-    published: datetime | None = None
-    language: str | None = None
-
-    @property
-    def text(self) -> str:
-        return "\n\n".join(self.paragraphs)
-
-    @property
-    def word_count(self) -> int:
-        return sum(len(p.split()) for p in self.paragraphs)
 
 
 class Rejected(Exception):
@@ -88,7 +38,7 @@ class Draft:
 def finish(info: FileVersion, draft: Draft) -> Article:
     """The `Article` a draft makes, or `Rejected` when it holds no article text."""
     title = _one_line(draft.title or "")
-    paragraphs = _without_title(title, [p for p in map(_one_line, draft.paragraphs) if p])
+    paragraphs = without_headline(title, [p for p in map(_one_line, draft.paragraphs) if p])
     if not paragraphs:
         raise Rejected(
             "only a headline, no article text" if title else "empty after removing page chrome"
@@ -116,19 +66,13 @@ def _optional(text: str | None) -> str | None:
     return _one_line(text or "") or None
 
 
+_NOT_IN_URL = re.compile(r"[\s<>\"']")
+
+
 def _web_url(url: str | None) -> str | None:
     # Only http(s): the URL becomes a link in the email, and javascript: must never be one.
     url = (url or "").strip()
-    return url if re.fullmatch(r"https?://[^\s<>\"']+", url, re.I) else None
-
-
-def _without_title(title: str, paragraphs: list[str]) -> list[str]:
-    """Pages often repeat the headline as a first paragraph; keep it once, as the title."""
-    key = headline_key(title)
-    for i, paragraph in enumerate(paragraphs[:3]):
-        if key and headline_key(paragraph) == key:
-            return paragraphs[:i] + paragraphs[i + 1 :]
-    return paragraphs
+    return url if is_web_url(url) and not _NOT_IN_URL.search(url) else None
 
 
 _SENTENCE = re.compile(r".{20,}?[.!?…](?=\s|$)")

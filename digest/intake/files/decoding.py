@@ -32,14 +32,17 @@ _DECLARED = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _WESTERN = {"utf-8", "ascii", "iso8859-1", "cp1252"}  # browsers read all of these as cp1252
 
 
-def decode(data: bytes, *, html: bool) -> str:
-    """Bytes to text: BOM, then BOM-less UTF-16, strict UTF-8, else a legacy 8-bit charset."""
+def decode(data: bytes, *, html: bool, declared: str | None = None) -> str:
+    """Bytes to text: BOM, the charset the server `declared` (HTTP), BOM-less UTF-16,
+    strict UTF-8, else a legacy 8-bit charset (the page's <meta> one, else cp1252)."""
     for magic, kind in _MAGIC:
         if data.startswith(magic):
             raise Rejected(f"binary file (looks like {kind}), skipped")
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return data[len(bom) :].decode(codec, "replace")
+    if declared and (text := _strict(data, declared)) is not None:
+        return text
     if utf16 := _utf16_without_bom(data):
         return data.decode(utf16, "replace")
     if b"\x00" in data:
@@ -48,6 +51,13 @@ def decode(data: bytes, *, html: bool) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return _legacy(data, html=html)
+
+
+def _strict(data: bytes, codec: str) -> str | None:
+    try:
+        return data.decode(codec)
+    except (LookupError, UnicodeError):  # an unknown name, a non-text codec, or wrong
+        return None
 
 
 def _legacy(data: bytes, *, html: bool) -> str:

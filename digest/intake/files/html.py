@@ -25,7 +25,7 @@ _SITE_SUFFIX = re.compile(r"(.+)\s+[|–—·»-]\s+(.{1,60})")
 
 
 @dataclass(frozen=True)
-class Page:
+class HtmlFields:
     """One page's headline, paragraphs and metadata; values are as the page wrote them."""
 
     title: str | None
@@ -115,7 +115,7 @@ class _Extractor(HTMLParser):
                 self.meta.setdefault(key, attrs["content"])
 
 
-def extract(markup: str) -> Page:
+def extract(markup: str) -> HtmlFields:
     """Parse one HTML document into its headline, paragraphs and metadata."""
     parser = _Extractor()
     parser.feed(markup)
@@ -128,7 +128,7 @@ def extract(markup: str) -> Page:
         parser.end_capture()
     meta = parser.meta
     title, site = _title(parser)
-    return Page(
+    return HtmlFields(
         title=title,
         paragraphs=_choose(parser.blocks),
         url=meta.get("canonical") or meta.get("og:url"),

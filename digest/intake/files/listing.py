@@ -10,8 +10,8 @@ from operator import attrgetter
 from pathlib import Path
 
 from digest.errors import SettingsError, SourceError
-from digest.intake.files.article import FileVersion, Skipped
 from digest.intake.files.reading import read_error, suffix_of
+from digest.records import FileVersion, Skipped
 
 ARTICLE_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".json"})
 # Where intake.feeds.pages writes fetched articles; written atomically, so they need no settling.

@@ -7,9 +7,10 @@ import stat
 from pathlib import Path
 
 from digest.errors import SourceError
-from digest.intake.files.article import Article, FileVersion, Rejected, finish
+from digest.intake.files.article import Rejected, finish
 from digest.intake.files.decoding import decode, looks_binary
 from digest.intake.files.formats import parse
+from digest.records import Article, FileVersion
 from digest.text import clean_text
 
 

@@ -1,8 +1,8 @@
 """The reader pages as a WSGI app: one-click unsubscribe, preferences, the archive.
 
 This is the only module importing Werkzeug (requests, forms, routing); the
-server around it is digest/webserver.py. Every reader link carries a signed
-token (digest/tokens): the token is the capability, so there is no login, no
+server around it is digest/readers/web/server.py. Every reader link carries a signed
+token (digest/readers/tokens.py): the token is the capability, so there is no login, no
 cookie and no CSRF token; forms post back to the URL they were served from.
 A token that is tampered with, signed with another secret, made for another
 purpose, or names a subscriber who is gone gets one and the same "link does
@@ -27,9 +27,9 @@ import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
@@ -38,23 +38,19 @@ from werkzeug.wrappers import Request, Response
 from digest.edition import archive, render
 from digest.errors import DigestError
 from digest.readers import tokens
-from digest.readers.subscribers import PreferenceError, Preferences, parse_preferences
+from digest.readers.subscribers import DAYS, PreferenceError, parse_preferences
+from digest.records import Clock, Preferences, utc_now
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
+    from digest.store import Store
+
 log = logging.getLogger("digest")
 
 FIELDS = ("sections", "include", "exclude", "max", "every", "day", "at", "timezone")
-DAYS = (
-    ("mon", "Monday"),
-    ("tue", "Tuesday"),
-    ("wed", "Wednesday"),
-    ("thu", "Thursday"),
-    ("fri", "Friday"),
-    ("sat", "Saturday"),
-    ("sun", "Sunday"),
-)
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DAY_CHOICES = tuple(zip(DAYS, WEEKDAYS, strict=True))  # the form's (value, label) pairs
 # No scripts at all; styles only from the page's own <style> block and attributes
 # (archived digests carry inlined CSS); forms only back to this site; never framed.
 SECURITY_HEADERS = {
@@ -67,12 +63,6 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 _ARCHIVE_PAGE = re.compile(r"^digest-\d{8}-\d{6}[A-Za-z0-9_.-]*\.html$")
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Reader(Protocol):
@@ -88,8 +78,8 @@ class Reader(Protocol):
     def prefs(self) -> Preferences: ...
 
 
-class Readers(Protocol):
-    """The subscriber operations the pages need; `StoreReaders` is the real one."""
+class ReaderRoster(Protocol):
+    """The subscriber operations the pages need; `StoreRoster` is the real one."""
 
     def subscriber(self, subscriber_id: int, /) -> Reader | None: ...
 
@@ -100,19 +90,15 @@ class Readers(Protocol):
     def set_status(self, subscriber_id: int, status: str, /) -> None: ...
 
 
-class StoreReaders:
-    """`Readers` over the state database, opened for each call (a page is a short visit)."""
+class StoreRoster:
+    """`ReaderRoster` over the state database, opened for each call (a page is a short visit)."""
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
 
-    def _store(self) -> Any:
-        """The store, to use in a `with` block (it closes itself).
-
-        Any until s-subs's Store (with the four methods below) is merged; with it, `-> Store`
-        type-checks (tried on a merge of both branches).
-        """
-        from digest.store import Store  # late: the store brings in the summarizer
+    def _store(self) -> Store:
+        """The store, to use in a `with` block (it closes itself)."""
+        from digest.store import Store  # late: only a page that changes a reader needs SQLite
 
         return Store.open(self.state_dir)
 
@@ -156,7 +142,7 @@ _ROUTES = Map(
 class ReaderPages:
     """The WSGI app; every dependency is a parameter (tests pass their own)."""
 
-    readers: Readers
+    readers: ReaderRoster
     secret: str
     archive_dir: Path
     clock: Clock = utc_now
@@ -262,7 +248,7 @@ class ReaderPages:
             "notice": notice,
             "values": dict(values),
             "errors": dict(errors or {}),
-            "days": DAYS,
+            "days": DAY_CHOICES,
             "zones": _zones(),
             "unsubscribe": self._link("unsubscribe", subscriber_id),
         }

@@ -1,4 +1,4 @@
-"""Serve the reader pages (digest/web.py) with waitress; the only module importing it.
+"""Serve the reader pages (digest/readers/web/app.py) with waitress; the only module importing it.
 
 Why waitress rather than Werkzeug's own server: Werkzeug says its server is for
 development; waitress is pure Python like it, answers with a fixed pool of
@@ -19,7 +19,7 @@ from typing import Any
 
 from digest.errors import DigestError, SettingsError
 from digest.readers import tokens
-from digest.readers.web.app import ReaderPages, StoreReaders
+from digest.readers.web.app import ReaderPages, StoreRoster
 from digest.settings import Settings
 
 log = logging.getLogger("digest")
@@ -46,7 +46,7 @@ def split_listen(raw: str, name: str = "DIGEST_WEB_LISTEN") -> tuple[str, int]:
 def app_for(settings: Settings) -> ReaderPages:
     """The reader pages over the state database and archive of these settings."""
     return ReaderPages(
-        readers=StoreReaders(settings.state_dir),
+        readers=StoreRoster(settings.state_dir),
         secret=tokens.secret_key(settings.state_dir, settings.secret_key),
         archive_dir=settings.archive_dir,
         templates_dir=settings.templates_dir,

@@ -10,8 +10,11 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
 from conftest import run_cli
 from helpers import write_seed
+
+pytestmark = pytest.mark.slow  # every test runs the CLI in a child process
 
 BODY = (
     "The regional council met on Monday to discuss the new transport plan. "

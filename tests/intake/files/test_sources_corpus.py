@@ -18,7 +18,8 @@ import pytest
 from helpers import FIXTURES
 
 from digest.errors import SourceError
-from digest.intake.files import FileVersion, parse_article
+from digest.intake.files import parse_article
+from digest.records import FileVersion
 
 CORPUS = FIXTURES / "sources"
 SUFFIX = ".expected.json"

@@ -7,6 +7,8 @@ import gzip
 import pytest
 from helpers import skip_reason
 
+from digest.intake.files.decoding import decode
+
 
 @pytest.mark.parametrize(
     "data, kind",
@@ -35,3 +37,20 @@ def test_binary_files_renamed_txt_are_skipped(data: bytes, kind: str) -> None:
 )
 def test_nul_and_control_junk_is_binary(data: bytes) -> None:
     assert skip_reason("junk.txt", data).startswith("binary file")
+
+
+RUSSIAN = "Новости дня"
+
+
+def test_a_charset_the_server_declares_comes_before_the_pages_meta() -> None:
+    body = f'<meta charset="koi8-r"><p>{RUSSIAN}</p>'.encode("cp1251")
+    assert RUSSIAN in decode(body, html=True, declared="windows-1251")
+    assert RUSSIAN not in decode(body, html=True)  # the page's own (wrong) word alone
+
+
+@pytest.mark.parametrize("declared", ["utf-8", "no-such-charset", "base64", None])
+def test_a_wrong_or_unknown_declared_charset_falls_back_to_the_pages_own(
+    declared: str | None,
+) -> None:
+    body = f'<meta charset="koi8-r"><p>{RUSSIAN}</p>'.encode("koi8-r")
+    assert RUSSIAN in decode(body, html=True, declared=declared)

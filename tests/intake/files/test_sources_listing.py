@@ -10,7 +10,8 @@ import pytest
 from helpers import BODY, FIXTURES, LIMIT, write_seed
 
 from digest.errors import SettingsError, SourceError
-from digest.intake.files import FileVersion, file_info, list_files, read_article
+from digest.intake.files import file_info, list_files, read_article
+from digest.records import FileVersion
 
 FIXTURES = FIXTURES / "sources"
 REAL_SEED = FIXTURES / "washington_times.txt"

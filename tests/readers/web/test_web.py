@@ -1,8 +1,8 @@
 """The reader pages as a WSGI app, driven by Werkzeug's test client.
 
-The subscribers live in `Roster`, an in-memory `Readers` kept in this file: what
+The subscribers live in `Roster`, an in-memory `ReaderRoster` kept in this file: what
 the pages do to a subscriber is read back from it. The real store behind them is
-exercised by tests/test_web_e2e.py.
+exercised by tests/readers/web/test_web_e2e.py.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
+from helpers import FakeClock
 from werkzeug.test import Client, TestResponse
 
 from digest.errors import StateError
 from digest.readers import tokens
-from digest.readers.subscribers import Preferences
 from digest.readers.web.app import SECURITY_HEADERS, ReaderPages, archive_file, field_errors
 from digest.readers.web.server import split_listen
+from digest.records import Preferences
 
 SECRET = "test-secret-0123456789"
 NOW = datetime(2026, 3, 5, 7, 30, tzinfo=UTC)
@@ -36,7 +37,7 @@ class Member:
 
 
 class Roster:
-    """An in-memory `Readers`: two subscribers, and a log of every change made."""
+    """An in-memory `ReaderRoster`: two subscribers, and a log of every change made."""
 
     def __init__(self) -> None:
         self.members = {
@@ -75,7 +76,7 @@ def archive_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def client(roster: Roster, archive_dir: Path) -> Client:
-    return Client(ReaderPages(roster, SECRET, archive_dir, clock=lambda: NOW))
+    return Client(ReaderPages(roster, SECRET, archive_dir, clock=FakeClock(NOW)))
 
 
 def url(purpose: str, subscriber_id: int, secret: str = SECRET) -> str:

@@ -1,9 +1,9 @@
 """The reader pages in headless Chromium, with JavaScript off: they fit, and their forms work.
 
 The app runs in a real waitress server on a loopback port, over the in-memory
-`Roster` of tests/test_web.py, so what a click did is read back from it.
+`Roster` of tests/readers/web/test_web.py, so what a click did is read back from it.
 Chromium is Debian's (/usr/bin/chromium), driven by Playwright as in
-tests/test_browser.py; screenshots go to test-artifacts/web-*.png.
+tests/edition/test_browser.py; screenshots go to test-artifacts/web-*.png.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import waitress
 from conftest import REAL_SEED, Handler, SeedWriter, StartServer, free_port, run_cli
+from helpers import FakeClock
 from playwright.sync_api import Browser, Page, sync_playwright
 from test_browser import (
     ARTIFACTS,
@@ -32,8 +33,8 @@ from test_browser import (
 from test_web import ALICE, BOB, NOW, SECRET, Roster, url, write_page
 from test_web_e2e import PUBLIC, WebServer
 
-from digest.readers.subscribers import Preferences
 from digest.readers.web.app import ReaderPages
+from digest.records import Preferences
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +62,7 @@ def base_url(roster: Roster, tmp_path: Path) -> Iterator[str]:
     archive_dir.mkdir()
     write_page(archive_dir, "digest-20260305-070000", "News digest: Thursday 5 March 2026")
     write_page(archive_dir, "digest-20260304-070000", "News digest: Wednesday 4 March 2026")
-    app = ReaderPages(roster, SECRET, archive_dir, clock=lambda: NOW)
+    app = ReaderPages(roster, SECRET, archive_dir, clock=FakeClock(NOW))
     server = waitress.create_server(app, host="127.0.0.1", port=free_port(), threads=2)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -207,7 +208,7 @@ def test_the_preferences_form_saves_and_shows_errors_by_field(
         page.context.close()
 
 
-# --- the whole way (needs s-subs's subscribers, merged)
+# --- the whole way: a subscriber's digest, then its links
 
 
 def plain_text(content: bytes) -> str:

@@ -139,7 +139,7 @@ def test_a_taken_port_is_one_clear_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.err
 
 
-# --- the whole way (needs s-subs's subscribers, merged)
+# --- the whole way: a subscriber's digest, then its links
 
 
 def subscribers(env: dict[str, str]) -> dict[str, str]:
