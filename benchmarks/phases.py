@@ -18,8 +18,8 @@ from typing import Any
 
 from digest.cli import main as cli
 from digest.delivery import dkim, mail, personalize
+from digest.edition import publish
 from digest.readers import tokens
-from digest.runs import run as pipeline
 from digest.store import Store
 from digest.summary import cache as summaries
 
@@ -46,7 +46,7 @@ def timed(owner: Any, name: str, phase: str) -> None:
 
 def main(out: str) -> None:
     timed(summaries, "summarize_all", "summarize")
-    timed(pipeline, "build", "build")  # summarize + compose + render + fit
+    timed(publish, "build", "build")  # summarize + compose + render + fit
     timed(personalize.Template, "fill", "personalize")
     timed(tokens, "make", "personalize")
     timed(dkim, "sign", "sign")

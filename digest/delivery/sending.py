@@ -39,6 +39,7 @@ DROPPED = "dropped"  # the delivery status of a recipient not sent to on purpose
 Record = Callable[[list[tuple[str, str, str | None]]], None]
 FLUSH_SECONDS = 0.2  # answers are committed at least this often (the duplicate window)
 FLUSH_ROWS = 500
+AHEAD = 2  # messages made ready per connection: a status read is at most this far ahead
 
 
 @dataclass
@@ -214,10 +215,11 @@ class _Run:
         return any(w.stop.is_set() for w in self.workers)
 
     def _dispatch(self) -> None:
-        """Keep two items a connection on their way; bytes are made just before they go."""
+        """Keep AHEAD items a connection on their way (none waits while the store commits);
+        each reader's status is read and their bytes made only then."""
         if self._stopping:
             return
-        while self.in_flight < 2 * len(self.workers) and (self.again or self.todo):
+        while self.in_flight < AHEAD * len(self.workers) and (self.again or self.todo):
             item = self.again.popleft() if self.again else self._item(self.todo.popleft())
             if item is not None:
                 self.work.put(item)
