@@ -26,6 +26,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -161,6 +162,48 @@ def phase_rows(phases: dict[str, dict[str, float]], messages: int) -> list[str]:
     return rows
 
 
+@dataclass(frozen=True)
+class Outcome:
+    measured: bench.Measured  # the `digest run` child: wall time, peak RSS
+    phases: dict[str, dict[str, float]]
+    sent: int
+    sizes: list[int]
+    rates: tuple[float, float, float]  # bare client, whole run, sending phase (messages/s)
+
+
+def measure(args: argparse.Namespace, readers: int, articles: int) -> Outcome:
+    """The product's run, then the bare client with the same sizes, against one sink."""
+    with tempfile.TemporaryDirectory() as tmp, sink() as (port, ask):
+        work, env = workspace(Path(tmp), port, articles, args.connections)
+        write_csv(work / "readers.csv", readers, 50)
+        importing = [sys.executable, "-m", "digest", "subscribers", "import"]
+        bench.run_child([*importing, str(work / "readers.csv")], env, work)
+        ask()
+        profile = ["-m", "cProfile", "-o", str(args.profile.resolve())] if args.profile else []
+        phases_json = work / "phases.json"
+        measured = bench.run_child(
+            [sys.executable, *profile, str(HERE / "phases.py"), str(phases_json)], env, work
+        )
+        product = ask()
+        sizes = [int(n) for n in product["sizes"]]  # type: ignore[attr-defined]
+        (work / "sizes.txt").write_text("\n".join(map(str, sizes)), encoding="utf-8")
+        blaster = [sys.executable, str(HERE / "smtp_sink.py"), "blast", str(port)]
+        blast = bench.run_child(
+            [*blaster, str(args.connections), str(work / "sizes.txt")], env, work
+        )
+        bare = ask()
+        phases = json.loads(phases_json.read_text(encoding="utf-8"))
+    sent = int(product["count"])  # type: ignore[call-overload]
+    if sent != readers or int(bare["count"]) != sent:  # type: ignore[call-overload]
+        raise SystemExit(f"bench: the sink took {sent} and {bare['count']} of {readers} messages")
+    rates = (
+        sent / float(blast.out),
+        sent / measured.seconds,
+        sent / float(product["seconds"]),  # type: ignore[arg-type]
+    )
+    return Outcome(measured, phases, sent, sizes, rates)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 readers, to try it")
@@ -172,72 +215,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     readers, articles = (1_000, 40) if args.quick else (10_000, 60)
     start_load = bench.machine()
-    with tempfile.TemporaryDirectory() as tmp, sink() as (port, ask):
-        work, env = workspace(Path(tmp), port, articles, args.connections)
-        write_csv(work / "readers.csv", readers, 50)
-        bench.run_child(
-            [sys.executable, "-m", "digest", "subscribers", "import", str(work / "readers.csv")],
-            env,
-            work,
-        )
-        ask()
-        profile = ["-m", "cProfile", "-o", str(args.profile.resolve())] if args.profile else []
-        measured = bench.run_child(
-            [sys.executable, *profile, str(HERE / "phases.py"), str(work / "phases.json")],
-            env,
-            work,
-        )
-        product = ask()
-        phases = json.loads((work / "phases.json").read_text(encoding="utf-8"))
-        sizes = list(product["sizes"])  # type: ignore[call-overload]
-        (work / "sizes.txt").write_text("\n".join(map(str, sizes)), encoding="utf-8")
-        blast = bench.run_child(
-            [
-                sys.executable,
-                str(HERE / "smtp_sink.py"),
-                "blast",
-                str(port),
-                str(args.connections),
-                str(work / "sizes.txt"),
-            ],
-            env,
-            work,
-        )
-        bare = ask()
-    sent = int(product["count"])  # type: ignore[call-overload]
-    if sent != readers or int(bare["count"]) != sent:  # type: ignore[call-overload]
-        raise SystemExit(f"bench: the sink took {sent} and {bare['count']} of {readers} messages")
-    bare_rate = sent / float(blast.out)
-    run_rate = sent / measured.seconds
-    send_rate = sent / float(product["seconds"])  # type: ignore[arg-type]
-    text = report(
-        args,
-        readers,
-        articles,
-        start_load,
-        measured,
-        phases,
-        sent,
-        sizes,
-        (bare_rate, run_rate, send_rate),
-    )
+    outcome = measure(args, readers, articles)
+    text = report(args, readers, articles, start_load, outcome)
     print(text)
     if args.record:
         write_section(bench.RESULTS, HEADING, text)
+    bare_rate, run_rate, _ = outcome.rates
     return 0 if run_rate >= 0.15 * bare_rate else 1
 
 
 def report(
-    args: argparse.Namespace,
-    readers: int,
-    articles: int,
-    start_load: str,
-    measured: bench.Measured,
-    phases: dict[str, dict[str, float]],
-    sent: int,
-    sizes: list[int],
-    rates: tuple[float, float, float],
+    args: argparse.Namespace, readers: int, articles: int, start_load: str, outcome: Outcome
 ) -> str:
+    measured, phases, sent, sizes = outcome.measured, outcome.phases, outcome.sent, outcome.sizes
+    rates = outcome.rates
     bare_rate, run_rate, send_rate = rates
     verdict = "met" if run_rate >= 0.15 * bare_rate else "NOT met"
     lines = [

@@ -89,13 +89,8 @@ def deliver_smtp(
     pace: Pace | None = None,
     addresser: Callable[[EmailMessage], Addresser] | None = None,
 ) -> DeliveryReport:
-    """Send the saved message to each pending recipient, recording each answer as it comes.
-
-    `open_sender` is the run's connections (several at once, kept open between
-    digests), or a factory for one connection used for this message only. A 5xx
-    for one recipient is final for them; temporary failures are tried again
-    (digest.delivery.sending says how); what is left stays queued.
-    """
+    """Send the saved message to each pending recipient (digest.delivery.sending), recording
+    each answer; `open_sender`: the run's connections, or a factory of one for this message."""
     from digest.delivery import mail
     from digest.delivery.sending import Plan, send_all
 
