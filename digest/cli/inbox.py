@@ -26,8 +26,9 @@ def inbox(ctx: object) -> None:
     """
     settings = ctx.settings()  # type: ignore[attr-defined]  # digest.cli.main.Context
     summary = inbox_command(settings, utc_now(), lambda line: click.echo(line, err=True))
+    if summary.failed:
+        sys.exit(1)
     click.echo(
         f"inbox: {summary.bounces} bounce(s) counted, {summary.unsubscribed} unsubscribed,"
         f" {summary.read} message(s) read, {summary.left} left"
     )
-    sys.exit(1 if summary.failed else 0)
