@@ -2,9 +2,10 @@
 
 The calling thread reads each recipient's status, makes their bytes (tokens,
 DKIM) and records every answer in the store; one thread per connection only
-speaks SMTP. A recipient is marked only after the server's answer, in one
-transaction per FLUSH_SECONDS (or FLUSH_ROWS answers), so a crash resends at
-most the messages accepted in that last fraction of a second.
+speaks SMTP. A recipient is marked only after the server's answer, at once: the
+answers that came in while the last commit was being written go in the next
+one (a group commit), so a crash resends at most the messages accepted in
+the moment before it, one per connection.
 
 One recipient never holds back the others: a refusal settles that recipient;
 a connection lost while sending to them (a 421, a drop, a timeout) puts them
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,8 +37,6 @@ DROPPED = "dropped"  # the delivery status of a recipient not sent to on purpose
 
 # (recipient, status, error) rows for the store, recorded together
 Record = Callable[[list[tuple[str, str, str | None]]], None]
-FLUSH_SECONDS = 0.2  # answers are committed at least this often (the duplicate window)
-FLUSH_ROWS = 500
 AHEAD = 2  # messages made ready per connection: a status read is at most this far ahead
 
 
@@ -177,7 +175,6 @@ class _Run:
         self.workers = [_Worker(plan, self.work, self.out) for _ in range(count)]
         self.in_flight = 0
         self.last_error: DeliveryError | None = None
-        self.flushed = time.monotonic()
 
     def go(self) -> Tally:
         for w in self.workers:
@@ -190,7 +187,7 @@ class _Run:
                 if not closed and self.in_flight == 0 and done:
                     closed = self._close()
                 alive -= self._collect()
-                self._flush(force=False)
+                self._flush()
         finally:
             if alive:  # making a recipient's bytes failed: record what went out, then stop
                 self._stop_all()
@@ -246,10 +243,7 @@ class _Run:
     def _collect(self) -> int:
         """Handle the outcomes that came in (waiting for one); how many threads ended."""
         ended = 0
-        try:
-            outcome: Outcome | None = self.out.get(timeout=FLUSH_SECONDS)
-        except queue.Empty:
-            return 0  # nothing yet: commit what came in meanwhile, then wait again
+        outcome: Outcome | None = self.out.get()
         while outcome is not None:
             ended += self._handle(outcome)
             try:
@@ -301,12 +295,10 @@ class _Run:
         else:
             self.again.append(item)  # nobody gets through: the server's fault, not theirs
 
-    def _flush(self, force: bool = True) -> None:
-        """Commit the answers gathered: when forced, else every FLUSH_SECONDS or FLUSH_ROWS."""
-        now = time.monotonic()
-        due = force or len(self.rows) >= FLUSH_ROWS or now - self.flushed >= FLUSH_SECONDS
-        if self.rows and due:
-            rows, self.rows, self.flushed = self.rows, [], now
+    def _flush(self) -> None:
+        """Commit the answers gathered since the last commit, in one transaction."""
+        if self.rows:
+            rows, self.rows = self.rows, []
             self.record(rows)
 
     def _finish(self) -> Tally:

@@ -299,6 +299,7 @@ def test_sigkill_mid_run_resends_to_nobody_who_had_it(
         "DIGEST_SMTP_PORT": str(controller.port),
         "DIGEST_SMTP_SECURITY": "none",
         "DIGEST_SMTP_TIMEOUT": "5",
+        "DIGEST_SMTP_CONNECTIONS": "1",  # nothing else in flight when the kill lands
         "DIGEST_PUBLIC_URL": PUBLIC,
         "DIGEST_SETTLE_SECONDS": "0",
         "DIGEST_WORKERS": "1",
@@ -455,6 +456,7 @@ def test_one_connection_for_the_run_and_a_hang_up_only_reconnects(
             "DIGEST_SMTP_PORT": str(controller.port),
             "DIGEST_SMTP_SECURITY": "none",
             "DIGEST_SMTP_BACKOFF": "0",
+            "DIGEST_SMTP_CONNECTIONS": "1",  # several: tests/delivery/test_sending.py
             "DIGEST_PUBLIC_URL": PUBLIC,
             "DIGEST_SETTLE_SECONDS": "0",
             "DIGEST_WORKERS": "1",
