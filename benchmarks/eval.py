@@ -27,7 +27,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from multiprocessing import Pool
 from pathlib import Path
@@ -150,7 +150,54 @@ def _choose(found: Scorable, count: int, weights: scoring.Weights) -> list[int]:
     """The indexes `Summarizer("news")` would show with these constants."""
     if not found.ranked:
         return list(range(min(count, len(found.sentences))))
-    return scoring.choose(found.centrality, found.stems, found.lengths, count, weights)
+    leans = found.leans
+    return scoring.choose(found.centrality, found.stems, found.lengths, count, weights, leans)
+
+
+BEFORE = "news-before"  # the shipped constants without the standalone rule (before issue 19)
+
+
+def _standalone_job(task: Task) -> list[tuple[float, float, float, bool, bool]]:
+    """Per article: ROUGE of the news summary before issue 19, and whether that summary and
+    today's hold a sentence pointing back at one left out (scoring.dangling)."""
+    name, _, indexes, count = task
+    rows = []
+    before = replace(scoring.NEWS, standalone=False)
+    for i in indexes:
+        found = scorable(_RECORDS[name][i].article, count)
+        reference = fastrouge.Reference(_RECORDS[name][i].reference)
+        old, new = _choose(found, count, before), _choose(found, count, scoring.NEWS)
+        score = reference.score([fastrouge.tokens(found.sentences[k]) for k in old])
+        leans = found.leans
+        rows.append((*score, scoring.dangling(old, leans), scoring.dangling(new, leans)))
+    return rows
+
+
+def standalone(
+    found: dict[tuple[str, str], list[tuple[float, float, float, bool, bool]]],
+    folds: dict[str, list[int]],
+    k: int,
+) -> tuple[str, dict[str, list[Row]]]:
+    """Share of summaries with a sentence pointing back at one left out, before and now
+    (mean ± std over folds), and the rows of the news summary before, for the table."""
+    lines, rows = [], {}
+    for name in DATASETS:
+        part = found[(name, BEFORE)]
+        rows[name] = [r[:3] for r in part]
+        shares = []
+        for col in (3, 4):
+            per_fold = [
+                [100.0 * r[col] for r, f in zip(part, folds[name], strict=True) if f == fold]
+                for fold in range(k)
+            ]
+            means = [statistics.fmean(x) if x else 0.0 for x in per_fold]
+            spread = statistics.stdev(means) if len(means) > 1 else 0.0
+            shares.append(f"{statistics.fmean(means):.1f}% ± {spread:.1f}")
+        lines.append(
+            f"- {DATASETS[name]}: summaries with a sentence pointing back at one left out:"
+            f" before {shares[0]}, now {shares[1]} ({len(part)} articles)"
+        )
+    return "\n".join(lines), rows
 
 
 def _run(
@@ -240,6 +287,8 @@ def _label(method: str) -> str:
         return "news, constants chosen on the other folds"
     if method == "lead":
         return "lead (cleaned first sentences)"
+    if method == BEFORE:
+        return "news before issue 19 (shipped constants, sentences pointing back allowed)"
     return f"{method} (sumy)"
 
 
@@ -361,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:
         print(f"eval: {exc.filename} not found; set DIGEST_EVAL_DIR", file=sys.stderr)
         return 2
-    start, load = time.perf_counter(), os.getloadavg()[0]
+    start, load_average = time.perf_counter(), os.getloadavg()[0]
     check_rouge(records, args.sentences)
     k, count = args.folds, args.sentences
     jobs = [(n, m) for n in records for m in methods]
@@ -374,14 +423,21 @@ def main(argv: list[str] | None = None) -> int:
     result = crossval.cross_validate(by_name, leads, folds, k)
     for name in records:
         rows[(name, CV)] = result.rows[name]
+    alone = _run(_standalone_job, records, [(n, BEFORE) for n in records], count, args.processes)
+    alone_report, before_rows = standalone(alone, folds, k)
+    for name in records:
+        rows[(name, BEFORE)] = before_rows[name]
     _check_news(rows, grid, records)
     results = {}
     for (name, method), found in rows.items():
-        ms = statistics.fmean(r[3] for r in fixed[(name, method)]) if method != CV else float("nan")
+        timed = (name, method) in fixed
+        ms = statistics.fmean(r[3] for r in fixed[(name, method)]) if timed else float("nan")
         results[(name, method)] = Result(
             crossval.spread(crossval.fold_means(found, folds[name], k)), ms
         )
-    report = table(results, [BASELINE, METHODS[0], CV, *methods[2:]])
+    report = table(results, [BASELINE, METHODS[0], CV, BEFORE, *methods[2:]])
+    report += "\n\nSummaries that stand alone (scoring.points_back, scoring.dangling):\n\n"
+    report += alone_report
     report += (
         "\n\nGains, mean ± std over folds of the per-fold difference (R-1 / R-2 / R-Lsum):\n\n"
     )
@@ -399,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.write if args.write is not None else args.limit is None:
         counts = {n: len(r) for n, r in records.items()}
-        write_section(RESULTS, SECTION, section(report, counts, count, k, seconds, load))
+        write_section(RESULTS, SECTION, section(report, counts, count, k, seconds, load_average))
         print(f"wrote {RESULTS.relative_to(ROOT)}", file=sys.stderr)
     return 0
 

@@ -112,6 +112,18 @@ class Subscriber:
     prefs: Preferences
     joined: datetime
     last_sent: datetime | None = None
+    key: str = ""  # in each of their tokens (digest.readers.tokens)
+    consent: Consent | None = None  # how they signed up themselves, if they did
+
+
+@dataclass(frozen=True)
+class Consent:
+    """The record of a double opt-in: when they confirmed, from where, with which form."""
+
+    at: str  # ISO moment, UTC
+    client: str  # client address
+    agent: str  # user agent
+    form: str  # the form wording's version
 
 
 @dataclass(frozen=True)

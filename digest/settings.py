@@ -1,386 +1,370 @@
-"""Settings: one frozen object built once from the environment and a `.env` file."""
+"""Settings: one table of every setting, and the frozen object built from it once at start-up.
+
+Each row of TABLE says a setting's name, its default (written only there), what it means
+in one line, how its text is read, and whether it is a secret. The `Settings` defaults,
+`digest settings`, `digest settings --example` (the `.env.example` file) and the masked
+list of `digest status` all come from it.
+"""
 
 from __future__ import annotations
 
+import difflib
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from digest import setting_values as read
 from digest.errors import SettingsError
 
 SECURITY_MODES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 PLACEHOLDER_FROM = "digest@localhost"
 PLACEHOLDER_TO = "reader@localhost"
-MAX_URL_LENGTH = 900
+MASK = "********"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the table: a DIGEST_* name and everything about it."""
+
+    name: str  # DIGEST_SEEDS_DIR
+    default: Any  # the typed value when unset; None: unset
+    meaning: str  # one line, for `digest settings` and .env.example
+    read: read.Reader  # text -> value; ValueError(why) when the text cannot be used
+    example: str = ""  # a good value for error hints (default: the default's text)
+    secret: bool = False  # masked everywhere; `.env` holding it must be private
+    attr: str = ""  # the Settings attribute (default: the name without DIGEST_, lower case)
+    shown: str = ""  # the default as written in .env, when it differs from str(default)
+    group: str = ""  # starts a section of `digest settings --example`
+
+    @property
+    def field(self) -> str:
+        return self.attr or self.name.removeprefix("DIGEST_").lower()
+
+    @property
+    def default_text(self) -> str:
+        return self.shown or as_text(self.default)
+
+    @property
+    def hint(self) -> str:
+        return f"e.g. {self.name}={self.example or self.default_text}"
+
+
+def as_text(value: Any) -> str:
+    """A value as it would be written in `.env`."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+S = Setting
+# fmt: off
+_whole, _number = read.whole, read.number
+TABLE: tuple[Setting, ...] = (
+    S("DIGEST_SEEDS_DIR", Path("seeds"), "where article files are read from", read.path,
+      group="Folders"),
+    S("DIGEST_STATE_DIR", Path(".digest"), "SQLite state and the lock file", read.path),
+    S("DIGEST_OUTBOX_DIR", Path("outbox"),
+      "file delivery (no SMTP host), queued messages and previews: .eml plus .html", read.path),
+    S("DIGEST_ARCHIVE_DIR", Path("archive"),
+      "every digest sent is also kept here as an HTML page, listed in index.html", read.path),
+    S("DIGEST_TEMPLATES_DIR", None,
+      "a folder whose digest.html.j2 / digest.txt.j2 / archive_index.html.j2 override ours",
+      read.path, "templates"),
+    S("DIGEST_FROM", PLACEHOLDER_FROM, "the sender address", read.address,
+      "news@example.org", attr="sender", group="Addresses"),
+    S("DIGEST_TO", (PLACEHOLDER_TO,), "comma-separated recipients; each gets their own copy",
+      read.addresses, "ann@example.org,bob@example.org", attr="recipients"),
+    S("DIGEST_SMTP_HOST", None, "the SMTP relay; unset: file delivery into the outbox",
+      read.text, "smtp.example.org", group="SMTP relay"),
+    S("DIGEST_SMTP_PORT", None, "the relay's port; unset: 587 for starttls, 465 ssl, 25 none",
+      _whole(1, 65535), "587"),
+    S("DIGEST_SMTP_SECURITY", "starttls",
+      "starttls (port 587), ssl (port 465) or none (a local relay); certificates are verified",
+      read.choice(SECURITY_MODES)),
+    S("DIGEST_SMTP_USERNAME", None, "AUTH user; no AUTH when unset", read.text,
+      "news@example.org"),
+    S("DIGEST_SMTP_PASSWORD", None, "AUTH password; never printed or logged", read.text,
+      "your-password", secret=True),
+    S("DIGEST_SMTP_CA_FILE", None, "an extra CA certificate (PEM) to trust: a self-signed relay",
+      read.existing_file, "/etc/ssl/relay-ca.pem"),
+    S("DIGEST_SMTP_TIMEOUT", 30.0, "seconds per SMTP operation", _number(0.1, 3600.0)),
+    S("DIGEST_SMTP_ATTEMPTS", 3, "connections per run for a message before it waits, queued",
+      _whole(1, 20)),
+    S("DIGEST_SMTP_BACKOFF", 2.0, "seconds before the second attempt, doubling after each",
+      _number(0.0, 600.0)),
+    S("DIGEST_SMTP_RATE", None, "at most this many messages a second (unset or 0: no limit)",
+      read.rate, "5"),
+    S("DIGEST_SMTP_CONNECTIONS", 4, "SMTP connections at once to the relay, sharing the rate",
+      _whole(1, 64)),
+    S("DIGEST_TITLE", "News digest",
+      "the digest's name: subject, List-Id, the email, the pages, the archive", read.text,
+      group="The digest"),
+    S("DIGEST_SCHEDULE", "0 7 * * *",
+      "when `digest serve` sends: crontab, @hourly, @daily, @weekly or @every 30s/10m/2h",
+      read.text, "0 7 * * mon-fri"),
+    S("DIGEST_TIMEZONE", None, "IANA time zone of the schedule (unset: the system's)", read.text,
+      "Europe/Berlin"),
+    S("DIGEST_SEND_EMPTY", False, "`digest serve`: when nothing is new, send a short note",
+      read.flag, "true"),
+    S("DIGEST_SENTENCES", 3, "sentences per article summary", _whole(1, 50)),
+    S("DIGEST_MAX_ARTICLES", 30, "full entries per digest; the rest are listed by title",
+      _whole(1, 10_000)),
+    S("DIGEST_DEDUPE_DAYS", 7, "copies of an article sent this many days back are left out",
+      _whole(0, 3650)),
+    S("DIGEST_SUMMARIZER", "news", "summary method: news, lexrank, textrank, lsa, luhn, "
+      "reduction, sumbasic, kl or lead", read.summarizer),
+    S("DIGEST_LANGUAGE", None, "one language for every article (unset: detected per article)",
+      read.language, "german"),
+    S("DIGEST_SETTLE_SECONDS", 5.0, "files changed less than this many seconds ago wait",
+      _number(0.0, 86_400.0)),
+    S("DIGEST_MAX_FILE_BYTES", 5_000_000, "larger article files are skipped with a message",
+      _whole(1_000, 1_000_000_000)),
+    S("DIGEST_WORKERS", None, "processes that summarize many articles at once (unset: one a "
+      "CPU core; 1: none)", _whole(1, 256), "4"),
+    S("DIGEST_HTML_BUDGET_KB", 90, "size cap of the email's HTML in KiB (Gmail clips above ~102)",
+      _whole(10, 100_000)),
+    S("DIGEST_UNSUBSCRIBE_MAILTO", None, "the List-Unsubscribe address (unset: the sender)",
+      read.mailto, "leave@example.org"),
+    S("DIGEST_UNSUBSCRIBE_URL", None, "an https page that unsubscribes in one click (RFC 8058)",
+      read.https_url, "https://example.org/unsubscribe?list=news"),
+    S("DIGEST_FEED_INTERVAL", 900.0, "least time between two polls of one feed (0: every run)",
+      read.duration, shown="15m", group="Feeds and pages"),
+    S("DIGEST_FETCH_DELAY", 1.0, "least seconds between two requests to one host",
+      _number(0.0, 3600.0)),
+    S("DIGEST_FETCH_TIMEOUT", 20.0, "seconds for a whole response, redirects and body included",
+      _number(0.1, 3600.0)),
+    S("DIGEST_FETCH_MAX_BYTES", 10_000_000, "decoded bytes kept of one feed or page",
+      _whole(1_000, 1_000_000_000)),
+    S("DIGEST_FETCH_WORKERS", 8, "feeds and pages fetched at once (one at a time per host)",
+      _whole(1, 64)),
+    S("DIGEST_FETCH_BUDGET", 600.0, "fetching time at most in one run; the rest waits",
+      read.duration, shown="10m"),
+    S("DIGEST_ALLOW_PRIVATE_ADDRESSES", False,
+      "true: fetch from loopback, private and link-local addresses", read.flag, "true"),
+    S("DIGEST_FEED_BACKLOG_DAYS", 7, "a new feed's entries older than this many days are not sent",
+      _whole(0, 3650)),
+    S("DIGEST_FEED_BACKLOG_ENTRIES", 20, "and at most this many of its newest",
+      _whole(0, 10_000)),
+    S("DIGEST_PUBLIC_URL", None, "https:// address of the reader pages behind your TLS proxy",
+      read.base_url, "https://news.example.org", group="Subscribers and the reader pages"),
+    S("DIGEST_WEB_LISTEN", None, "host:port where `digest web` (and `serve`) serves the pages",
+      read.listen, "127.0.0.1:8080"),
+    S("DIGEST_WEB_TRUSTED_PROXY", None, "the TLS proxy's address: its X-Forwarded-For is trusted",
+      read.text, "127.0.0.1"),
+    S("DIGEST_SIGNUP", False, "`digest web` serves /subscribe (double opt-in)", read.flag,
+      "true"),
+    S("DIGEST_SECRET_KEY", None, "signs the readers' links (unset: generated into the state "
+      "folder)", read.text, "a-long-random-string", secret=True),
+    S("DIGEST_BOUNCE_LIMIT", 3, "permanent refusals in a row before a reader is `bouncing`",
+      _whole(1, 1000)),
+    S("DIGEST_DKIM_KEY_FILE", None, "DKIM: the RSA private key (PEM); all three DKIM or none",
+      read.existing_file, "/etc/digest/dkim.pem"),
+    S("DIGEST_DKIM_SELECTOR", None, "DKIM: the selector of the DNS record", read.text,
+      "digest2026"),
+    S("DIGEST_DKIM_DOMAIN", None, "DKIM: the signing domain", read.text, "example.org"),
+    S("DIGEST_INBOX", None, "bounces and unsubscribes: a Maildir, or imaps://USER@HOST/FOLDER",
+      read.text, "imaps://news@mail.example.org/INBOX", group="The inbox"),
+    S("DIGEST_INBOX_PASSWORD", None, "the IMAP password; never printed or logged", read.text,
+      "your-password", secret=True),
+    S("DIGEST_INBOX_CA_FILE", None, "an extra CA certificate (PEM) to trust for the IMAP server",
+      read.existing_file, "/etc/ssl/imap-ca.pem"),
+)
+# fmt: on
+BY_NAME = {s.name: s for s in TABLE}
+_BY_FIELD = {s.field: s for s in TABLE}
+
+
+def _default(name: str) -> Any:
+    return BY_NAME[name].default
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Every knob of a run; the defaults are what a fresh clone uses."""
+    """Every knob of a run; each default is the TABLE's (what a fresh clone uses)."""
 
-    seeds_dir: Path = Path("seeds")  # where article files are read from
-    state_dir: Path = Path(".digest")  # SQLite state and the lock file
-    outbox_dir: Path = Path("outbox")  # file delivery, queued messages and previews
-    templates_dir: Path | None = None  # overrides the shipped templates, file by file
-    sender: str = PLACEHOLDER_FROM  # the From address
-    recipients: tuple[str, ...] = (PLACEHOLDER_TO,)  # where the digest goes
-    smtp_host: str | None = None  # unset means file delivery into the outbox
-    smtp_port: int = 587  # defaults by security: 587 starttls, 465 ssl, 25 none
-    smtp_security: str = "starttls"  # starttls, ssl or none
-    smtp_username: str | None = None  # AUTH user; no AUTH when unset
-    smtp_password: str | None = field(default=None, repr=False)  # never printed
-    smtp_ca_file: Path | None = None  # an extra CA to trust (a self-signed relay)
-    smtp_timeout: float = 30.0  # seconds per SMTP operation
-    smtp_attempts: int = 3  # connections per run before a message waits for the next run
-    smtp_backoff: float = 2.0  # seconds before the second attempt, doubling after
-    smtp_rate: float | None = None  # at most this many messages a second; None: no limit
-    smtp_connections: int = 4  # SMTP connections at once to the relay, the rate shared by all
-    title: str = "News digest"  # the digest's name: subject, List-Id, the email, pages, archive
-    schedule: str = "0 7 * * *"  # when `digest serve` sends
-    timezone: str | None = None  # IANA zone for the schedule; None is the system's
-    sentences: int = 3  # sentences per article summary
-    max_articles: int = 30  # full entries per digest
-    dedupe_days: int = 7  # a copy of an article sent in the last this many days is left out
-    summarizer: str = "news"  # summary method (see summarize.METHODS)
-    language: str | None = None  # one language for every article; None detects each one's
-    settle_seconds: float = 5.0  # files modified more recently wait for the next run
-    max_file_bytes: int = 5_000_000  # larger article files are skipped
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)  # processes; 1 = serial
-    send_empty: bool = False  # `digest serve` sends a "no new articles" note when nothing is new
-    archive_dir: Path = Path("archive")  # an HTML copy of every digest queued, and index.html
-    html_budget_kb: int = 90  # inlined HTML size cap; Gmail clips messages above ~102 KB
-    unsubscribe_mailto: str | None = None  # List-Unsubscribe address; None means the sender
-    unsubscribe_url: str | None = None  # https page that unsubscribes in one click (RFC 8058)
-    # --- feeds (digest.intake.feeds.poll) ---
-    feed_interval: float = 900.0  # seconds at least between two polls of one feed; 0: every run
-    fetch_delay: float = 1.0  # seconds at least between two requests to one host
-    fetch_timeout: float = 20.0  # seconds for a whole response, redirects and body included
-    fetch_max_bytes: int = 10_000_000  # decoded bytes of one feed or page; the rest is cut off
-    allow_private_addresses: bool = False  # fetch from loopback/private/link-local addresses
-    feed_backlog_days: int = 7  # a new feed's entries older than this are not sent
-    feed_backlog_entries: int = 20  # and at most this many of its newest
-    fetch_workers: int = 8  # feeds and pages fetched at once (one at a time per host)
-    fetch_budget: float = 600.0  # seconds of fetching at most in one run; the rest waits
-    # subscribers and the web pages
-    public_url: str | None = None  # https:// base of the reader links (unsubscribe, preferences)
-    web_listen: str | None = None  # host:port `digest web` (and `serve`) listens on, plain HTTP
-    secret_key: str | None = field(default=None, repr=False)  # signs links; None: generated
-    bounce_limit: int = 3  # permanent refusals in a row before a reader is `bouncing`
-    dkim_key_file: Path | None = None  # RSA private key (PEM); with selector and domain, signs
-    dkim_selector: str | None = None
-    dkim_domain: str | None = None
-    signup: bool = False  # `digest web` serves /subscribe (double opt-in)
-    web_trusted_proxy: str | None = None  # the TLS proxy's address: X-Forwarded-For trusted from it
-    # --- the inbox: bounces, complaints, mailto unsubscribes ---
-    inbox: str | None = None  # a Maildir folder, or imaps://USER@HOST[:PORT]/FOLDER
-    inbox_password: str | None = field(default=None, repr=False)  # IMAP password; never printed
-    inbox_ca_file: Path | None = None  # an extra CA to trust for the IMAP server
+    seeds_dir: Path = _default("DIGEST_SEEDS_DIR")
+    state_dir: Path = _default("DIGEST_STATE_DIR")
+    outbox_dir: Path = _default("DIGEST_OUTBOX_DIR")
+    templates_dir: Path | None = _default("DIGEST_TEMPLATES_DIR")
+    sender: str = _default("DIGEST_FROM")
+    recipients: tuple[str, ...] = _default("DIGEST_TO")
+    smtp_host: str | None = _default("DIGEST_SMTP_HOST")
+    smtp_port: int = DEFAULT_PORTS[_default("DIGEST_SMTP_SECURITY")]
+    smtp_security: str = _default("DIGEST_SMTP_SECURITY")
+    smtp_username: str | None = _default("DIGEST_SMTP_USERNAME")
+    smtp_password: str | None = field(default=_default("DIGEST_SMTP_PASSWORD"), repr=False)
+    smtp_ca_file: Path | None = _default("DIGEST_SMTP_CA_FILE")
+    smtp_timeout: float = _default("DIGEST_SMTP_TIMEOUT")
+    smtp_attempts: int = _default("DIGEST_SMTP_ATTEMPTS")
+    smtp_backoff: float = _default("DIGEST_SMTP_BACKOFF")
+    smtp_rate: float | None = _default("DIGEST_SMTP_RATE")
+    smtp_connections: int = _default("DIGEST_SMTP_CONNECTIONS")
+    title: str = _default("DIGEST_TITLE")
+    schedule: str = _default("DIGEST_SCHEDULE")
+    timezone: str | None = _default("DIGEST_TIMEZONE")
+    sentences: int = _default("DIGEST_SENTENCES")
+    max_articles: int = _default("DIGEST_MAX_ARTICLES")
+    dedupe_days: int = _default("DIGEST_DEDUPE_DAYS")
+    summarizer: str = _default("DIGEST_SUMMARIZER")
+    language: str | None = _default("DIGEST_LANGUAGE")
+    settle_seconds: float = _default("DIGEST_SETTLE_SECONDS")
+    max_file_bytes: int = _default("DIGEST_MAX_FILE_BYTES")
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)  # DIGEST_WORKERS unset
+    send_empty: bool = _default("DIGEST_SEND_EMPTY")
+    archive_dir: Path = _default("DIGEST_ARCHIVE_DIR")
+    html_budget_kb: int = _default("DIGEST_HTML_BUDGET_KB")
+    unsubscribe_mailto: str | None = _default("DIGEST_UNSUBSCRIBE_MAILTO")
+    unsubscribe_url: str | None = _default("DIGEST_UNSUBSCRIBE_URL")
+    feed_interval: float = _default("DIGEST_FEED_INTERVAL")
+    fetch_delay: float = _default("DIGEST_FETCH_DELAY")
+    fetch_timeout: float = _default("DIGEST_FETCH_TIMEOUT")
+    fetch_max_bytes: int = _default("DIGEST_FETCH_MAX_BYTES")
+    allow_private_addresses: bool = _default("DIGEST_ALLOW_PRIVATE_ADDRESSES")
+    feed_backlog_days: int = _default("DIGEST_FEED_BACKLOG_DAYS")
+    feed_backlog_entries: int = _default("DIGEST_FEED_BACKLOG_ENTRIES")
+    fetch_workers: int = _default("DIGEST_FETCH_WORKERS")
+    fetch_budget: float = _default("DIGEST_FETCH_BUDGET")
+    public_url: str | None = _default("DIGEST_PUBLIC_URL")
+    web_listen: str | None = _default("DIGEST_WEB_LISTEN")
+    secret_key: str | None = field(default=_default("DIGEST_SECRET_KEY"), repr=False)
+    bounce_limit: int = _default("DIGEST_BOUNCE_LIMIT")
+    dkim_key_file: Path | None = _default("DIGEST_DKIM_KEY_FILE")
+    dkim_selector: str | None = _default("DIGEST_DKIM_SELECTOR")
+    dkim_domain: str | None = _default("DIGEST_DKIM_DOMAIN")
+    signup: bool = _default("DIGEST_SIGNUP")
+    web_trusted_proxy: str | None = _default("DIGEST_WEB_TRUSTED_PROXY")
+    inbox: str | None = _default("DIGEST_INBOX")
+    inbox_password: str | None = field(default=_default("DIGEST_INBOX_PASSWORD"), repr=False)
+    inbox_ca_file: Path | None = _default("DIGEST_INBOX_CA_FILE")
 
     @property
     def is_smtp(self) -> bool:
         return self.smtp_host is not None
 
 
+def raw_values(environ: Mapping[str, str], env_file: Path | None) -> dict[str, str]:
+    """The DIGEST_* texts of `.env` (if present) overlaid by the real environment; empty = unset."""
+    values: dict[str, str] = {}
+    values.update(_env_file_values(env_file))
+    values.update({k: v for k, v in environ.items() if k.startswith("DIGEST_")})
+    return {k: v.strip() for k, v in values.items() if v.strip() != ""}
+
+
+def _env_file_values(env_file: Path | None) -> dict[str, str]:
+    if env_file is None or not env_file.is_file():
+        return {}
+    try:
+        found = dotenv_values(env_file)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError("--env-file", str(env_file), f"cannot read it ({exc})") from None
+    return {k: v for k, v in found.items() if v is not None}
+
+
 def load_settings(environ: Mapping[str, str], env_file: Path | None = Path(".env")) -> Settings:
     """Build settings from `.env` (if present) overlaid by the real environment."""
-    values: dict[str, str] = {}
-    if env_file is not None and env_file.is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-    values.update({k: v for k, v in environ.items() if k.startswith("DIGEST_")})
-    values = {k: v.strip() for k, v in values.items() if v.strip() != ""}
-    return _from_values(values)
+    return from_values(raw_values(environ, env_file))
 
 
-def _from_values(v: Mapping[str, str]) -> Settings:
-    security = v.get("DIGEST_SMTP_SECURITY", "starttls").lower()
-    if security not in SECURITY_MODES:
+def from_values(values: Mapping[str, str]) -> Settings:
+    """Read every given setting through its row; unset ones keep the Settings default."""
+    given = {s.field: _read(s, values[s.name]) for s in TABLE if s.name in values}
+    security = given.get("smtp_security", _default("DIGEST_SMTP_SECURITY"))
+    given.setdefault("smtp_port", DEFAULT_PORTS[security])
+    _check_dkim(values)
+    return Settings(**given)
+
+
+def _read(setting: Setting, raw: str) -> Any:
+    try:
+        return setting.read(raw)
+    except ValueError as exc:
+        raise SettingsError(setting.name, raw, str(exc), setting.hint) from None
+
+
+def _check_dkim(values: Mapping[str, str]) -> None:
+    names = ("DIGEST_DKIM_KEY_FILE", "DIGEST_DKIM_SELECTOR", "DIGEST_DKIM_DOMAIN")
+    missing = [n for n in names if n not in values]
+    if missing and len(missing) < len(names):
         raise SettingsError(
-            "DIGEST_SMTP_SECURITY", security, "unknown security mode", "use starttls, ssl or none"
-        )
-    port = _int(v, "DIGEST_SMTP_PORT", DEFAULT_PORTS[security], 1, 65535)
-    return Settings(
-        seeds_dir=Path(v.get("DIGEST_SEEDS_DIR", "seeds")),
-        state_dir=Path(v.get("DIGEST_STATE_DIR", ".digest")),
-        outbox_dir=Path(v.get("DIGEST_OUTBOX_DIR", "outbox")),
-        templates_dir=_optional_path(v, "DIGEST_TEMPLATES_DIR"),
-        sender=_address(v, "DIGEST_FROM", PLACEHOLDER_FROM),
-        recipients=parse_recipients(v.get("DIGEST_TO", PLACEHOLDER_TO), "DIGEST_TO"),
-        smtp_host=v.get("DIGEST_SMTP_HOST"),
-        smtp_port=port,
-        smtp_security=security,
-        smtp_username=v.get("DIGEST_SMTP_USERNAME"),
-        smtp_password=v.get("DIGEST_SMTP_PASSWORD"),
-        smtp_ca_file=_ca_file(v),
-        smtp_timeout=_float(v, "DIGEST_SMTP_TIMEOUT", 30.0, 0.1, 3600.0),
-        smtp_attempts=_int(v, "DIGEST_SMTP_ATTEMPTS", 3, 1, 20),
-        smtp_backoff=_float(v, "DIGEST_SMTP_BACKOFF", 2.0, 0.0, 600.0),
-        smtp_rate=_float(v, "DIGEST_SMTP_RATE", 0.0, 0.0, 100_000.0) or None,
-        smtp_connections=_int(v, "DIGEST_SMTP_CONNECTIONS", 4, 1, 64),
-        **_digest_settings(v),
-        **_feed_settings(v),
-        **_subscriber_settings(v),
-    )
-
-
-def _digest_settings(v: Mapping[str, str]) -> dict[str, Any]:
-    """When digests go out and what goes into them."""
-    return {
-        "title": v.get("DIGEST_TITLE", "News digest"),
-        "schedule": v.get("DIGEST_SCHEDULE", "0 7 * * *"),
-        "timezone": v.get("DIGEST_TIMEZONE"),
-        "sentences": _int(v, "DIGEST_SENTENCES", 3, 1, 50),
-        "max_articles": _int(v, "DIGEST_MAX_ARTICLES", 30, 1, 10_000),
-        "dedupe_days": _int(v, "DIGEST_DEDUPE_DAYS", 7, 0, 3650),
-        "summarizer": _summarizer(v),
-        "language": _language(v),
-        "settle_seconds": _float(v, "DIGEST_SETTLE_SECONDS", 5.0, 0.0, 86_400.0),
-        "max_file_bytes": _int(v, "DIGEST_MAX_FILE_BYTES", 5_000_000, 1_000, 1_000_000_000),
-        "workers": _int(v, "DIGEST_WORKERS", os.cpu_count() or 1, 1, 256),
-        "send_empty": _bool(v, "DIGEST_SEND_EMPTY", False),
-        "archive_dir": Path(v.get("DIGEST_ARCHIVE_DIR", "archive")),
-        "html_budget_kb": _int(v, "DIGEST_HTML_BUDGET_KB", 90, 10, 100_000),
-        "unsubscribe_mailto": _mailto(v),
-        "unsubscribe_url": _https_url(v, "DIGEST_UNSUBSCRIBE_URL"),
-    }
-
-
-def _subscriber_settings(v: Mapping[str, str]) -> dict[str, Any]:
-    """DIGEST_PUBLIC_URL, DIGEST_WEB_LISTEN, DIGEST_SECRET_KEY, DIGEST_BOUNCE_LIMIT, DKIM."""
-    public = _https_url(v, "DIGEST_PUBLIC_URL")
-    dkim = {n: v.get(f"DIGEST_DKIM_{n}") for n in ("KEY_FILE", "SELECTOR", "DOMAIN")}
-    given = [n for n, value in dkim.items() if value]
-    if given and len(given) < 3:
-        missing = next(n for n, value in dkim.items() if not value)
-        raise SettingsError(
-            f"DIGEST_DKIM_{missing}",
+            missing[0],
             "",
             "DKIM needs all three settings",
             "set DIGEST_DKIM_KEY_FILE, DIGEST_DKIM_SELECTOR and DIGEST_DKIM_DOMAIN, or none",
         )
-    key_file = _optional_path(v, "DIGEST_DKIM_KEY_FILE")
-    if key_file is not None and not key_file.is_file():
-        raise SettingsError(
-            "DIGEST_DKIM_KEY_FILE", str(key_file), "no such file", "give an RSA private key (PEM)"
-        )
-    return {
-        "public_url": public.rstrip("/") if public else None,
-        "web_listen": _listen(v),
-        "secret_key": v.get("DIGEST_SECRET_KEY"),
-        "bounce_limit": _int(v, "DIGEST_BOUNCE_LIMIT", 3, 1, 1000),
-        "dkim_key_file": key_file,
-        "dkim_selector": dkim["SELECTOR"],
-        "dkim_domain": dkim["DOMAIN"],
-        "signup": _bool(v, "DIGEST_SIGNUP", False),
-        "web_trusted_proxy": v.get("DIGEST_WEB_TRUSTED_PROXY"),
-        "inbox": v.get("DIGEST_INBOX"),
-        "inbox_password": v.get("DIGEST_INBOX_PASSWORD"),
-        "inbox_ca_file": _optional_path(v, "DIGEST_INBOX_CA_FILE"),
-    }
-
-
-def _listen(v: Mapping[str, str]) -> str | None:
-    raw = v.get("DIGEST_WEB_LISTEN")
-    if raw is None:
-        return None
-    host, _, port = raw.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise SettingsError(
-            "DIGEST_WEB_LISTEN", raw, "not host:port", "e.g. DIGEST_WEB_LISTEN=127.0.0.1:8025"
-        )
-    return raw
-
-
-def _feed_settings(v: Mapping[str, str]) -> dict[str, Any]:
-    return {
-        "feed_interval": _duration(v, "DIGEST_FEED_INTERVAL", "15m"),
-        "fetch_delay": _float(v, "DIGEST_FETCH_DELAY", 1.0, 0.0, 3600.0),
-        "fetch_timeout": _float(v, "DIGEST_FETCH_TIMEOUT", 20.0, 0.1, 3600.0),
-        "fetch_max_bytes": _int(v, "DIGEST_FETCH_MAX_BYTES", 10_000_000, 1_000, 1_000_000_000),
-        "allow_private_addresses": _bool(v, "DIGEST_ALLOW_PRIVATE_ADDRESSES", False),
-        "feed_backlog_days": _int(v, "DIGEST_FEED_BACKLOG_DAYS", 7, 0, 3650),
-        "feed_backlog_entries": _int(v, "DIGEST_FEED_BACKLOG_ENTRIES", 20, 0, 10_000),
-        "fetch_workers": _int(v, "DIGEST_FETCH_WORKERS", 8, 1, 64),
-        "fetch_budget": _duration(v, "DIGEST_FETCH_BUDGET", "10m"),
-    }
-
-
-def _duration(v: Mapping[str, str], name: str, default: str) -> float:
-    from digest.intake.feeds.politeness import parse_duration  # late, as for the summarizer
-
-    raw = v.get(name, default)
-    found = parse_duration(raw)
-    if found is None:
-        raise SettingsError(name, raw, "not a duration", f"e.g. {name}=15m (s, m, h or d)")
-    return found.total_seconds()
-
-
-_ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
-# A URL that can stand in a header between <...> and in an href as it is.
-_URL = re.compile(r"^[!#-;=?-\[\]_a-z~]+$", re.IGNORECASE)
 
 
 def parse_recipients(raw: str, name: str = "--to") -> tuple[str, ...]:
     """Split a comma-separated address list, refusing anything that is not an address."""
-    parts = [p.strip() for p in raw.split(",") if p.strip()]
-    if not parts:
-        raise SettingsError(name, raw, "no recipient address", "give one or more, comma-separated")
-    for part in parts:
-        _check_address(name, part)
-    return tuple(dict.fromkeys(parts))
-
-
-def _address(v: Mapping[str, str], name: str, default: str) -> str:
-    return _check_address(name, v.get(name, default))
-
-
-def _check_address(name: str, raw: str) -> str:
-    _, addr = parseaddr(raw)
-    if not addr or not _ADDRESS.match(addr):
-        raise SettingsError(name, raw, "not an email address", "use a form like news@example.org")
-    return raw
-
-
-def _int(v: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = v.get(name)
-    if raw is None:
-        return default
     try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(name, raw, "not a whole number", f"e.g. {name}={default}") from None
-    if not low <= value <= high:
-        raise SettingsError(name, raw, f"must be between {low} and {high}")
-    return value
+        return read.addresses(raw)
+    except ValueError as exc:
+        raise SettingsError(name, raw, str(exc), "give one or more, comma-separated") from None
 
 
-def _float(v: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = v.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(name, raw, "not a number", f"e.g. {name}={default:g}") from None
-    if not low <= value <= high:
-        raise SettingsError(name, raw, f"must be between {low:g} and {high:g}")
-    return value
+# --- what the operator is told
 
 
-_TRUE = ("true", "yes", "on", "1")
-_FALSE = ("false", "no", "off", "0")
-
-
-def _bool(v: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = v.get(name)
-    if raw is None:
-        return default
-    if raw.lower() in _TRUE + _FALSE:
-        return raw.lower() in _TRUE
-    raise SettingsError(name, raw, "not true or false", f"e.g. {name}=true")
-
-
-def _optional_path(v: Mapping[str, str], name: str) -> Path | None:
-    raw = v.get(name)
-    return Path(raw) if raw else None
-
-
-def _ca_file(v: Mapping[str, str]) -> Path | None:
-    path = _optional_path(v, "DIGEST_SMTP_CA_FILE")
-    if path is not None and not path.is_file():
-        raise SettingsError(
-            "DIGEST_SMTP_CA_FILE", str(path), "no such file", "give the path of a PEM certificate"
+def startup_warnings(environ: Mapping[str, str], env_file: Path | None) -> list[str]:
+    """Lines for stderr: a misspelled DIGEST_* name, a `.env` with secrets others can read."""
+    found = [w for w in (env_file_warning(env_file),) if w]
+    file_names = set(_env_file_values(env_file))
+    env_names = {k for k in environ if k.startswith("DIGEST_")}
+    for name in sorted((file_names | env_names) - set(BY_NAME)):
+        where = "the environment" if name in env_names else str(env_file)
+        guess = (
+            f"; did you mean {close}?" if (close := _closest(name)) else "; see: digest settings"
         )
-    return path
-
-
-def _mailto(v: Mapping[str, str]) -> str | None:
-    """The bare address of DIGEST_UNSUBSCRIBE_MAILTO (a leading "mailto:" is allowed)."""
-    raw = v.get("DIGEST_UNSUBSCRIBE_MAILTO")
-    if raw is None:
-        return None
-    bare = raw[len("mailto:") :] if raw.lower().startswith("mailto:") else raw
-    _check_address("DIGEST_UNSUBSCRIBE_MAILTO", bare)
-    return parseaddr(bare)[1]
-
-
-def _https_url(v: Mapping[str, str], name: str) -> str | None:
-    raw = v.get(name)
-    if raw is None:
-        return None
-    try:
-        parts = urlsplit(raw)
-    except ValueError:
-        parts = urlsplit("")
-    # A header line may not pass 998 characters (RFC 5322).
-    fits = len(raw) <= MAX_URL_LENGTH and _URL.match(raw)
-    if parts.scheme.lower() != "https" or not parts.hostname or not fits:
-        raise SettingsError(
-            name,
-            raw,
-            f"not an https URL (ASCII, at most {MAX_URL_LENGTH} characters, no spaces or <>)",
-            "use a form like https://example.org/unsubscribe?list=news",
-        )
-    return raw
-
-
-def _summarizer(v: Mapping[str, str]) -> str:
-    from digest.summary.summarizer import METHODS  # late: keeps settings import cheap
-
-    raw = v.get("DIGEST_SUMMARIZER", "news").lower()
-    if raw not in METHODS:
-        raise SettingsError(
-            "DIGEST_SUMMARIZER", raw, "unknown method", "choose one of " + ", ".join(METHODS)
-        )
-    return raw
-
-
-def _language(v: Mapping[str, str]) -> str | None:
-    raw = v.get("DIGEST_LANGUAGE")
-    if raw is None:
-        return None
-    from digest.summary.summarizer import languages, supported_language  # late, as above
-
-    found = supported_language(raw)
-    if found is None:
-        raise SettingsError(
-            "DIGEST_LANGUAGE",
-            raw,
-            "unknown language",
-            "unset it to detect each article's, or choose one of " + ", ".join(languages()),
-        )
+        found.append(f"warning: {name} (in {where}) is not a setting and is ignored{guess}")
     return found
 
 
+def _closest(name: str) -> str | None:
+    """The real name most like `name`, compared without the shared DIGEST_ prefix."""
+    tails = {n.removeprefix("DIGEST_"): n for n in BY_NAME}
+    close = difflib.get_close_matches(name.removeprefix("DIGEST_"), list(tails), n=1, cutoff=0.7)
+    return tails[close[0]] if close else None
+
+
 def env_file_warning(env_file: Path | None) -> str | None:
-    """One line when a `.env` holding the SMTP password is readable by other users."""
-    if env_file is None or not env_file.is_file():
+    """One line when a `.env` holding a secret is readable by other users."""
+    if env_file is None or not env_file.is_file() or not env_file.stat().st_mode & 0o077:
         return None
-    if not env_file.stat().st_mode & 0o077:
-        return None
-    if "DIGEST_SMTP_PASSWORD" not in env_file.read_text(encoding="utf-8", errors="replace"):
+    values = _env_file_values(env_file)
+    held = [s.name for s in TABLE if s.secret and values.get(s.name, "").strip()]
+    if not held:
         return None
     return (
-        f"warning: {env_file} holds DIGEST_SMTP_PASSWORD and other users can read it;"
+        f"warning: {env_file} holds {', '.join(held)} and other users can read it;"
         f" run: chmod 600 {env_file}"
     )
 
 
 def masked(settings: Settings) -> dict[str, str]:
-    """The settings as text for `digest status`, with the password hidden."""
+    """The settings as text for `digest status`, secrets hidden (keyed by attribute)."""
     shown: dict[str, str] = {}
     for name, value in vars(settings).items():
-        if name in ("smtp_password", "secret_key", "inbox_password"):
-            shown[name] = "********" if value else "(unset)"
+        row = _BY_FIELD.get(name)
+        if row is not None and row.secret:
+            shown[name] = MASK if value else "(unset)"
         elif isinstance(value, tuple):
             shown[name] = ", ".join(value)
         else:
             shown[name] = "(unset)" if value is None else str(value)
     return shown
+
+
+def path_settings(settings: Settings) -> dict[str, Path]:
+    """Every setting that names a folder or file, by name: for errors.path_error."""
+    found = {row.name: getattr(settings, row.field) for row in TABLE}
+    return {name: value for name, value in found.items() if isinstance(value, Path)}

@@ -21,6 +21,7 @@ class Readout:
     where: str
     is_url: bool
     title: str | None
+    section: str | None
     source: str | None
     published: datetime | None
     url: str | None
@@ -32,10 +33,11 @@ class Readout:
         return "\n\n".join(self.paragraphs)
 
     def as_json(self) -> dict[str, Any]:
-        """`path` (or `url` for a page), title, source, published, url, language, text."""
+        """`path` (or `url` for a page), title, section, source, published, url, language, text."""
         head: dict[str, Any] = {} if self.is_url else {"path": self.where}
         return head | {
             "title": self.title,
+            "section": self.section,
             "source": self.source,
             "published": self.published.isoformat() if self.published else None,
             "url": self.url,
@@ -64,6 +66,7 @@ def _read_file(path: Path, settings: Settings) -> Readout:
         where=str(path),
         is_url=False,
         title=article.title,
+        section=article.section,
         source=article.source,
         published=article.published,
         url=article.url,
@@ -83,6 +86,7 @@ def _read_page(url: str, settings: Settings) -> Readout:
         where=url,
         is_url=True,
         title=page.title,
+        section=page.section,
         source=page.source,
         published=page.published,
         url=page.url or final_url,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
+from digest.errors import UsageError
 from digest.settings import Settings
 
 
@@ -37,15 +40,30 @@ def feeds() -> None:
 def feeds_add(urls: tuple[str, ...]) -> None:
     """Add feeds by URL; they are polled on the next run or `digest fetch`.
 
+    Each URL is fetched once: a feed is added with its title and entry count; a
+    web page is searched for the feed it announces (<link rel="alternate">).
+    Anything else is refused (exit status 2); the other URLs are still added.
     The entries a feed lists already count as new within DIGEST_FEED_BACKLOG_DAYS
     and DIGEST_FEED_BACKLOG_ENTRIES.
 
-    Example: digest feeds add https://example.org/feed.xml https://example.com/atom
+    Example: digest feeds add https://example.org/feed.xml https://example.com/
     """
+    from digest.intake import fetch
     from digest.intake.feeds import catalog as feedlist
+    from digest.intake.feeds import poll as feedrun
 
-    for added in feedlist.add_feeds(_settings(), urls, now=_now()):
-        click.echo(f"{'added' if added.added else 'already polled'}: {added.url}")
+    settings, failed = _settings(), 0
+    with fetch.Fetcher(feedrun.policy(settings)) as client:
+        for url in urls:
+            try:
+                added = feedlist.add_feed(settings, client, url, now=_now())
+            except UsageError as exc:
+                failed += 1
+                click.echo(f"digest: error: {exc}", err=True)
+                continue
+            click.echo(added.line())
+    if failed:
+        sys.exit(UsageError.exit_code)
 
 
 @feeds.command("remove")
@@ -73,9 +91,10 @@ def feeds_list(as_json: bool) -> None:
     """
     from digest.intake.feeds import catalog as feedlist
 
-    rows = feedlist.list_feeds(_settings())
+    settings = _settings()
+    rows = feedlist.list_feeds(settings)
     for row in rows:
-        record = feedlist.feed_json(row)
+        record = feedlist.feed_json(row, timedelta(seconds=settings.feed_interval))
         if as_json:
             click.echo(json.dumps(record, ensure_ascii=False))
             continue
@@ -95,13 +114,20 @@ def feeds_list(as_json: bool) -> None:
 def feeds_import(path: Path) -> None:
     """Add every feed an OPML file lists (as feed readers export it; nested folders too).
 
+    Each outline skipped (not http(s), or no xmlUrl) is one line on stderr and
+    makes the exit status 1; the others are still added.
+
     Example: digest feeds import subscriptions.opml
     """
     from digest.intake.feeds import catalog as feedlist
 
-    added = feedlist.import_opml(_settings(), path, now=_now())
+    added, skipped = feedlist.import_opml(_settings(), path, now=_now())
+    for line in skipped:
+        click.echo(f"digest: {path}: skipped outline {line}", err=True)
     new = sum(a.added for a in added)
-    click.echo(f"imported {new} new feed(s), {len(added) - new} already polled")
+    tail = f", {len(skipped)} skipped" if skipped else ""
+    click.echo(f"imported {new} new feed(s), {len(added) - new} already polled{tail}")
+    sys.exit(1 if skipped else 0)
 
 
 @feeds.command("export")
@@ -121,14 +147,18 @@ def fetch(every: bool) -> None:
     """Poll every due feed now and write new entries into the seeds folder; one line per feed.
 
     `digest run` and `digest serve` do this first. A failing feed is reported and
-    skipped (exit status 0); nothing is sent.
+    skipped (exit status 0); nothing is sent. DIGEST_FETCH_WORKERS hosts are fetched
+    at once; what DIGEST_FETCH_BUDGET does not reach waits for the next fetch.
 
     Example: digest fetch
     """
     from digest.intake.feeds import poll as feedrun
 
-    report = feedrun.fetch_now(_settings(), now=_now(), every=every)
+    settings = _settings()
+    report = feedrun.fetch_now(settings, now=_now(), every=every)
     for result in report.results:
         click.echo(result.line)
+    if report.pages_waiting:
+        click.echo(feedrun.waiting_line(report.pages_waiting))
     if not report.results:
-        click.echo("no feed is due")
+        click.echo(feedrun.nothing_due(settings))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import traceback
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -13,14 +12,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from digest import __version__
+from digest.cli import failures, logs, run_report
 from digest.cli import feeds as cli_feeds
 from digest.cli import inbox as cli_inbox
-from digest.cli import logs
+from digest.cli.settings import settings as settings_command
 from digest.cli.subscribers import subscribers
-from digest.errors import DigestError
+from digest.errors import DigestError, UsageError
 from digest.records import Reporter
 from digest.runs import run as pipeline
-from digest.settings import Settings, env_file_warning, load_settings, parse_recipients
+from digest.settings import Settings, load_settings, parse_recipients, startup_warnings
 from digest.summary import cache as summaries
 
 if TYPE_CHECKING:
@@ -55,12 +55,15 @@ class Invocation:
     def __init__(self, env_file: Path, verbose: bool) -> None:
         self.env_file = env_file
         self.verbose = verbose
+        self.loaded: Settings | None = None
 
     def settings(self) -> Settings:
-        warning = env_file_warning(self.env_file)
-        if warning:
-            click.echo(f"digest: {warning}", err=True)
-        return load_settings(os.environ, self.env_file)
+        """Check every setting once, after warning of misspelled names and a readable .env."""
+        if self.loaded is None:
+            for warning in startup_warnings(os.environ, self.env_file):
+                click.echo(f"digest: {warning}", err=True)
+            self.loaded = load_settings(os.environ, self.env_file)
+        return self.loaded
 
 
 pass_invocation = click.make_pass_decorator(Invocation)
@@ -100,17 +103,35 @@ def cli(ctx: click.Context, env_file: Path, verbose: bool) -> None:
     "--to", "to", metavar="ADDR[,ADDR]", help="Send to these recipients instead of DIGEST_TO."
 )
 @click.option("--no-fetch", is_flag=True, help="Do not poll the feeds first.")
+@click.option(
+    "--due",
+    is_flag=True,
+    help="Send only what `digest serve` would send now: for running from cron.",
+)
 @pass_invocation
-def run(inv: Invocation, dry_run: bool, to: str | None, no_fetch: bool) -> None:
+def run(inv: Invocation, dry_run: bool, to: str | None, no_fetch: bool, due: bool) -> None:
     """Poll the due feeds, then send one digest now of the articles not sent yet.
 
     Messages left queued by an earlier failure are delivered first. A failing
-    feed is one line on stderr; the rest of the digest still goes out.
-    Exit status: 0 done (also when nothing is new), 1 delivery failed, 2 bad settings.
+    feed is one line on stderr; the rest of the digest still goes out. With
+    subscribers, every active reader gets theirs now, whatever their cadence;
+    `--due` sends only to the readers whose time has come (or, with no readers,
+    only when a DIGEST_SCHEDULE time has come since the last): run it from cron
+    every few minutes. Exit status: 0 done (also when nothing is new or due),
+    1 delivery failed, 2 bad usage or settings.
 
     Example: digest run --to me@example.org
     """
     settings = inv.settings()
+    if due and (dry_run or to is not None):
+        raise UsageError("--due goes alone", "leave out --to and --dry-run")
+    if due:
+        from digest.runs import serve as scheduler
+
+        done = scheduler.run_due(settings, reporter=ClickReporter(), fetch=not no_fetch)
+        code = 0 if done.result is None else run_report.finish(done.result, settings)
+        click.echo(done.note)
+        sys.exit(code)
     recipients = parse_recipients(to, "--to") if to is not None else None
     result = pipeline.run_once(
         settings,
@@ -119,26 +140,7 @@ def run(inv: Invocation, dry_run: bool, to: str | None, no_fetch: bool) -> None:
         recipients=recipients,
         fetch=not no_fetch,
     )
-    _report_run(result, settings)
-    for error in result.errors:
-        click.echo(f"digest: error: {error}", err=True)
-    sys.exit(result.exit_code)
-
-
-def _report_run(result: pipeline.RunResult, settings: Settings) -> None:
-    where = "SMTP" if settings.is_smtp else "the outbox"
-    if result.accepted:
-        click.echo(
-            f"delivered to {len(result.accepted)} recipient(s) via {where}: "
-            + ", ".join(result.accepted)
-        )
-    for refused in result.refused:
-        click.echo(f"refused: {refused}", err=True)
-    if result.status == "nothing-new":
-        click.echo("nothing new to send")
-    elif result.digest is not None:
-        n = result.digest.article_count
-        click.echo(f"{result.status}: digest of {n} article(s), saved as {result.eml_path}")
+    sys.exit(run_report.finish(result, settings))
 
 
 @cli.command()
@@ -250,14 +252,15 @@ def _print_summary(path: Path, article: Article, summary: Summary, as_json: bool
     "--json",
     "as_json",
     is_flag=True,
-    help="One JSON object a line: path (or url), title, source, published, url, language, text.",
+    help="One JSON object a line: path (or url), title, section, source, published, url,"
+    " language, text.",
 )
 @pass_invocation
 def extract(inv: Invocation, targets: tuple[str, ...], as_json: bool) -> None:
     """Show what the loader reads from article files or web pages; sends and records nothing.
 
-    The tool for an entry that looks wrong: the title, source, date, link,
-    language and text exactly as a digest would take them. Exit status 1
+    The tool for an entry that looks wrong: the title, section, source, date,
+    link, language and text exactly as a digest would take them. Exit status 1
     if any input could not be read (the others are still shown).
 
     Example: digest extract seeds/story.html https://example.org/news/1 --json
@@ -284,6 +287,7 @@ def _readout_block(readout: Readout) -> str:
     published = readout.published.isoformat() if readout.published else None
     fields = [
         ("title", readout.title),
+        ("section", readout.section),
         ("source", readout.source),
         ("published", published),
         ("url", readout.url),
@@ -360,32 +364,26 @@ def status(inv: Invocation) -> None:
 cli.add_command(cli_feeds.feeds)
 cli.add_command(cli_feeds.fetch)
 cli.add_command(subscribers)
+cli.add_command(settings_command)
 cli.add_command(cli_inbox.inbox)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the group, turning our errors into one line and an exit code."""
-    verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+    """Entry point: run the group, turning every failure into one line and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    verbose = "-v" in args or "--verbose" in args
+    ctx: click.Context | None = None
     try:
-        cli.main(args=argv, prog_name="digest", standalone_mode=False)
+        with cli.make_context("digest", list(args)) as ctx:
+            cli.invoke(ctx)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
     except click.exceptions.Abort:
         click.echo("digest: interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
-    except DigestError as exc:
-        if verbose:
-            traceback.print_exc()
-        kind = "error" if exc.exit_code else "skipped"
-        click.echo(f"digest: {kind}: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # a bug: still one line unless --verbose
-        if verbose:
-            traceback.print_exc()
-        click.echo(
-            f"digest: internal error: {type(exc).__name__}: {exc} "
-            "(run with --verbose for the traceback)",
-            err=True,
-        )
-        sys.exit(1)
+    except Exception as exc:  # ours as one line; an OS error names its setting; a bug too
+        obj = ctx.obj if ctx is not None else None
+        sys.exit(failures.report(exc, getattr(obj, "loaded", None), verbose))

@@ -55,6 +55,13 @@ def report(settings: Settings, *, now: datetime | None = None) -> StatusReport:
         queued, recent = tuple(store.queued()), tuple(store.recent_digests())
         last_run = scheduler.last_run(store)
         readers = summary_lines(store.subscribers())
+        sends = scheduler.reader_sends(settings, store)
+    if sends is not None:  # readers have their own times: the next is the soonest of theirs
+        from digest.runs import cadence
+
+        next_run = cadence.next_send_text(sends, moment)
+    else:
+        next_run = scheduler.next_run_text(settings, last_run, moment)
     return StatusReport(
         pending=pending,
         feeds=f"feeds: {sum(counts.values())} ({counts['failing']} failing,"
@@ -62,7 +69,7 @@ def report(settings: Settings, *, now: datetime | None = None) -> StatusReport:
         queued=queued,
         recent=recent,
         schedule=f"{settings.schedule} (timezone {settings.timezone or 'system'})",
-        next_run=scheduler.next_run_text(settings, last_run, moment),
+        next_run=next_run,
         settings=masked(settings),
         subscribers=readers,
     )

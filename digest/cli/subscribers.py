@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,14 +15,18 @@ from digest.errors import UsageError
 from digest.readers.subscribers import (
     PreferenceError,
     check_email,
+    form_text,
     parse_preferences,
     preference_fields,
     read_csv,
     unknown_sections,
     write_csv,
 )
-from digest.records import Subscriber
+from digest.records import Preferences, Subscriber
 from digest.store import Store
+
+if TYPE_CHECKING:
+    from digest.runs.cadence import NextSend
 
 # the group's Invocation of digest.cli.main (kept loose here to avoid a cycle)
 pass_obj = click.pass_obj
@@ -35,19 +40,47 @@ def subscribers() -> None:
     """
 
 
+def _reader_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options of `add` and `edit`: a reader's name and preferences."""
+    options = [
+        click.option("--name", help="How to address them (the To: line's name)."),
+        click.option("--every", metavar="daily|weekly", help="Cadence (default daily)."),
+        click.option("--day", metavar="mon..sun", help="Weekday for --every weekly (default mon)."),
+        click.option("--at", metavar="HH:MM", help="Time of day (default: DIGEST_SCHEDULE)."),
+        click.option(
+            "--timezone", metavar="IANA", help="e.g. Europe/Paris (default DIGEST_TIMEZONE)."
+        ),
+        click.option("--sections", metavar="A,B", help="Only these sections (any case)."),
+        click.option(
+            "--include", metavar="WORDS", help="Only articles with one of these words/phrases."
+        ),
+        click.option(
+            "--exclude", metavar="WORDS", help="No article with any of these words/phrases."
+        ),
+        click.option(
+            "--max",
+            "max_",
+            metavar="N",
+            help="At most N full entries (default DIGEST_MAX_ARTICLES).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _checked(email: str, fields: dict[str, str]) -> tuple[str, Preferences]:
+    """The bare address and the preferences, or one UsageError naming the option."""
+    try:
+        return check_email(email), parse_preferences(fields)
+    except PreferenceError as exc:
+        what = "EMAIL" if exc.field == "email" else f"--{exc.field}"
+        raise UsageError(f"{what} {exc.value!r}: {exc.why}", exc.hint) from None
+
+
 @subscribers.command()
 @click.argument("email")
-@click.option("--name", help="How to address them.")
-@click.option("--every", metavar="daily|weekly", help="Cadence (default daily).")
-@click.option("--day", metavar="mon..sun", help="Weekday for --every weekly (default mon).")
-@click.option("--at", metavar="HH:MM", help="Time of day (default: DIGEST_SCHEDULE).")
-@click.option("--timezone", metavar="IANA", help="e.g. Europe/Paris (default DIGEST_TIMEZONE).")
-@click.option("--sections", metavar="A,B", help="Only these sections (any case).")
-@click.option("--include", metavar="WORDS", help="Only articles with one of these words/phrases.")
-@click.option("--exclude", metavar="WORDS", help="No article with any of these words/phrases.")
-@click.option(
-    "--max", "max_", metavar="N", help="At most N full entries (default DIGEST_MAX_ARTICLES)."
-)
+@_reader_options
 @pass_obj
 def add(
     ctx: object, /, email: str, name: str | None, max_: str | None, **options: str | None
@@ -60,17 +93,75 @@ def add(
     --timezone Europe/Paris --include "climate,solar power" --max 10
     """
     fields = {k: v or "" for k, v in options.items()} | {"max": max_ or ""}
-    try:
-        address = check_email(email)
-        prefs = parse_preferences(fields)
-    except PreferenceError as exc:
-        what = "EMAIL" if exc.field == "email" else f"--{exc.field}"
-        raise UsageError(f"{what} {exc.value!r}: {exc.why}", exc.hint) from None
+    address, prefs = _checked(email, fields)
     with _store(ctx) as store:
-        if store.add_subscriber(address, name, prefs, datetime.now(UTC)) is None:
-            raise UsageError(f"{address} is already a subscriber", "change them with pause/resume")
+        if store.add_subscriber(address, _name(name), prefs, datetime.now(UTC)) is None:
+            raise UsageError(f"{address} is already a subscriber", "change them with `edit`")
         _warn_sections(store, prefs.sections)
     click.echo(f"added {address}")
+
+
+@subscribers.command()
+@click.argument("email")
+@_reader_options
+@pass_obj
+def edit(
+    ctx: object, /, email: str, name: str | None, max_: str | None, **options: str | None
+) -> None:
+    """Change a reader's name or preferences; the options not given stay as they are.
+
+    An empty value (--sections "") sets that preference back to the default.
+
+    Example: digest subscribers edit ann@example.org --every daily --sections "" --max 5
+    """
+    given = {k: v for k, v in (options | {"max": max_}).items() if v is not None}
+    with _store(ctx) as store:
+        found = _existing(store, email)
+        fields = preference_fields(found.prefs) | given
+        if "every" in given and given["every"].strip().lower() == "daily" and "day" not in given:
+            fields["day"] = ""  # a weekly reader made daily drops their weekday
+        _, prefs = _checked(found.email, fields)
+        new_name = found.name if name is None else _name(name)
+        store.edit_subscriber(found.id, new_name, prefs)
+        _warn_sections(store, prefs.sections)
+    shown = ", ".join(f"{k}={v}" for k, v in preference_fields(prefs).items() if v)
+    click.echo(f"changed {found.email}: {shown or 'the defaults'}")
+
+
+@subscribers.command()
+@click.argument("email")
+@pass_obj
+def link(ctx: object, /, email: str) -> None:
+    """Print a reader's preferences link (for a reader who lost their emails).
+
+    The page also pauses, resumes and unsubscribes. Send it only to the reader's own address.
+
+    Example: digest subscribers link ann@example.org
+    """
+    from digest.readers import tokens  # late: itsdangerous only for this command
+
+    settings = ctx.settings()  # type: ignore[attr-defined]
+    if settings.public_url is None:
+        raise UsageError(
+            "DIGEST_PUBLIC_URL is not set, so there are no reader pages to link to",
+            "set it to the https:// address `digest web` is served at",
+        )
+    with _store(ctx, readonly=True) as store:
+        found = _existing(store, email)
+    secret = tokens.secret_key(settings.state_dir, settings.secret_key)
+    token = tokens.make(secret, "preferences", found.id, found.key)
+    click.echo(f"{settings.public_url}/preferences/{token}")
+
+
+def _name(raw: str | None) -> str | None:
+    return form_text(raw or "") or None
+
+
+def _existing(store: Store, email: str) -> Subscriber:
+    found = store.subscriber_by_email(email.strip())
+    if found is None:
+        raise UsageError(f"{email} is not a subscriber", "see `digest subscribers list`")
+    return found
 
 
 @subscribers.command(name="import")
@@ -96,7 +187,10 @@ def import_(ctx: object, /, file: Path) -> None:
     now = datetime.now(UTC)
     with _store(ctx) as store:
         for row in rows:
-            if store.add_subscriber(row.email, row.name, row.prefs, now, row.status) is None:
+            added_id = store.add_subscriber(
+                row.email, row.name, row.prefs, now, row.status, row.consent
+            )
+            if added_id is None:
                 lines.append((row.line, f"{row.email} is already a subscriber; row skipped"))
             else:
                 added += 1
@@ -111,22 +205,32 @@ def import_(ctx: object, /, file: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per reader, one a line.")
 @pass_obj
 def list_(ctx: object, /, as_json: bool) -> None:
-    """Show every reader: email, name, status, preferences, last sent.
+    """Show every reader: email, name, status, preferences, last sent, next due.
+
+    "next due" is when `digest serve` (or `digest run --due`) sends to them next;
+    "-" for a reader who is not active.
 
     Example: digest subscribers list --json
     """
+    from digest.runs.cadence import next_sends
+
     with _store(ctx, readonly=True) as store:
         found = store.subscribers()
+        due = {n.reader.id: n for n in next_sends(ctx.settings(), store)}  # type: ignore[attr-defined]
     for s in found:
         if as_json:
-            click.echo(json.dumps(_as_json(s), ensure_ascii=False))
+            click.echo(json.dumps(_as_json(s, due.get(s.id)), ensure_ascii=False))
         else:
             shown = ", ".join(f"{k}={v}" for k, v in preference_fields(s.prefs).items() if v)
             last = f"{s.last_sent:%Y-%m-%d %H:%M}" if s.last_sent else "never"
-            click.echo(f"{s.email}\t{s.name or '-'}\t{s.status}\t{shown}\tlast sent {last}")
+            upcoming = due[s.id].when if s.id in due else "-"
+            click.echo(
+                f"{s.email}\t{s.name or '-'}\t{s.status}\t{shown}\tlast sent {last}"
+                f"\tnext due {upcoming}"
+            )
 
 
-def _as_json(s: Subscriber) -> dict[str, object]:
+def _as_json(s: Subscriber, due: NextSend | None) -> dict[str, object]:
     return {
         "email": s.email,
         "name": s.name,
@@ -134,48 +238,62 @@ def _as_json(s: Subscriber) -> dict[str, object]:
         "preferences": preference_fields(s.prefs),
         "joined": s.joined.isoformat(),
         "last_sent": s.last_sent.isoformat() if s.last_sent else None,
+        "next_due": due.at.isoformat() if due is not None and due.at is not None else None,
+        "consent": vars(s.consent) if s.consent else None,
     }
 
 
-def _status_command(name: str, status: str | None, done: str) -> Callable[..., None]:
-    @pass_obj
-    def command(ctx: object, /, email: str) -> None:
-        with _store(ctx) as store:
-            found = store.subscriber_by_email(email.strip())
-            if found is None:
-                raise UsageError(f"{email} is not a subscriber", "see `digest subscribers list`")
-            if status is None:
-                store.remove_subscriber(found.id)
-            else:
-                store.set_status(found.id, status)
-        click.echo(f"{done} {found.email}")
+@subscribers.command()
+@click.argument("email")
+@pass_obj
+def pause(ctx: object, /, email: str) -> None:
+    """Stop sending to a reader for now (they keep their place).
 
-    return command
+    Example: digest subscribers pause ann@example.org
+    """
+    with _store(ctx) as store:
+        found = _existing(store, email)
+        store.set_status(found.id, "paused")
+    click.echo(f"paused {found.email}")
 
 
-_HELP = {
-    "pause": (
-        "paused",
-        "Stop sending to a reader for now (they keep their place).\n\n"
-        "Example: digest subscribers pause ann@example.org",
-    ),
-    "resume": (
-        "active",
-        "Send to a reader again; also clears `bouncing`.\n\n"
-        "Example: digest subscribers resume ann@example.org",
-    ),
-    "remove": (
-        None,
-        "Forget a reader (to keep them out, prefer pause: an import adds them back).\n\n"
-        "Example: digest subscribers remove ann@example.org",
-    ),
-}
-for _name, (_status, _doc) in _HELP.items():
-    _fn = _status_command(
-        _name, _status, {"pause": "paused", "resume": "resumed"}.get(_name, "removed")
-    )
-    _fn.__doc__ = _doc
-    subscribers.command(name=_name, help=_doc)(click.argument("email")(_fn))
+@subscribers.command()
+@click.argument("email")
+@click.option("--force", is_flag=True, help="Also a reader who unsubscribed themselves.")
+@pass_obj
+def resume(ctx: object, /, email: str, force: bool) -> None:
+    """Send to a reader again; also clears `bouncing`.
+
+    A reader who unsubscribed themselves withdrew their consent: they are resumed only
+    with --force (when they asked you to, say).
+
+    Example: digest subscribers resume ann@example.org
+    """
+    with _store(ctx) as store:
+        found = _existing(store, email)
+        if found.status == "unsubscribed" and not force:
+            raise UsageError(
+                f"{found.email} unsubscribed themselves; their consent is gone",
+                "they can sign up again, or, if they asked you to, add --force",
+            )
+        store.set_status(found.id, "active")
+    click.echo(f"resumed {found.email}")
+
+
+@subscribers.command()
+@click.argument("email")
+@pass_obj
+def remove(ctx: object, /, email: str) -> None:
+    """Forget a reader (to keep them out, prefer pause: an import adds them back).
+
+    Their old links stop working for good: a reader added later never gets their id's powers.
+
+    Example: digest subscribers remove ann@example.org
+    """
+    with _store(ctx) as store:
+        found = _existing(store, email)
+        store.remove_subscriber(found.id)
+    click.echo(f"removed {found.email}")
 
 
 @subscribers.command()
@@ -206,8 +324,6 @@ class _store:  # noqa: N801 - used as `with _store(ctx) as store`
 
 
 def _warn_sections(store: Store, sections: tuple[str, ...]) -> None:
-    from digest.records import Preferences
-
     unknown = unknown_sections(
         Preferences(sections=tuple(dict.fromkeys(sections))), store.known_sections()
     )

@@ -16,7 +16,7 @@ from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import Policy
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from types import TracebackType
 
 from digest.errors import DeliveryError
@@ -139,6 +139,12 @@ def _to_line(recipient: str) -> bytes:
 
 
 to_line = _to_line  # the To header line as written out (digest.delivery.personalize fills it in)
+
+
+def named(name: str | None, address: str) -> str:
+    """The To: value for a reader: `Name <address>` when their name is known, else the address."""
+    shown = clean_line(name or "")
+    return formataddr((shown, address)) if shown else address
 
 
 @dataclass(frozen=True)
@@ -289,7 +295,7 @@ def _map_error(exc: BaseException, s: Settings) -> DeliveryError:
         what = "STARTTLS" if s.smtp_security == "starttls" else "AUTH"
         return DeliveryError(
             f"{where} does not offer {what}",
-            "use DIGEST_SMTP_SECURITY=ssl for a TLS port (465)"
+            _NO_STARTTLS
             if what == "STARTTLS"
             else "unset DIGEST_SMTP_USERNAME or use a server that supports AUTH",
             permanent=True,
@@ -328,12 +334,20 @@ def _timeout(where: str, s: Settings) -> DeliveryError:
     return DeliveryError(f"{where}: no answer within {s.smtp_timeout:g} s", hint)
 
 
+# Each hint names every other mode, so following one never leads back to where it started.
+_NO_STARTTLS = (
+    "a local relay without TLS wants DIGEST_SMTP_SECURITY=none (port 25);"
+    " a port that speaks TLS from the start wants DIGEST_SMTP_SECURITY=ssl (465)"
+)
+
+
 def _tls_hint(s: Settings) -> str:
     if s.smtp_security == "ssl":
         return (
-            "this port does not speak TLS from the start: set DIGEST_SMTP_SECURITY=starttls"
-            " (ssl is for port 465)"
+            "this port does not speak TLS from the start (ssl is for 465): set"
+            " DIGEST_SMTP_SECURITY=starttls if it offers STARTTLS (587), or none for a local"
+            " relay without TLS (25)"
         )
     if s.smtp_security == "starttls":
-        return "if the port speaks TLS from the start (465), set DIGEST_SMTP_SECURITY=ssl"
-    return "check DIGEST_SMTP_SECURITY (starttls, ssl or none)"
+        return _NO_STARTTLS
+    return "check DIGEST_SMTP_SECURITY (starttls for 587, ssl for 465, none for a local relay)"

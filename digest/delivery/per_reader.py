@@ -56,25 +56,27 @@ def _per_reader(
 ) -> Callable[[EmailMessage], Addresser]:
     """Each active reader's address and tokens filled into the saved message (then signed)."""
     from digest.delivery import mail
-    from digest.delivery.personalize import Template
+    from digest.delivery.personalize import Marker, Template
     from digest.readers import tokens  # late: a plain DIGEST_TO run loads no itsdangerous
 
     secret = tokens.secret_key(settings.state_dir, settings.secret_key)
 
     def make(msg: EmailMessage) -> Addresser:
         data = queued.eml_path.read_bytes()
-        unsub, prefs = f"{marker}u", f"{marker}p"
-        template = Template(data, mail.to_line(f"to-{marker}@invalid"), (unsub, prefs))
+        mark = Marker(marker)
+        unsub, prefs = mark.placeholders
+        template = Template(data, mail.to_line(mark.address), mark.placeholders)
 
         def address(recipient: str) -> bytes | None:
             reader = store.recipient_status(recipient)
             if reader is None or reader[1] != "active":
                 return None
+            reader_id, _, key, name = reader
             values = {
-                unsub: tokens.make(secret, "unsubscribe", reader[0]),
-                prefs: tokens.make(secret, "preferences", reader[0]),
+                unsub: tokens.make(secret, "unsubscribe", reader_id, key),
+                prefs: tokens.make(secret, "preferences", reader_id, key),
             }
-            out = template.fill(mail.to_line(recipient), values)
+            out = template.fill(mail.to_line(mail.named(name, recipient)), values)
             return sign(out) if sign is not None else out
 
         return address

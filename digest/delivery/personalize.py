@@ -11,10 +11,42 @@ again per reader would cost milliseconds each; this costs microseconds.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 QP_WIDTH = 76  # RFC 2045: encoded lines, the soft-break "=" included
 _CRLF = b"\r\n"
+
+
+@dataclass(frozen=True)
+class Marker:
+    """The random marker a readers' message is saved with, and the placeholders made of it."""
+
+    value: str
+
+    @classmethod
+    def new(cls) -> Marker:
+        return cls(secrets.token_hex(16))
+
+    @property
+    def address(self) -> str:
+        """The To address of the saved message; each reader's own replaces it."""
+        return f"to-{self.value}@invalid"
+
+    @property
+    def unsubscribe(self) -> str:
+        """Where the reader's unsubscribe token goes."""
+        return f"{self.value}u"
+
+    @property
+    def preferences(self) -> str:
+        """Where the reader's preferences token goes."""
+        return f"{self.value}p"
+
+    @property
+    def placeholders(self) -> tuple[str, str]:
+        return (self.unsubscribe, self.preferences)
 
 
 class Template:

@@ -1,9 +1,13 @@
-"""Keep every digest sent as a standalone HTML page, with an index.html newest first.
+"""Keep every edition as a standalone HTML page, with an index.html newest first.
 
 The archive page lists every article of its digest by title or in full: no
 inbox clips it, so the "and 1,240 more" of the email are all there. The index
 is rebuilt from the folder itself each time, so deleting a page by hand is
 all it takes to drop it.
+
+The index lists each edition once, as the full digest. A reader's own copy (their
+filters) is kept apart in READERS_FOLDER, never listed: it says who reads what,
+and opens only through the signed link in their email (the web's /copy/TOKEN).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from digest.errors import DigestError
 
 INDEX_TEMPLATE = "archive_index.html.j2"
 INDEX_NAME = "index.html"
+READERS_FOLDER = "readers"  # readers' own copies, under the archive folder, never listed
 _PAGE_NAME = re.compile(r"^digest-(\d{8}-\d{6})(-.*)?\.html$")
 _TITLE = re.compile(r"<title>(.*?)</title>", re.DOTALL | re.IGNORECASE)
 _HEAD_CHARS = 65_536  # the <title> sits in <head>, after at most a <style> block
@@ -48,10 +53,12 @@ def keep(
     templates_dir: Path | None = None,
     title: str = "News digest",
     unsubscribe: str | None = None,
+    listed: bool = True,
 ) -> Path:
     """Save the whole digest as `<stem>.html`, then rewrite index.html.
 
     `stem` starts "digest-YYYYmmdd-HHMMSS" (the outbox name), which orders the index.
+    Not `listed`: a reader's copy, saved in READERS_FOLDER; the index stays as it is.
     """
     page = render.render(
         compose.unabridged(digest),
@@ -59,11 +66,12 @@ def keep(
         title=title,
         unsubscribe=unsubscribe,
     ).html
-    path = archive_dir / f"{stem}.html"
+    path = (archive_dir if listed else archive_dir / READERS_FOLDER) / f"{stem}.html"
     try:
         write_atomic(path, page.encode("utf-8"))
-        index = index_page(archive_dir, templates_dir=templates_dir, title=title)
-        write_atomic(archive_dir / INDEX_NAME, index.encode("utf-8"))
+        if listed:
+            index = index_page(archive_dir, templates_dir=templates_dir, title=title)
+            write_atomic(archive_dir / INDEX_NAME, index.encode("utf-8"))
     except OSError as exc:
         raise ArchiveError(
             f"cannot write the archive in {archive_dir}: {exc.strerror or exc}",

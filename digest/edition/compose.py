@@ -68,7 +68,9 @@ class Digest:
 
 
 def reading_minutes(article: Article) -> int:
-    """Whole minutes to read the full article, at least one."""
+    """Whole minutes to read the full article, at least one; 0 for a headline without text."""
+    if not article.paragraphs:
+        return 0
     return max(1, math.ceil(article.word_count / WORDS_PER_MINUTE))
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from digest.delivery import queue as deliver
+from digest.delivery.personalize import Marker
 from digest.edition import compose
 from digest.errors import DigestError
 from digest.records import Article, Reporter
@@ -50,17 +51,12 @@ class Links:
 
 @dataclass(frozen=True)
 class Readers:
-    """The readers' part of an edition: the marker standing for each one's tokens, and the
-    watermarks that move to `seq` in the same transaction as the edition is queued."""
+    """The readers' part of an edition: the marker standing for each one's address and
+    tokens, and the watermarks that move to `seq` in the same transaction as it is queued."""
 
-    marker: str
+    marker: Marker
     marks: Sequence[tuple[int, str | None]]  # (reader id, the scheduled time this run handles)
     seq: int
-
-    @property
-    def placeholders(self) -> tuple[str, str]:
-        """Where the unsubscribe and preferences tokens go (digest.delivery.per_reader)."""
-        return (f"{self.marker}u", f"{self.marker}p")
 
 
 @dataclass(frozen=True)
@@ -92,6 +88,7 @@ class Published:
 
     digest: compose.Digest
     eml_path: Path
+    recipients: tuple[str, ...] = ()  # who it was queued for
 
 
 def stem_for(created: datetime, articles: Sequence[Article], number: int | None = None) -> str:
@@ -124,9 +121,9 @@ def publish(ctx: RunContext, edition: Edition) -> Published | None:
     if digest.is_empty and edition.articles and not edition.send_empty:
         return None
     eml_path = _queue(ctx, edition, built)
-    if not digest.is_empty:
-        archive_copy(ctx.settings, digest, edition.stem, ctx.reporter)
-    return Published(digest, eml_path)
+    if not digest.is_empty:  # a readers' edition is theirs: kept apart, never listed
+        archive_copy(ctx.settings, digest, edition.stem, ctx.reporter, edition.readers is None)
+    return Published(digest, eml_path, edition.recipients)
 
 
 def build(
@@ -166,6 +163,7 @@ def _render(settings: Settings, digest: compose.Digest, links: Links) -> Rendere
     return render.render(
         digest,
         templates_dir=settings.templates_dir,
+        title=settings.title,
         budget_bytes=settings.html_budget_kb * 1024,
         unsubscribe=links.unsubscribe or unsubscribe_mailto(settings),
         preferences=links.preferences,
@@ -189,12 +187,13 @@ def message(
         text=rendered.text,
         html=rendered.html,
         sender=settings.sender,
-        recipients=recipients if readers is None else (f"to-{readers.marker}@invalid",),
+        recipients=recipients if readers is None else (readers.marker.address,),
         date=created,
+        list_name=settings.title,
         unsubscribe_mailto=settings.unsubscribe_mailto,
         unsubscribe_url=links.unsubscribe,
         # each reader's mailto subject carries their token: the inbox reads it back
-        unsubscribe_token=readers.placeholders[0] if readers is not None else None,
+        unsubscribe_token=readers.marker.placeholders[0] if readers is not None else None,
     )
     if readers is not None and links.unsubscribe is not None:
         # the reader's own one-click URL first (what Gmail and Yahoo act on), then the mailto
@@ -208,7 +207,7 @@ def _queue(ctx: RunContext, edition: Edition, built: Built) -> Path:
     settings, rendered, readers = ctx.settings, built.rendered, edition.readers
     msg = message(settings, rendered, edition.recipients, edition.created, edition.links, readers)
     html = rendered.html
-    for placeholder in readers.placeholders if readers else ():
+    for placeholder in readers.marker.placeholders if readers else ():
         html = html.replace(placeholder, "")  # the outbox copy is nobody's
     eml_path = deliver.save_to_outbox(settings.outbox_dir, edition.stem, msg.as_bytes(), html)
     row: dict[str, Any] = {
@@ -220,7 +219,11 @@ def _queue(ctx: RunContext, edition: Edition, built: Built) -> Path:
     }
     if readers is not None:  # readers' copies are told apart by the arrival sequence
         ctx.store.queue_personal(
-            marker=readers.marker, stem=edition.stem, marks=readers.marks, seq=readers.seq, **row
+            marker=readers.marker.value,
+            stem=edition.stem,
+            marks=readers.marks,
+            seq=readers.seq,
+            **row,
         )
         return eml_path
     sketches = [(aid, s.values, s.size) for aid, s in built.sketches.items()]
@@ -258,12 +261,14 @@ def unsubscribe_mailto(settings: Settings, readers: Readers | None = None) -> st
     for readers, with the placeholder of their token in its subject."""
     from digest.delivery import mail
 
-    token = readers.placeholders[0] if readers is not None else None
+    token = readers.marker.placeholders[0] if readers is not None else None
     return mail.unsubscribe_targets(settings.sender, settings.unsubscribe_mailto, token=token)[0]
 
 
-def archive_copy(settings: Settings, digest: compose.Digest, stem: str, rep: Reporter) -> None:
-    """Keep the digest in DIGEST_ARCHIVE_DIR; a failure there is reported, not fatal."""
+def archive_copy(
+    settings: Settings, digest: compose.Digest, stem: str, rep: Reporter, listed: bool = True
+) -> None:
+    """Keep the digest in DIGEST_ARCHIVE_DIR (not `listed`: a reader's copy); never fatal."""
     from digest.edition import archive
 
     try:
@@ -272,7 +277,9 @@ def archive_copy(settings: Settings, digest: compose.Digest, stem: str, rep: Rep
             stem,
             digest,
             templates_dir=settings.templates_dir,
+            title=settings.title,
             unsubscribe=settings.unsubscribe_url or unsubscribe_mailto(settings),
+            listed=listed,
         )
     except DigestError as exc:
         rep.say(f"archive: {exc}")

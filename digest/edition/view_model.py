@@ -38,7 +38,8 @@ class EntryView:
 
     @property
     def meta(self) -> str:
-        parts = [self.source, self.section, self.published, f"{self.reading_minutes} min read"]
+        minutes = f"{self.reading_minutes} min read" if self.reading_minutes else None
+        parts = [self.source, self.section, self.published, minutes]
         return " · ".join(p for p in parts if p)
 
 

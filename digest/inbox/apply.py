@@ -175,7 +175,8 @@ def _unsubscribe_mail(
 
     secret = tokens.secret_key(settings.state_dir, settings.secret_key)
     try:
-        reader = store.subscriber(tokens.read(secret, "unsubscribe", u.token))
+        claim = tokens.read(secret, "unsubscribe", u.token)
+        reader = store.claimed(claim.id, claim.key)  # only the reader it was made for
     except tokens.TokenError:
         reader = None
     if reader is None:

@@ -10,6 +10,7 @@ the tree rather than the text.
 
 from __future__ import annotations
 
+import json
 import re
 from copy import deepcopy
 from dataclasses import dataclass, replace
@@ -55,6 +56,7 @@ class Page:
     published: datetime | None = None
     url: str | None = None  # the canonical URL when the page names one, else the one given
     language: str | None = None
+    section: str | None = None  # `article:section`, else JSON-LD `articleSection`
     cut: bool = False  # the page was longer than `max_bytes` and only its start was read
     from_feed: bool = False  # the text is the feed's, not the page's
 
@@ -116,6 +118,7 @@ def _page(found: Any, meta: dict[str, str], url: str | None, cut: bool) -> Page:
         published=_date(meta.get("published")) or _date(found.date),
         url=_clean(found.url) or url,
         language=meta.get("language") or _clean(found.language),
+        section=meta.get("section"),
         cut=cut,
     )
 
@@ -205,17 +208,51 @@ _PUBLISHED = (
 
 
 def _own_meta(tree: HtmlElement) -> dict[str, str]:
-    """What trafilatura reduces or skips: the full publication time and the page's language."""
+    """What trafilatura reduces or skips: the full publication time, language and section."""
     meta: dict[str, str] = {}
     for element in tree.iter("meta"):
         key = element.get("property") or element.get("name") or element.get("itemprop") or ""
-        value = (element.get("content") or "").strip()
+        value = _clean(element.get("content"))
         if key.lower() in _PUBLISHED and value and "published" not in meta:
             meta["published"] = value
+        if key.lower() == "article:section" and value and "section" not in meta:
+            meta["section"] = value
     lang = (tree.get("lang") or "").strip()
     if lang:
         meta["language"] = lang
+    section = meta.get("section") or _ld_section(tree)
+    if section:
+        meta["section"] = section
     return meta
+
+
+def _ld_section(tree: HtmlElement) -> str | None:
+    """The first `articleSection` in the page's JSON-LD blocks (a list gives its first)."""
+    for script in tree.iter("script"):
+        if "ld+json" not in (script.get("type") or "").lower():
+            continue
+        try:
+            found = _section_in(json.loads(script.text or ""), 0)
+        except (ValueError, RecursionError):
+            continue
+        if found:
+            return found
+    return None
+
+
+def _section_in(data: Any, depth: int) -> str | None:
+    """`articleSection` anywhere in a JSON-LD value (an @graph, a list), a few levels deep."""
+    if depth > 4:
+        return None
+    if isinstance(data, list):
+        return next(filter(None, (_section_in(item, depth + 1) for item in data)), None)
+    if not isinstance(data, dict):
+        return None
+    value = data.get("articleSection")
+    value = value[0] if isinstance(value, list) and value else value
+    if isinstance(value, str) and _clean(value):
+        return _clean(value)
+    return next(filter(None, (_section_in(v, depth + 1) for v in data.values())), None)
 
 
 def _from_feed(page: Page | None, feed_text: str | None, url: str | None) -> Page | None:

@@ -3,8 +3,9 @@
 Safe with untrusted links: http/https only; the address a name resolves to is
 checked on every hop and the connection goes to that very address (no window
 for DNS rebinding); bodies are cut at `max_bytes` of *decoded* bytes and the
-whole exchange at `timeout` seconds. Polite: one request at a time, `delay`
-seconds between two requests to one host, conditional GET, a User-Agent.
+whole exchange at `timeout` seconds. Polite: one request at a time to a host, `delay`
+seconds between two requests to it, conditional GET, a User-Agent. Thread-safe: many
+hosts are fetched at once by digest.intake.feeds.crew.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import ipaddress
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
 from types import TracebackType
@@ -91,19 +93,45 @@ Monotonic = Callable[[], float]
 Sleep = Callable[[float], None]
 
 
+class _Exchange:
+    """One GET in flight: the sockets it opened, so its watchdog can cut them."""
+
+    def __init__(self) -> None:
+        self.sockets: list[socket.socket] = []
+        self.aborted = False
+
+    def abort(self) -> None:
+        self.aborted = True
+        for sock in list(self.sockets):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked recv at once
+            except OSError:
+                pass
+
+
 class Fetcher:
-    """One polite client; use as a context manager. Requests go out one at a time."""
+    """One polite client for many threads; use as a context manager.
+
+    Any number of threads may call `get` at once; requests to one host still go out one at
+    a time, `delay` apart (a lock per host is held from the request to the body's end).
+    """
 
     def __init__(
-        self, policy: FetchPolicy, *, clock: Monotonic = time.monotonic, sleep: Sleep = time.sleep
+        self,
+        policy: FetchPolicy,
+        *,
+        clock: Monotonic = time.monotonic,
+        sleep: Sleep = time.sleep,
+        connections: int = 10,
     ) -> None:
         self.policy = policy
         self.requests_made = 0
         self._clock, self._sleep = clock, sleep
         self._last: dict[str, float] = {}  # host -> when its last request ended
-        self._sockets: list[socket.socket] = []  # those of the request in flight
-        self._aborted = False
-        self._session = _session(policy.allow_private, self._sockets.append)
+        self._hosts: dict[str, threading.Lock] = {}  # host -> held while a request to it runs
+        self._guard = threading.Lock()  # for the two dicts' keys and the request count
+        self._local = threading.local()  # the calling thread's exchange in flight
+        self._session = _session(policy.allow_private, self._watch, connections)
 
     def __enter__(self) -> Fetcher:
         return self
@@ -124,19 +152,26 @@ class Fetcher:
         deadline = time.monotonic() + self.policy.timeout
         # The watchdog: socket timeouts bound each read, this bounds the whole exchange
         # (a server trickling its headers a byte at a time gets no fresh timeout per byte).
-        watchdog = threading.Timer(self.policy.timeout, self._abort)
+        exchange = self._local.exchange = _Exchange()
+        watchdog = threading.Timer(self.policy.timeout, exchange.abort)
         watchdog.daemon = True
-        self._aborted = False
         watchdog.start()
         try:
             return self._follow(url, etag, modified, deadline)
         except FetchError:
             raise
         except Exception as exc:
-            raise self._mapped(url, exc) from exc
+            if exchange.aborted:
+                raise FetchTimeout(url, "no complete answer within DIGEST_FETCH_TIMEOUT") from exc
+            raise mapped(url, exc) from exc
         finally:
             watchdog.cancel()
-            self._sockets.clear()
+            self._local.exchange = None
+
+    def _watch(self, sock: socket.socket) -> None:
+        exchange: _Exchange | None = getattr(self._local, "exchange", None)
+        if exchange is not None:
+            exchange.sockets.append(sock)
 
     def _follow(
         self, url: str, etag: str | None, modified: str | None, deadline: float
@@ -145,44 +180,40 @@ class Fetcher:
         current, permanent = url, True
         for _ in range(MAX_HOPS + 1):
             _check_scheme(current)
-            resp = self._send(current, headers, deadline)
-            location = resp.headers.get("location")
-            if resp.status_code not in REDIRECTS or not location:
-                return self._answer(url, current, resp, permanent, deadline)
-            resp.close()
+            host = (urlsplit(current).hostname or "").lower()
+            with self._turn(current, host, deadline):
+                resp = self._send(current, headers, deadline)
+                location = resp.headers.get("location")
+                if resp.status_code not in REDIRECTS or not location:
+                    return self._answer(url, current, resp, permanent, deadline)
+                resp.close()
             permanent = permanent and resp.status_code in PERMANENT
             current = urljoin(current, location.strip())
         raise FetchProtocolError(url, f"more than {MAX_HOPS} redirects")
 
-    def _abort(self) -> None:
-        self._aborted = True
-        for sock in list(self._sockets):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked recv at once
-            except OSError:
-                pass
-
-    def _mapped(self, url: str, exc: BaseException) -> FetchError:
-        if self._aborted:
-            return FetchTimeout(url, "no complete answer within DIGEST_FETCH_TIMEOUT")
-        return mapped(url, exc)
-
-    def _send(self, url: str, headers: dict[str, str], deadline: float) -> requests.Response:
-        host = (urlsplit(url).hostname or "").lower()
-        self._pace(host)
+    @contextmanager
+    def _turn(self, url: str, host: str, deadline: float) -> Iterator[None]:
+        """This host's turn: no other request to it runs, and `delay` passed since the last."""
+        with self._guard:
+            lock = self._hosts.setdefault(host, threading.Lock())
+        if not lock.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
+            raise FetchTimeout(url, "no complete answer within DIGEST_FETCH_TIMEOUT")
         try:
-            left = _left(url, deadline)
-            self.requests_made += 1
-            return self._session.get(
-                url, headers=headers, allow_redirects=False, stream=True, timeout=(left, left)
-            )
+            last = self._last.get(host)
+            if last is not None and (gap := last + self.policy.delay - self._clock()) > 0:
+                self._sleep(gap)
+            yield
         finally:
             self._last[host] = self._clock()
+            lock.release()
 
-    def _pace(self, host: str) -> None:
-        last = self._last.get(host)
-        if last is not None and (gap := last + self.policy.delay - self._clock()) > 0:
-            self._sleep(gap)
+    def _send(self, url: str, headers: dict[str, str], deadline: float) -> requests.Response:
+        left = _left(url, deadline)
+        with self._guard:
+            self.requests_made += 1
+        return self._session.get(
+            url, headers=headers, allow_redirects=False, stream=True, timeout=(left, left)
+        )
 
     def _answer(
         self, asked: str, url: str, resp: requests.Response, permanent: bool, deadline: float
@@ -194,11 +225,10 @@ class Fetcher:
                 body, truncated = self._read(url, resp, deadline)
                 whole = not truncated
         finally:
-            if whole and not self._aborted:
+            if whole and not self._local.exchange.aborted:
                 resp.raw.release_conn()  # read to the end: the connection can serve the next
             else:
                 resp.close()  # requests' close() drops the connection: unread bytes stay unread
-            self._last[(urlsplit(url).hostname or "").lower()] = self._clock()
         return Response(
             url=url,
             status=resp.status_code,
@@ -218,7 +248,7 @@ class Fetcher:
             _set_timeout(raw, _left(url, deadline))
             chunk = raw.read1(CHUNK, decode_content=True)
             if not chunk:
-                if self._aborted:  # the watchdog closed it: an end, but not the body's
+                if self._local.exchange.aborted:  # the watchdog closed it: not the body's end
                     raise FetchTimeout(url, "no complete answer within DIGEST_FETCH_TIMEOUT")
                 return b"".join(parts), False
             parts.append(chunk)
@@ -299,7 +329,9 @@ def _connect(
     raise urllib3.exceptions.NewConnectionError(conn, f"cannot connect: {error}")
 
 
-def _session(allow_private: bool, watch: Callable[[socket.socket], None]) -> requests.Session:
+def _session(
+    allow_private: bool, watch: Callable[[socket.socket], None], connections: int
+) -> requests.Session:
     class Plain(HTTPConnection):
         def _new_conn(self) -> socket.socket:
             return _connect(self, allow_private, watch)
@@ -332,7 +364,10 @@ def _session(allow_private: bool, watch: Callable[[socket.socket], None]) -> req
     session = requests.Session()
     session.trust_env = False  # no proxies or .netrc from the environment: they bypass the checks
     session.max_redirects = MAX_HOPS
-    adapter = Adapter(max_retries=0)
+    # A pool per host for as many hosts as run at once, and a connection per thread in each.
+    adapter = Adapter(
+        max_retries=0, pool_connections=max(connections, 10), pool_maxsize=connections
+    )
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

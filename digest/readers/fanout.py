@@ -14,12 +14,12 @@ their status again: who unsubscribed a second ago is not sent to.
 from __future__ import annotations
 
 import bisect
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from digest.delivery.personalize import Marker
 from digest.edition import publish
 from digest.readers.subscribers import matches
 from digest.records import Arrival, Article, Subscriber
@@ -40,28 +40,62 @@ def always_due(subscriber: Subscriber, last_fire: str | None) -> tuple[bool, str
     return True, None
 
 
-def links_for(settings: Settings, marker: str, stem: str) -> publish.Links:
+def links_for(settings: Settings, marker: Marker, stem: str) -> publish.Links:
     """The reader links of one edition, with the marker standing for each reader's tokens."""
     base = settings.public_url
     if base is None:  # no web pages: the operator's static unsubscribe page, if any
         return publish.Links(settings.unsubscribe_url)
+    from digest.readers import tokens
+
+    secret = tokens.secret_key(settings.state_dir, settings.secret_key)
     return publish.Links(
-        f"{base}/unsubscribe/{marker}u",
-        f"{base}/preferences/{marker}p",
-        f"{base}/archive/{stem}.html",
+        f"{base}/unsubscribe/{marker.unsubscribe}",
+        f"{base}/preferences/{marker.preferences}",
+        f"{base}/copy/{tokens.make_copy(secret, stem)}",  # their own copy: signed, never listed
     )
 
 
-def intake(store: Store, articles: Sequence[Article], now: datetime) -> None:
-    """Give the articles read for the first time their place in the arrival sequence."""
+def intake(store: Store, articles: Sequence[Article], now: datetime) -> int:
+    """Give the articles read for the first time their place in the arrival sequence.
+
+    Returns the last place taken before them.
+    """
+    before = store.last_arrival()
     if not articles:
-        return
+        return before
     from digest import stories  # numpy: only when something arrived
 
     sketches = [stories.sketch(a.text) for a in articles]
     store.record_arrivals(
         [(a, s.values, s.size) for a, s in zip(articles, sketches, strict=True)], now
     )
+    return before
+
+
+def archive_edition(
+    ctx: RunContext, articles: Sequence[Article], before: int, now: datetime
+) -> None:
+    """The public archive's edition: all that arrived in this run, once, as the full digest.
+
+    Readers' own editions (their filters) are archived apart and never listed: the
+    index would tell who reads what (digest.edition.archive).
+    """
+    if not articles:
+        return
+    settings = ctx.settings
+    built = publish.build(
+        settings,
+        articles,
+        created=now,
+        reporter=ctx.reporter,
+        summarizer=ctx.summarizer,
+        cache=ctx.store,
+        sent=publish.recently_sent(settings, ctx.store, now, floor=before),
+        links=publish.list_links(settings),
+    )
+    if not built.rendered.digest.is_empty:
+        stem = publish.stem_for(now, articles)
+        publish.archive_copy(settings, built.rendered.digest, stem, ctx.reporter)
 
 
 @dataclass(frozen=True)
@@ -111,7 +145,7 @@ def _edition(
 ) -> publish.Edition:
     """The group's edition: their articles, their links, their watermarks moved to `top`."""
     stem = publish.stem_for(now, group.articles, group.number)
-    marker = secrets.token_hex(16)
+    marker = Marker.new()
     return publish.Edition(
         articles=group.articles,
         recipients=tuple(s.email for s, _ in group.members),

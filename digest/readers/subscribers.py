@@ -20,17 +20,30 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from digest.errors import DigestError, SettingsError
-from digest.records import Preferences, Subscriber
-from digest.settings import parse_recipients
+from digest.errors import DigestError
+from digest.records import Consent, Preferences, Subscriber
+from digest.text import clean_text, one_line
 
 EVERY = ("daily", "weekly")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 STATUSES = ("active", "paused", "unsubscribed", "bouncing")
 PREFERENCE_COLUMNS = ("every", "day", "at", "timezone", "sections", "include", "exclude", "max")
 COLUMNS = ("email", "name", *PREFERENCE_COLUMNS)
-EXPORT_COLUMNS = (*COLUMNS, "status")  # `status` is read back on import: who left stays out
+# The double opt-in's record: when, from which client address and user agent, which form wording.
+CONSENT_COLUMNS = ("consent_at", "consent_client", "consent_agent", "consent_form")
+# `status` is read back on import (who left stays out), and so is the consent record.
+EXPORT_COLUMNS = (*COLUMNS, "status", *CONSENT_COLUMNS)
 MAX_LIMIT = 10_000
+MAX_ADDRESS = 254  # RFC 5321: the longest path an SMTP server must accept
+# A bare address as SMTP and the To: header both take it as it is: a dot-atom local part
+# (RFC 5322, no quoted strings or comments) and a host name. ASCII only: without SMTPUTF8,
+# smtplib cannot send to anything else.
+_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+_HOST = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_BARE_ADDRESS = re.compile(rf"^{_LOCAL}@{_HOST}(?:\.{_HOST})*$")
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection);
+# `export` puts a ' before such a cell and `import` takes it off again.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class PreferenceError(DigestError):
@@ -45,7 +58,7 @@ class PreferenceError(DigestError):
 
 def parse_preferences(fields: Mapping[str, str]) -> Preferences:
     """Preferences from text fields named as the CSV columns; empty or missing = the default."""
-    f = {k: (v or "").strip() for k, v in fields.items()}
+    f = {k: form_text(v or "") for k, v in fields.items()}
     day = _checked(_weekday, f["day"]) if f.get("day") else None
     every = _choice(f, "every", EVERY, "use daily or weekly") or ("weekly" if day else "daily")
     if day and every == "daily":
@@ -74,6 +87,15 @@ def preference_fields(prefs: Preferences) -> dict[str, str]:
         "exclude": ",".join(prefs.exclude),
         "max": "" if prefs.max_articles is None else str(prefs.max_articles),
     }
+
+
+def form_text(raw: str) -> str:
+    """Typed text made safe to store and print: no control characters, one line, trimmed.
+
+    Terminal escapes typed into a form would otherwise reach the operator's terminal
+    through `subscribers list`.
+    """
+    return one_line(clean_text(raw))
 
 
 def split_list(raw: str) -> tuple[str, ...]:
@@ -150,22 +172,48 @@ def _limit(raw: str) -> int | None:
     try:
         value = int(raw)
     except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_LIMIT:
         raise PreferenceError(
             "max", raw, "not a number of articles", f"use a whole number from 1 to {MAX_LIMIT}"
+        ) from None
+    if value < 1:
+        raise PreferenceError(
+            "max",
+            raw,
+            "at least one full article is needed",
+            "leave it empty for the usual number; to get no digest for a while, pause it",
         )
+    if value > MAX_LIMIT:
+        raise PreferenceError("max", raw, f"at most {MAX_LIMIT}", "use a smaller number")
     return value
 
 
 def check_email(raw: str) -> str:
-    """The address itself, or PreferenceError (field "email") when it is not one."""
-    try:
-        (address,) = parse_recipients(raw.strip(), "email")
-    except (SettingsError, ValueError):
+    """The bare address, or PreferenceError (field "email") saying why it cannot be sent to.
+
+    Only what SMTP's envelope and the To: header carry identically is taken: no name or
+    <brackets> (`Ann <ann@example.org>` next to `ann@example.org` would be two readers),
+    no line breaks or control characters, ASCII only (non-ASCII needs SMTPUTF8).
+    """
+    address = raw.strip()
+    if not address.isascii():
+        raise PreferenceError(
+            "email",
+            raw,
+            "not an ASCII address (sending to it needs SMTPUTF8, which digest does not use)",
+            "use the reader's ASCII address, or the punycode (xn--) form of the domain",
+        )
+    if any(c < " " or c == "\x7f" for c in address):
+        raise PreferenceError(
+            "email", raw, "holds a line break or control character", "give the bare address"
+        )
+    if "<" in address or ">" in address or " " in address:
+        raise PreferenceError(
+            "email", raw, "not a bare address", "give only the address, e.g. ann@example.org"
+        )
+    if len(address) > MAX_ADDRESS or not _BARE_ADDRESS.match(address):
         raise PreferenceError(
             "email", raw, "not an email address", "use a form like reader@example.org"
-        ) from None
+        )
     return address
 
 
@@ -243,6 +291,7 @@ class Row:
     name: str | None
     prefs: Preferences
     status: str = "active"
+    consent: Consent | None = None
 
 
 @dataclass(frozen=True)
@@ -264,8 +313,9 @@ def read_csv(text: str) -> tuple[list[Row], list[RowProblem]]:
     rows: list[Row] = []
     problems: list[RowProblem] = []
     first_line: dict[str, int] = {}
+    end = reader.line_num
     for values in reader:
-        line = reader.line_num
+        line, end = end + 1, reader.line_num  # a row names the line it starts on
         if not any(v.strip() for v in values):
             continue
         got = _row(line, header, values)
@@ -294,15 +344,32 @@ def _header(cells: list[str]) -> list[str]:
 def _row(line: int, header: list[str], values: list[str]) -> Row | RowProblem:
     if len(values) > len(header):
         return RowProblem(line, f"{len(values)} fields but the header has {len(header)}")
-    fields = dict(zip(header, values, strict=False))
+    fields = {k: _unquote_cell(v) for k, v in zip(header, values, strict=False)}
     try:
         email = check_email(fields.get("email", ""))
         prefs = parse_preferences({k: v for k, v in fields.items() if k in PREFERENCE_COLUMNS})
         status = check_status(fields.get("status", ""))
     except PreferenceError as exc:
         return RowProblem(line, str(exc))
-    name = " ".join(fields.get("name", "").split()) or None
-    return Row(line, email, name, prefs, status)
+    name = form_text(fields.get("name", "")) or None
+    return Row(line, email, name, prefs, status, _consent(fields))
+
+
+def _consent(fields: Mapping[str, str]) -> Consent | None:
+    values = [form_text(fields.get(c, "")) for c in CONSENT_COLUMNS]
+    return Consent(*values) if values[0] else None
+
+
+def _unquote_cell(cell: str) -> str:
+    """A cell as `export` meant it: its ' before a formula character taken off."""
+    if cell.startswith("'") and cell[1:2] and cell[1:2] in _FORMULA_START:
+        return cell[1:]
+    return cell
+
+
+def _quote_cell(cell: str) -> str:
+    """A cell a spreadsheet shows as text: a ' before a leading formula character."""
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
 def write_csv(subscribers: Iterable[Subscriber]) -> Iterator[str]:
@@ -315,5 +382,8 @@ def write_csv(subscribers: Iterable[Subscriber]) -> Iterator[str]:
         buffer.seek(0)
         buffer.truncate()
         fields = preference_fields(s.prefs)
-        writer.writerow([s.email, s.name or "", *(fields[c] for c in PREFERENCE_COLUMNS), s.status])
+        c = s.consent
+        consent = [c.at, c.client, c.agent, c.form] if c else ["", "", "", ""]
+        cells = [s.email, s.name or "", *(fields[k] for k in PREFERENCE_COLUMNS), s.status]
+        writer.writerow([_quote_cell(cell) for cell in (*cells, *consent)])
         yield buffer.getvalue()

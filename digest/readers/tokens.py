@@ -1,24 +1,42 @@
-"""Signed reader tokens for the unsubscribe and preferences links; the only itsdangerous user.
+"""Signed tokens for the reader links; the only itsdangerous user.
 
-A token is `URLSafeSerializer(secret, salt=purpose).dumps(subscriber_id)`: an
-HMAC over the subscriber's id, one salt per purpose, so an unsubscribe token
-never opens the preferences page and a token altered by one character reads
-as nothing at all. Tokens do not expire: an unsubscribe link in a year-old
-email must still work (RFC 8058 readers click old mail).
+A reader token is `URLSafeSerializer(secret, salt=purpose).dumps([id, key])`: an
+HMAC over the subscriber's row id and their own random key, one salt per
+purpose, so an unsubscribe token never opens the preferences page and a token
+altered by one character reads as nothing at all. The key is drawn when the
+reader is added and never reused: SQLite hands a deleted row id to the next
+insert, so a token over the id alone would act on whoever is added next (a
+removed reader's old link unsubscribing a new one). Reader tokens do not expire:
+an unsubscribe link in a year-old email must still work (RFC 8058).
+
+A token from before the key (a bare id) still names the readers who were
+subscribed when the database was upgraded (`legacy_tokens` in the store), and
+nobody added later. Signup confirmations are timed tokens over the pending
+signup's id and key (`confirm`, valid CONFIRM_DAYS); an archived copy for
+readers is a token over its page's name (`copy`).
 """
 
 from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import NamedTuple
 
-from itsdangerous import BadData, URLSafeSerializer
+from itsdangerous import BadData, TimestampSigner, URLSafeSerializer, URLSafeTimedSerializer
 
 from digest.disk import write_new
 from digest.errors import DigestError
 
-PURPOSES = ("unsubscribe", "preferences")
+PURPOSES = ("unsubscribe", "preferences", "copy")
 SECRET_FILE = "secret_key"
+CONFIRM_DAYS = 7  # a signup confirmation link works this long
+
+
+class Claim(NamedTuple):
+    """Who a genuine reader token names: their id and key (None: a token from before keys)."""
+
+    id: int
+    key: str | None
 
 
 class TokenError(DigestError):
@@ -47,20 +65,73 @@ def _read_key(path: Path) -> str:
     return key
 
 
-def make(secret: str, purpose: str, subscriber_id: int) -> str:
-    """A URL-safe token naming one subscriber for one purpose."""
-    return str(_serializer(secret, purpose).dumps(subscriber_id))
+def make(secret: str, purpose: str, subscriber_id: int, key: str) -> str:
+    """A URL-safe token naming one subscriber (their id and key) for one purpose."""
+    return str(_serializer(secret, purpose).dumps([subscriber_id, key]))
 
 
-def read(secret: str, purpose: str, token: str) -> int:
-    """The subscriber id in `token`; TokenError unless made with this secret and purpose."""
+def read(secret: str, purpose: str, token: str) -> Claim:
+    """Whom `token` names; TokenError unless made with this secret and purpose.
+
+    The caller still checks the key against the reader's (the store's `claimed`).
+    """
     try:
         value = _serializer(secret, purpose).loads(token)
     except BadData as exc:
         raise TokenError("this link is not valid", "use the newest email's link") from exc
-    if not isinstance(value, int) or isinstance(value, bool):
+    if _is_id(value):
+        return Claim(value, None)
+    if isinstance(value, list) and len(value) == 2 and _is_id(value[0]):
+        if isinstance(value[1], str) and value[1]:
+            return Claim(value[0], value[1])
+    raise TokenError("this link is not valid", "use the newest email's link")
+
+
+def make_confirm(secret: str, signup_id: int, key: str, now: float) -> str:
+    """The token of a signup confirmation link, valid CONFIRM_DAYS from `now` (epoch seconds)."""
+    return str(_timed(secret, now).dumps([signup_id, key]))
+
+
+def read_confirm(secret: str, token: str, now: float) -> Claim:
+    """The pending signup a confirmation token names; TokenError when forged or expired."""
+    try:
+        value = _timed(secret, now).loads(token, max_age=CONFIRM_DAYS * 86_400)
+    except BadData as exc:
+        raise TokenError("this link is not valid", "sign up again") from exc
+    if isinstance(value, list) and len(value) == 2 and _is_id(value[0]):
+        if isinstance(value[1], str) and value[1]:
+            return Claim(value[0], value[1])
+    raise TokenError("this link is not valid", "sign up again")
+
+
+def make_copy(secret: str, stem: str) -> str:
+    """The token of an archived reader copy's link: its page name, signed."""
+    return str(_serializer(secret, "copy").dumps(stem))
+
+
+def read_copy(secret: str, token: str) -> str:
+    """The page name in a copy token; TokenError unless genuine."""
+    try:
+        value = _serializer(secret, "copy").loads(token)
+    except BadData as exc:
+        raise TokenError("this link is not valid", "use the newest email's link") from exc
+    if not isinstance(value, str):
         raise TokenError("this link is not valid", "use the newest email's link")
     return value
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _timed(secret: str, now: float) -> URLSafeTimedSerializer:
+    """A timed serializer whose clock is `now` (the app's clock, a parameter in tests)."""
+
+    class Clocked(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(now)
+
+    return URLSafeTimedSerializer(secret, salt="confirm", signer=Clocked)
 
 
 def _serializer(secret: str, purpose: str) -> URLSafeSerializer:

@@ -12,15 +12,17 @@ own schedule; the run lock is the same.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from digest.errors import DigestError, LockBusyError
+from digest.errors import DigestError, LockBusyError, path_error
 from digest.readers import fanout
 from digest.records import Preferences, Reporter, Subscriber
 from digest.runs.schedule import Schedule, next_fire, parse_schedule
-from digest.settings import Settings
+from digest.settings import Settings, path_settings
 from digest.store import Store
 
 log = logging.getLogger("digest")
@@ -80,6 +82,41 @@ def due_by_schedule(settings: Settings, now: datetime) -> fanout.Due:
     return due
 
 
+@dataclass(frozen=True)
+class NextSend:
+    """When an active reader's next digest is due (None: never), as people read it."""
+
+    reader: Subscriber
+    at: datetime | None
+    when: str  # "2026-12-04 07:00:00 CET (Europe/Berlin)", or "never"
+
+
+def next_sends(settings: Settings, store: Store) -> list[NextSend]:
+    """Every active reader's next scheduled time, soonest first (the never-due last)."""
+    marks = store.watermarks()
+    found = []
+    for s in store.subscribers():
+        if s.status != "active":
+            continue
+        fire = next_fire_for(settings, s, marks.get(s.id, (0, None))[1])
+        when = "never" if fire is None else schedule_for(settings, s.prefs).when(fire)
+        found.append(NextSend(s, fire, when))
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(found, key=lambda n: n.at or far)
+
+
+def next_send_text(sends: list[NextSend], now: datetime) -> str:
+    """The soonest send in a line: "<when> to ann@example.org (and 2 more)"; or why none."""
+    if not sends or sends[0].at is None:
+        return "none: no active reader"
+    first = sends[0]
+    same = sum(n.at == first.at for n in sends) - 1
+    more = f" (and {same} more)" if same else ""
+    if first.at is not None and first.at <= now:
+        return f"due since {first.when} to {first.reader.email}{more}"
+    return f"{first.when} to {first.reader.email}{more}"
+
+
 class ReaderCadences:
     """The serve loop's part for subscribers: run when the first reader's time has come."""
 
@@ -122,6 +159,7 @@ class ReaderCadences:
     def _run(self, now: datetime) -> bool:
         from digest.runs import run as pipeline
 
+        began = time.monotonic()
         try:
             result = pipeline.run_once(
                 self.settings,
@@ -136,6 +174,15 @@ class ReaderCadences:
         except DigestError as exc:
             log.error("readers due: failed: %s", exc)
             return False
+        except OSError as exc:  # a folder setting that cannot be used: named, and serve goes on
+            log.error("readers due: failed: %s", path_error(exc, path_settings(self.settings)))
+            return False
         level = logging.ERROR if result.errors else logging.INFO
-        log.log(level, "readers due: %s, %d accepted", result.status, len(result.accepted))
+        done = "; ".join(result.edition_lines()) or result.status.replace("-", " ")
+        if result.errors:
+            done += f", error: {result.errors[0]}"
+        with Store.open(self.settings.state_dir, readonly=True) as store:
+            upcoming = next_send_text(next_sends(self.settings, store), self.clock())
+        took = time.monotonic() - began
+        log.log(level, "readers due: %s; %.1f s; next send %s", done, took, upcoming)
         return not result.errors

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from digest.edition import publish
 from digest.errors import DeliveryError
+from digest.intake.files import seeds_root
 from digest.intake.scan import collect
 from digest.readers import fanout
 from digest.records import Article, Clock, Reporter, Skipped, utc_now
@@ -45,10 +46,35 @@ class RunResult:
     refused: list[str] = field(default_factory=list)
     errors: list[DeliveryError] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    published: list[publish.Published] = field(default_factory=list)  # every edition queued
+    waiting: dict[Path, tuple[str, ...]] = field(default_factory=dict)  # .eml -> still pending
 
     @property
     def exit_code(self) -> int:
         return 1 if self.errors or self.refused else 0
+
+    def delivered(self, edition: publish.Published) -> bool:
+        """Whether the edition's message went out to everyone (none still waits for it)."""
+        return not self.waiting.get(edition.eml_path)
+
+    def edition_lines(self) -> list[str]:
+        """Each edition queued, as it stands: "sent: digest of 2 article(s) to ann@…" or
+        "queued: digest of 2 article(s) for ann@… (waits for the next run)"."""
+        lines = []
+        for edition in self.published:
+            n = edition.digest.article_count
+            if self.delivered(edition):
+                lines.append(f"sent: digest of {n} article(s) to {named(edition.recipients)}")
+            else:
+                waiting = named(self.waiting[edition.eml_path])
+                lines.append(f"queued: digest of {n} article(s) for {waiting} (waits for next run)")
+        return lines
+
+
+def named(addresses: Sequence[str], most: int = 3) -> str:
+    """A few addresses, then how many more: a line stays a line with 10,000 readers."""
+    more = f" and {len(addresses) - most} more" if len(addresses) > most else ""
+    return ", ".join(addresses[:most]) + more
 
 
 def run_once(
@@ -76,6 +102,7 @@ def run_once(
         return _dry_run(settings, clock(), rep, summarizer, to)
     from digest.delivery import queue as deliver
 
+    seeds_root(settings.seeds_dir)  # a bad seeds folder stops the run before .digest/ is made
     with run_lock(settings.state_dir, wait=LOCK_WAIT_SECONDS):
         with Store.open(settings.state_dir) as store:
             # with subscribers (and no --to) the run is theirs
@@ -105,6 +132,7 @@ def _deliver_and_publish(
         _readers_editions(ctx, result, send_empty, due or fanout.always_due)
     else:
         _list_edition(ctx, result, to, send_empty)
+    result.waiting = {q.eml_path: tuple(q.pending) for q in ctx.store.queued()}
     return result
 
 
@@ -160,6 +188,7 @@ def _list_edition(
         store.record_repeats([(a.id, str(a.path), a.title) for a in articles], now)
         return
     result.digest, result.eml_path = published.digest, published.eml_path
+    result.published = [published]
     _send_new(ctx, result)
 
 
@@ -171,11 +200,12 @@ def _readers_editions(
     articles, result.skipped = collect(
         ctx.settings, ctx.store, now=now, reporter=ctx.reporter, record=True
     )
-    fanout.intake(ctx.store, articles, now)
+    before = fanout.intake(ctx.store, articles, now)
+    fanout.archive_edition(ctx, articles, before, now)
     published = fanout.queue_for_readers(ctx, now, due=due, send_empty=send_empty)
     if published:
         result.digest, result.eml_path = published[0].digest, published[0].eml_path
-        ctx.reporter.say(f"{len(published)} digest(s) queued for subscribers")
+        result.published = published
         _send_new(ctx, result)
     else:
         if not result.errors:

@@ -19,16 +19,22 @@ import logging
 import signal
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from digest.errors import DigestError, LockBusyError, SettingsError, StateError
+from digest.errors import DigestError, LockBusyError, SettingsError, StateError, path_error
 from digest.records import Clock, Reporter, utc_now
 from digest.runs import run as pipeline
 from digest.runs.schedule import Schedule, next_fire, parse_schedule, utc
-from digest.settings import Settings
+from digest.settings import Settings, path_settings
 from digest.store import Store
+
+if TYPE_CHECKING:
+    from digest.runs import cadence
 
 log = logging.getLogger("digest")
 
@@ -55,6 +61,9 @@ def _save_last_run(state_dir: Path, at: datetime) -> None:
         store.close()
 
 
+_SENDERS = "`digest serve` or `digest run --due`"
+
+
 def next_run_text(settings: Settings, last: datetime | None, now: datetime) -> str:
     """The "next run" of `digest status`; a bad schedule is shown here, not raised."""
     try:
@@ -65,10 +74,39 @@ def next_run_text(settings: Settings, last: datetime | None, now: datetime) -> s
     if fire is None:
         return "none"
     if last is None:
-        return f"{schedule.when(fire)}, {schedule.words}, once `digest serve` runs"
+        return f"{schedule.when(fire)}, {schedule.words}, once {_SENDERS} runs"
     if utc(fire) <= utc(now):
-        return f"overdue since {schedule.when(fire)}; `digest serve` sends it at once"
+        return f"overdue since {schedule.when(fire)}; {_SENDERS} sends it at once"
     return f"{schedule.when(fire)}, {schedule.words}"
+
+
+def _handled(schedule: Schedule, fire: datetime, started: datetime) -> datetime:
+    """What to remember as the last run: on time, the fire time itself (no drift); behind by
+    more than one fire time, the start (the missed ones were this one run)."""
+    following = next_fire(schedule, fire)
+    return fire if following is not None and utc(following) > started else started
+
+
+def reader_sends(settings: Settings, store: Store) -> list[cadence.NextSend] | None:
+    """Each active reader's next send, or None when there are no subscribers at all."""
+    from digest.runs import cadence
+
+    return cadence.next_sends(settings, store) if store.has_subscribers() else None
+
+
+def _log_reader_start(sends: list[cadence.NextSend], now: datetime) -> None:
+    from digest.runs import cadence
+
+    first = sends[0] if sends else None
+    if first is not None and first.at is not None and first.at <= now:
+        log.info(
+            "the send due %s to %s was missed while stopped: sending it now",
+            first.when,
+            first.reader.email,
+        )
+        return
+    text = cadence.next_send_text(sends, now)
+    log.info("%d active reader(s), each on their own time; next send %s", len(sends), text)
 
 
 # --- the serve loop
@@ -103,10 +141,15 @@ class Service:
         store = Store.open(self.settings.state_dir, readonly=True)
         try:
             last = last_run(store)
+            sends = reader_sends(self.settings, store) if self.readers is not None else None
         finally:
             store.close()
         s = self.schedule
         log.info("schedule %r: %s, time zone %s", s.text, s.words, s.zone_name)
+        if sends is not None:  # readers have their own times: DIGEST_SCHEDULE waits meanwhile
+            self._remember(now)
+            _log_reader_start(sends, now)
+            return
         if last is None or last > now:
             why = "first start" if last is None else "the clock is behind the last run"
             log.info("%s: counting the schedule from now", why)
@@ -130,6 +173,7 @@ class Service:
         now = utc(self.clock())
         pause = self.readers.step(now) if self.readers is not None else None
         if pause is not None:
+            self.last = now  # readers have their own times; DIGEST_SCHEDULE counts from now
             return pause
         if now < self.last:  # the clock was set back: count the schedule from now
             self.last = now
@@ -144,11 +188,7 @@ class Service:
     def _run_for(self, fire: datetime, started: datetime) -> None:
         began = time.monotonic()
         level, outcome = self._run()
-        # On time, remember the fire time itself (no drift). Behind by more than
-        # one fire time, remember the start: the missed ones are this one run.
-        following = next_fire(self.schedule, fire)
-        on_time = following is not None and utc(following) > started
-        self._remember(fire if on_time else started)
+        self._remember(_handled(self.schedule, fire, started))
         upcoming = next_fire(self.schedule, self.last)
         log.log(
             level,
@@ -178,6 +218,8 @@ class Service:
             return logging.WARNING, "skipped: another digest run holds the lock and sends"
         except DigestError as exc:
             return logging.ERROR, f"failed: {exc}"
+        except OSError as exc:  # a folder setting that cannot be used: named, and serve goes on
+            return logging.ERROR, f"failed: {path_error(exc, path_settings(self.settings))}"
         except Exception:  # a bug: keep serving, the next run may go through
             log.exception("internal error in a scheduled run")
             return logging.ERROR, "failed: internal error (traceback above)"
@@ -233,3 +275,54 @@ def _stop_on_signals(service: Service) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+
+
+# --- `digest run --due`: one step of the loop, for cron
+
+
+@dataclass(frozen=True)
+class DueRun:
+    """What `digest run --due` did: a run, or none; and what comes next, in words."""
+
+    result: pipeline.RunResult | None  # None: nothing was due, nothing ran
+    note: str
+
+
+def run_due(
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    reporter: Reporter | None = None,
+    fetch: bool = True,
+) -> DueRun:
+    """Do now what `digest serve` would: send to the readers whose time has come, or (no
+    readers) DIGEST_TO's digest when a DIGEST_SCHEDULE time has come since the last one."""
+    from digest.runs import cadence
+
+    now = utc(clock())
+    schedule = parse_schedule(settings.schedule, settings.timezone)
+    with Store.open(settings.state_dir) as store:
+        sends, last = reader_sends(settings, store), last_run(store)
+    run = partial(pipeline.run_once, settings, clock=clock, reporter=reporter, fetch=fetch)
+    if sends is not None:
+        if not sends or sends[0].at is None or sends[0].at > now:
+            return DueRun(None, f"no reader is due; next send {cadence.next_send_text(sends, now)}")
+        result = run(send_empty=settings.send_empty, due=cadence.due_by_schedule(settings, now))
+        with Store.open(settings.state_dir, readonly=True) as store:
+            after = cadence.next_sends(settings, store)
+        return DueRun(result, f"next send {cadence.next_send_text(after, utc(clock()))}")
+    if last is None or last > now:
+        _save_last_run(settings.state_dir, now)
+        return DueRun(None, f"counting DIGEST_SCHEDULE from now; next run {_next(schedule, now)}")
+    fire = next_fire(schedule, last)
+    if fire is None or utc(fire) > now:
+        return DueRun(None, f"not due yet; next run {_next(schedule, last)}")
+    result = run(send_empty=settings.send_empty)
+    handled = _handled(schedule, fire, now)
+    _save_last_run(settings.state_dir, handled)
+    return DueRun(result, f"next run {_next(schedule, handled)}")
+
+
+def _next(schedule: Schedule, after: datetime) -> str:
+    fire = next_fire(schedule, after)
+    return schedule.when(fire) if fire is not None else "never"

@@ -9,6 +9,7 @@ refused it for good). Moments go in and come out as datetimes.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from digest.errors import StateError
 from digest.records import FileVersion, QueuedDigest, Summary
 from digest.store.feeds import FeedPoll, FeedRow, FeedStore
 from digest.store.schema import DB_NAME, SCHEMA, SCHEMA_VERSION, iso, migrate, open_readonly
+from digest.store.signups import Signup, SignupTables
 from digest.store.subscribers import SubscriberTables
 
 __all__ = [
@@ -28,6 +30,8 @@ __all__ = [
     "FeedPoll",
     "FeedRow",
     "FeedStore",
+    "Signup",
+    "SignupTables",
     "Store",
     "SubscriberTables",
 ]
@@ -46,7 +50,7 @@ class DigestRecord:
     recipients: int
 
 
-class Store(SubscriberTables):
+class Store(SubscriberTables, SignupTables):
     """Typed access to the state database; one instance per run."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -60,7 +64,7 @@ class Store(SubscriberTables):
             if readonly:
                 conn = open_readonly(path)
             else:
-                state_dir.mkdir(parents=True, exist_ok=True)
+                _private_file(state_dir, path)
                 conn = sqlite3.connect(path, timeout=10.0)
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")
@@ -90,6 +94,20 @@ class Store(SubscriberTables):
 
     def close(self) -> None:
         self._conn.close()
+
+    def check_writable(self) -> None:
+        """StateError unless a write could start now (takes the write lock, changes nothing)."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:  # a read-only file opens and even locks; only a write says so
+                self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', '')")
+            finally:
+                self._conn.rollback()
+        except sqlite3.Error as exc:
+            raise StateError(
+                f"the state database cannot be written: {exc}",
+                "check DIGEST_STATE_DIR: its folder and files must be writable by digest",
+            ) from exc
 
     def __enter__(self) -> Store:
         return self
@@ -358,6 +376,20 @@ class Store(SubscriberTables):
                 )
         except sqlite3.Error as exc:
             raise StateError(f"cannot save summaries in the state database: {exc}") from exc
+
+
+def _private_file(state_dir: Path, path: Path) -> None:
+    """The database file, created (or made) readable by its owner only: it holds every address.
+
+    SQLite gives its -wal and -shm files the database file's mode, so they follow.
+    """
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077 and os.fstat(fd).st_uid == os.getuid():
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 def _when(text: str) -> datetime:

@@ -8,10 +8,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from digest.store.schema import iso
 
+PRIVATE_SETTING = "DIGEST_ALLOW_PRIVATE_ADDRESSES"  # named in the error of a refused address
 _FEED_COLUMNS = (
     "id, url, added_url, slug, title, added, status, etag, last_modified, last_poll,"
     " last_success, last_error, failures, next_poll"
@@ -36,6 +37,25 @@ class FeedRow:
     last_error: str | None
     failures: int
     next_poll: datetime | None  # None: due now (never for a gone feed)
+
+    def next_due(self, interval: timedelta) -> datetime | None:
+        """When it is next polled: a success waits `interval` from its poll (as set now, so a
+        shortened DIGEST_FEED_INTERVAL counts at once) or the server's longer max-age
+        (`next_poll`); a failure waits its backoff. None: now."""
+        if self.failures or self.last_poll is None:
+            return self.next_poll
+        after = self.last_poll + interval
+        return max(after, self.next_poll) if self.next_poll else after
+
+    def due(self, now: datetime, interval: timedelta, private_allowed: bool = False) -> bool:
+        """Polled at `now`: active and its time has come, or it failed only for a private
+        address that DIGEST_ALLOW_PRIVATE_ADDRESSES now allows."""
+        if self.status != "active":
+            return False
+        if private_allowed and PRIVATE_SETTING in (self.last_error or ""):
+            return True
+        when = self.next_due(interval)
+        return when is None or when <= now
 
     @property
     def state(self) -> str:
@@ -93,13 +113,12 @@ class FeedStore:
     def all(self) -> list[FeedRow]:
         return self._rows(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY id", ())
 
-    def due(self, now: datetime) -> list[FeedRow]:
-        """Active feeds whose next poll is not later than `now`."""
-        return self._rows(
-            f"SELECT {_FEED_COLUMNS} FROM feeds WHERE status = 'active'"
-            " AND (next_poll IS NULL OR next_poll <= ?) ORDER BY id",
-            (iso(now),),
-        )
+    def due(
+        self, now: datetime, interval: timedelta, private_allowed: bool = False
+    ) -> list[FeedRow]:
+        """Active feeds to poll at `now` (see `FeedRow.due`)."""
+        rows = self._rows(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE status = 'active'", ())
+        return [row for row in rows if row.due(now, interval, private_allowed)]
 
     def count(self) -> int:
         """How many feeds there are."""
@@ -173,6 +192,33 @@ class FeedStore:
             self._conn.executemany(
                 "INSERT OR IGNORE INTO pages (url, fetched, seed) VALUES (?, ?, ?)",
                 [(url, iso(at), seed) for _, url, seed in entries if url is not None],
+            )
+
+    def record_waiting(
+        self, feed_id: int, entries: Sequence[tuple[str, str]], at: datetime
+    ) -> None:
+        """Mark entries (key, page url) seen whose pages wait for the next run (the budget)."""
+        with self._conn:
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO feed_entries (feed_id, key, url, seen) VALUES (?, ?, ?, ?)",
+                [(feed_id, key, url, iso(at)) for key, url in entries],
+            )
+
+    def waiting_pages(self) -> list[tuple[int, str, str, str]]:
+        """(feed id, feed slug, entry key, page url) of the pages that wait for a run."""
+        rows = self._conn.execute(
+            "SELECT e.feed_id, f.slug, e.key, e.url FROM feed_entries e"
+            " JOIN feeds f ON f.id = e.feed_id LEFT JOIN pages p ON p.url = e.url"
+            " WHERE e.url IS NOT NULL AND p.url IS NULL ORDER BY e.seen, e.feed_id"
+        ).fetchall()
+        return [(int(fid), str(slug), str(key), str(url)) for fid, slug, key, url in rows]
+
+    def record_pages(self, pages: Sequence[tuple[str, str | None]], at: datetime) -> None:
+        """Mark pages (url, seed written) fetched or given up on, for good."""
+        with self._conn:
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO pages (url, fetched, seed) VALUES (?, ?, ?)",
+                [(url, iso(at), seed) for url, seed in pages],
             )
 
     def counts(self) -> dict[str, int]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from digest.errors import StateError
 
 DB_NAME = "state.sqlite3"
-SCHEMA_VERSION = 5  # PRAGMA user_version; 1 was the first release (no `meta` table)
+SCHEMA_VERSION = 6  # PRAGMA user_version; 1 was the first release (no `meta` table)
 
 
 def iso(moment: datetime) -> str:
@@ -120,8 +120,31 @@ CREATE TABLE IF NOT EXISTS subscribers (
     joined TEXT NOT NULL,
     watermark INTEGER NOT NULL,  -- arrivals up to this seq were considered for them
     last_fire TEXT,              -- `digest serve`: their scheduled time last handled
-    bounce_floor INTEGER NOT NULL DEFAULT 0  -- refusals of digests <= this id no longer count
+    bounce_floor INTEGER NOT NULL DEFAULT 0, -- refusals of digests <= this id no longer count
+    token_key TEXT,              -- in each of their tokens: a later reader with this id has another
+    legacy_tokens INTEGER NOT NULL DEFAULT 0, -- 1: subscribed before keys; bare-id tokens count
+    consent_at TEXT,             -- signup: when they confirmed (the double opt-in's second step)
+    consent_client TEXT,         -- from which client address
+    consent_agent TEXT,          -- with which user agent
+    consent_form TEXT            -- the wording version of the form they signed up with
 );
+-- signup (digest.readers.web.signup): addresses waiting for their confirmation click
+CREATE TABLE IF NOT EXISTS signups (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name TEXT,
+    sections TEXT NOT NULL,      -- as typed on the form, checked
+    token_key TEXT NOT NULL,     -- in the confirmation link
+    created TEXT NOT NULL,       -- the first request; pending ones expire CONFIRM_DAYS after
+    last_mail TEXT,              -- one confirmation mail per address per hour at most
+    form TEXT NOT NULL,          -- the wording version of the form it came from
+    confirmed TEXT               -- set once confirmed: a second click changes nothing
+);
+CREATE TABLE IF NOT EXISTS signup_requests (
+    client TEXT NOT NULL,        -- a client address's signup requests in the last hour
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS signup_requests_by_client ON signup_requests (client, at);
 CREATE TABLE IF NOT EXISTS arrivals (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- the order digest first read articles in
     article_id TEXT NOT NULL UNIQUE,
@@ -149,7 +172,25 @@ CREATE INDEX IF NOT EXISTS deliveries_by_recipient ON deliveries (recipient, sta
 
 # Changes to existing tables, by the version they lead to. New tables need no entry:
 # SCHEMA's CREATE TABLE IF NOT EXISTS adds them to an old database.
-MIGRATIONS: dict[int, tuple[str, ...]] = {2: (), 3: (), 4: (), 5: ()}  # 5: feeds, subscribers
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (),
+    3: (),
+    4: (),
+    5: (),
+    6: (),
+}  # 5: feeds, subscribers
+# Columns added to existing tables since they appeared (ALTER TABLE, only where missing: a
+# database made by SCHEMA already has them). 6: reader keys and consent.
+ADDED_COLUMNS = {
+    "subscribers": (
+        ("token_key", "TEXT"),
+        ("legacy_tokens", "INTEGER NOT NULL DEFAULT 0"),
+        ("consent_at", "TEXT"),
+        ("consent_client", "TEXT"),
+        ("consent_agent", "TEXT"),
+        ("consent_form", "TEXT"),
+    ),
+}
 
 
 def migrate(conn: sqlite3.Connection, path: Path) -> None:
@@ -159,7 +200,22 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
         for target in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS[target]:
                 conn.execute(statement)
+        _add_columns(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    """Add ADDED_COLUMNS where missing; readers from before keys keep their old links working."""
+    for table, columns in ADDED_COLUMNS.items():
+        have = {str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns:
+            if name not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+    # Readers subscribed before keys: a key for new links, and their old links still theirs.
+    conn.execute(
+        "UPDATE subscribers SET legacy_tokens = 1, token_key = lower(hex(randomblob(9)))"
+        " WHERE token_key IS NULL"
+    )
 
 
 def _schema_version(conn: sqlite3.Connection, path: Path) -> int:

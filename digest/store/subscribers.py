@@ -9,7 +9,9 @@ is the only SQL about readers.
 
 from __future__ import annotations
 
+import hmac
 import json
+import secrets
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -18,7 +20,7 @@ from typing import Any
 
 from digest.errors import StateError
 from digest.readers.subscribers import STATUSES, parse_preferences, preference_fields
-from digest.records import Arrival, Article, Preferences, Subscriber
+from digest.records import Arrival, Article, Consent, Preferences, Subscriber
 
 
 def _article_json(a: Article) -> str:
@@ -55,12 +57,17 @@ def _article_of(body: str) -> Article:
     )
 
 
-_SUBSCRIBER_COLUMNS = "s.id, s.email, s.name, s.status, s.prefs, s.joined, (SELECT max(v.updated)"
+_PLAIN_COLUMNS = (
+    "s.id, s.email, s.name, s.status, s.prefs, s.joined, coalesce(s.token_key, ''),"
+    " s.consent_at, s.consent_client, s.consent_agent, s.consent_form"
+)
+_SUBSCRIBER_COLUMNS = _PLAIN_COLUMNS + ", (SELECT max(v.updated)"
 _SUBSCRIBER_COLUMNS += " FROM deliveries v WHERE v.recipient = s.email AND v.status = 'accepted')"
 
 
 def _subscriber_of(row: Sequence[Any]) -> Subscriber:
-    i, email, name, status, prefs, joined, last = row
+    i, email, name, status, prefs, joined, key, c_at, c_client, c_agent, c_form, last = row
+    consent = Consent(c_at, c_client or "", c_agent or "", c_form or "") if c_at else None
     return Subscriber(
         int(i),
         str(email),
@@ -69,7 +76,14 @@ def _subscriber_of(row: Sequence[Any]) -> Subscriber:
         parse_preferences(json.loads(prefs)),
         datetime.fromisoformat(joined),
         datetime.fromisoformat(last) if last else None,
+        str(key),
+        consent,
     )
+
+
+def new_key() -> str:
+    """A reader's own random key, in each of their tokens (digest.readers.tokens)."""
+    return secrets.token_urlsafe(12)
 
 
 class SubscriberTables:
@@ -96,19 +110,62 @@ class SubscriberTables:
         prefs: Preferences,
         joined: datetime,
         status: str = "active",
+        consent: Consent | None = None,
     ) -> int | None:
         """Add a reader who gets what arrives from now on; None when the address is taken."""
-        fields = json.dumps(preference_fields(prefs))
         try:
             with self._conn:
-                cur = self._conn.execute(
-                    "INSERT INTO subscribers (email, name, status, prefs, joined, watermark)"
-                    " VALUES (?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) FROM arrivals))",
-                    (email, name, status, fields, joined.isoformat()),
-                )
+                return self._insert_subscriber(email, name, prefs, joined, status, consent)
         except sqlite3.IntegrityError:
             return None
+
+    def _insert_subscriber(
+        self,
+        email: str,
+        name: str | None,
+        prefs: Preferences,
+        joined: datetime,
+        status: str,
+        consent: Consent | None,
+    ) -> int:
+        c = consent
+        cur = self._conn.execute(
+            "INSERT INTO subscribers (email, name, status, prefs, joined, watermark, token_key,"
+            " consent_at, consent_client, consent_agent, consent_form)"
+            " VALUES (?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) FROM arrivals), ?, ?, ?, ?, ?)",
+            (
+                email,
+                name,
+                status,
+                json.dumps(preference_fields(prefs)),
+                joined.isoformat(),
+                new_key(),
+                *((c.at, c.client, c.agent, c.form) if c else (None,) * 4),
+            ),
+        )
         return int(cur.lastrowid or 0)
+
+    def claimed(self, subscriber_id: int, key: str | None) -> Subscriber | None:
+        """The reader a token names, if it is theirs: their key, or a bare id from before keys.
+
+        A removed reader's id goes to the next one added; their key does not, so an old
+        link finds nobody.
+        """
+        found = self.subscriber(subscriber_id)
+        if found is None:
+            return None
+        if key is None:
+            rows = self._rows("SELECT legacy_tokens FROM subscribers WHERE id = ?", (found.id,))
+            return found if rows and rows[0][0] else None
+        return found if hmac.compare_digest(found.key.encode(), key.encode()) else None
+
+    def edit_subscriber(self, subscriber_id: int, name: str | None, prefs: Preferences) -> None:
+        """Change a reader's name and preferences (their place and tokens stay)."""
+        with self._conn:
+            self._conn.execute(
+                "UPDATE subscribers SET name = ?, prefs = ? WHERE id = ?",
+                (name, json.dumps(preference_fields(prefs)), subscriber_id),
+            )
 
     def subscriber(self, subscriber_id: int) -> Subscriber | None:
         rows = self._rows(
@@ -125,7 +182,7 @@ class SubscriberTables:
     def subscribers(self) -> list[Subscriber]:
         """Every reader, in the order they joined."""
         rows = self._rows(
-            "SELECT s.id, s.email, s.name, s.status, s.prefs, s.joined, a.last"
+            f"SELECT {_PLAIN_COLUMNS}, a.last"
             " FROM subscribers s LEFT JOIN (SELECT recipient, max(updated) AS last"
             " FROM deliveries WHERE status = 'accepted' GROUP BY recipient) a"
             " ON a.recipient = s.email ORDER BY s.id"
@@ -168,10 +225,19 @@ class SubscriberTables:
         with self._conn:
             self._conn.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
 
-    def recipient_status(self, email: str) -> tuple[int, str] | None:
-        """(id, status) of the reader with this address, read now (a POST may have just come)."""
-        rows = self._rows("SELECT id, status FROM subscribers WHERE email = ?", (email,))
-        return (int(rows[0][0]), str(rows[0][1])) if rows else None
+    def recipient_status(self, email: str) -> tuple[int, str, str, str | None] | None:
+        """(id, status, key, name) of the reader with this address, read now.
+
+        Read at send time: a POST may have just unsubscribed them.
+        """
+        rows = self._rows(
+            "SELECT id, status, coalesce(token_key, ''), name FROM subscribers WHERE email = ?",
+            (email,),
+        )
+        if not rows:
+            return None
+        i, status, key, name = rows[0]
+        return int(i), str(status), str(key), name
 
     def mark_bouncing(self, limit: int) -> list[str]:
         """Active readers refused for good in their last `limit` deliveries become bouncing."""
@@ -208,6 +274,11 @@ class SubscriberTables:
                     for a, sig, size in articles
                 ],
             )
+
+    def last_arrival(self) -> int:
+        """The last place taken in the arrival sequence (0: none yet)."""
+        rows = self._rows("SELECT coalesce(max(seq), 0) FROM arrivals")
+        return int(rows[0][0]) if rows else 0
 
     def arrived_ids(self, ids: Iterable[str]) -> set[str]:
         wanted = list(ids)

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from digest.records import Article
-from digest.stories.events import events, quality, terms, tfidf, when
+from digest.stories.events import events, quality, tfidf, when
+from digest.stories.evidence import terms
 from digest.stories.sketches import Sketch, against_sent, copies, sketch
+from digest.text import words
 
 TOPIC_WORDS = 300  # a story's section is judged on this many first words
 SECTION_FIT = 0.12  # cosine to a section's centroid that puts an unlabelled story in it
@@ -65,7 +67,7 @@ def assign_sections(articles: Sequence[Article], given: Sequence[str | None]) ->
     if not any(given):
         return [ONLY_SECTION] * len(given)
     texts = (" ".join(a.text.split()[:TOPIC_WORDS]) for a in articles)
-    vectors = tfidf([Counter(terms(t)) for t in texts])
+    vectors = tfidf([Counter(terms(words(t))) for t in texts])
     sums: dict[str, Counter[str]] = {}
     for vector, section in zip(vectors, given, strict=True):
         if section:

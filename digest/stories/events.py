@@ -1,13 +1,16 @@
-"""Events: different texts whose lead and names are close in TF-IDF and in time are one story.
+"""Events: different texts that give the same evidence, close in time, are one story.
 
-Names are capitalised word sequences; the best-written text of each group of
-copies stands for it (`quality`).
+The best-written text of each group of copies stands for it (`quality`); two reports
+are one event when their evidence (names, figures, dates, headline and lead words:
+evidence.py) is close in TF-IDF and they share names, figures or dates. Reports join
+a story on their average closeness to all of its reports, so a chain of pairs never
+merges two events of one kind (two council votes in one week).
 """
 
 from __future__ import annotations
 
+import heapq
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
@@ -15,25 +18,14 @@ from datetime import datetime
 import numpy as np
 
 from digest.records import Article
+from digest.stories.evidence import evidence, specific
 from digest.stories.sketches import Groups
-from digest.text import words
 
-SAME_EVENT = 0.40  # TF-IDF cosine of title, lead and names: two reports of one event
+SAME_EVENT = 0.22  # TF-IDF cosine of the evidence (evidence.py): two reports of one event
+LINK_FLOOR = 0.05  # closeness below this counts as none in a story's average
+MIN_SHARED = 2  # ... and they share this many names, figures or dates at least
 EVENT_HOURS = 72  # reports further apart than this are different stories
-LEAD_WORDS = 60  # the lead: what a report says first
-NAME_WORDS = 200  # names are taken from this many first words
 BEST_WORDS = 1500  # a longer text is not a better-written one
-
-_STOP = frozenset(
-    """a about after again against all also an and any are as at be because been before being
-    but by can could did do does during each for from had has have he her here hers him his how
-    i if in into is it its just last like may me more most mr mrs ms much must my new no not now
-    of on one only or other our out over said says she should since so some such than that the
-    their them then there these they this those through to too two under up us very was we were
-    what when where which while who whom why will with would year years you your yesterday today
-    monday tuesday wednesday thursday friday saturday sunday""".split()
-)
-_NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:of|de|la|van|von|al|bin)?\s*[A-Z][\w'’.-]*)*")
 
 
 def when(article: Article) -> datetime:
@@ -51,29 +43,9 @@ def quality(article: Article) -> tuple[int, bool, bool, bool, datetime]:
     )
 
 
-def terms(text: str) -> list[str]:
-    """The words that say what a text is about: no stop words, numbers or short words, stemmed."""
-    return [_stem(w) for w in words(text) if _content(w)]
-
-
 def features(article: Article) -> Counter[str]:
-    """The title's and lead's words (once each: a repeated word is no stronger sign of an
-    event), and names ("n:alan greenspan"), counted twice each time they occur."""
-    body = article.text.split()
-    found: Counter[str] = Counter(set(terms(" ".join([article.title, *body[:LEAD_WORDS]]))))
-    for name in _NAME.findall(" ".join([article.title, *body[:NAME_WORDS]])):
-        key = " ".join(words(name))
-        if key and not all(w in _STOP for w in key.split()):
-            found["n:" + key] += 2
-    return found
-
-
-def _content(word: str) -> bool:
-    return len(word) > 2 and word not in _STOP and not word.isdigit()
-
-
-def _stem(word: str) -> str:
-    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+    """The evidence of one report (evidence.py): headline and lead words, names, figures, dates."""
+    return evidence(article.title, article.text)
 
 
 def tfidf(docs: Sequence[Counter[str]]) -> list[dict[str, float]]:
@@ -95,13 +67,13 @@ def cosines(vectors: Sequence[dict[str, float]], least: float) -> list[tuple[int
 
     Only terms that two or more documents share can add to a cosine, so the work
     follows the shared terms; the commonest (in over a twentieth of the documents,
-    beyond 40) are skipped, having near-zero weight.
+    beyond 250) are skipped, having near-zero weight.
     """
     postings: dict[str, list[tuple[int, float]]] = {}
     for i, vector in enumerate(vectors):
         for term, weight in vector.items():
             postings.setdefault(term, []).append((i, weight))
-    cap = max(40, len(vectors) // 20)
+    cap = max(250, len(vectors) // 20)
     keys, values = [], []
     n = len(vectors)
     for posting in postings.values():
@@ -121,16 +93,78 @@ def cosines(vectors: Sequence[dict[str, float]], least: float) -> list[tuple[int
 
 
 def events(articles: Sequence[Article], groups: Sequence[int]) -> list[int]:
-    """An event number per article: copies share their group's, and so do close reports."""
-    leads = sorted(set(groups))
-    index = {g: k for k, g in enumerate(leads)}
-    units = [
-        max((a for a, g in zip(articles, groups, strict=True) if g == u), key=quality)
-        for u in leads
-    ]
-    merged = Groups(len(units))
-    for i, j, _ in cosines(tfidf([features(a) for a in units]), SAME_EVENT):
+    """An event number per article: copies share their group's, and so do reports of one event."""
+    best: dict[int, Article] = {}
+    for article, group in zip(articles, groups, strict=True):
+        if group not in best or quality(article) > quality(best[group]):
+            best[group] = article
+    leads = sorted(best)
+    units = [best[g] for g in leads]
+    found = [features(a) for a in units]
+    links: list[tuple[int, int, float, bool]] = []
+    for i, j, cosine in cosines(tfidf(found), LINK_FLOOR):
         hours = abs((when(units[i]) - when(units[j])).total_seconds()) / 3600
         if hours <= EVENT_HOURS:
-            merged.join(i, j)
-    return [leads[merged.find(index[g])] for g in groups]
+            links.append((i, j, cosine, _shared(found[i], found[j]) >= MIN_SHARED))
+    label = average_link(len(units), links, SAME_EVENT)
+    index = {g: k for k, g in enumerate(leads)}
+    return [leads[label[index[g]]] for g in groups]
+
+
+def _shared(a: Counter[str], b: Counter[str]) -> int:
+    """How many names, figures and dates two reports share (a name and its last word once)."""
+    common = {k for k in a.keys() & b.keys() if specific(k)}
+    full = [k for k in common if k.startswith("n:") and " " in k]
+    covered = {"n:" + k.rsplit(" ", 1)[-1] for k in full}
+    return len(common - covered)
+
+
+def average_link(n: int, links: Sequence[tuple[int, int, float, bool]], least: float) -> list[int]:
+    """Clusters of n items, named by their lowest member: the two clusters whose average
+    link (pairs not given count 0) is highest join while it is at least `least`, and only
+    when some pair across them has the evidence (the last field of a link)."""
+    size = [1] * n
+    sums: list[dict[int, float]] = [{} for _ in range(n)]
+    proven: list[set[int]] = [set() for _ in range(n)]
+    for i, j, cosine, evident in links:
+        sums[i][j] = sums[j][i] = cosine
+        if evident:
+            proven[i].add(j)
+            proven[j].add(i)
+    heap = [(-c, i, j) for i, j, c, evident in links if evident and c >= least]
+    heapq.heapify(heap)
+    merged = Groups(n)
+    while heap:
+        negative, a, b = heapq.heappop(heap)
+        if merged.find(a) != a or merged.find(b) != b:
+            continue
+        if -negative != sums[a].get(b, 0.0) / (size[a] * size[b]):
+            continue  # stale: one of the two has grown since
+        merged.join(a, b)
+        keep, gone = min(a, b), max(a, b)
+        _absorb(keep, gone, sums, proven, size)
+        for c in proven[keep]:
+            average = sums[keep].get(c, 0.0) / (size[keep] * size[c])
+            if average >= least:
+                heapq.heappush(heap, (-average, min(keep, c), max(keep, c)))
+    return [merged.find(i) for i in range(n)]
+
+
+def _absorb(
+    keep: int, gone: int, sums: list[dict[int, float]], proven: list[set[int]], size: list[int]
+) -> None:
+    """Cluster `gone` joins `keep`: its link sums and evidence become keep's."""
+    for c, total in sums[gone].items():
+        sums[c].pop(gone, None)
+        if c != keep:
+            sums[keep][c] = sums[keep].get(c, 0.0) + total
+            sums[c][keep] = sums[keep][c]
+    sums[keep].pop(gone, None)
+    for c in proven[gone]:
+        proven[c].discard(gone)
+        if c != keep:
+            proven[keep].add(c)
+            proven[c].add(keep)
+    proven[keep].discard(gone)
+    size[keep] += size[gone]
+    sums[gone], proven[gone] = {}, set()

@@ -32,6 +32,9 @@ class Weights:
     words_per_sentence: int = 35
     # A sentence of w words weighs min(w, LONG_SENTENCE) ** length (0: length does not count).
     length: float = 0.0
+    # A sentence that points back (`points_back`) is chosen only with the one before it
+    # (False: as before issue 19, for benchmarks/eval.py's comparison).
+    standalone: bool = True
 
 
 NEWS = Weights()
@@ -75,6 +78,45 @@ def is_fragment(sentence: str) -> bool:
     return len(_WORDS.findall(sentence)) < MIN_WORDS
 
 
+# Openings that point back at the sentence before: a connective, or a pronoun or demonstrative
+# whose referent was named there ("But ...", "He said ...", "That was ..."). English only.
+_CONNECTIVES = (
+    "but however still yet and also so then thus therefore hence instead meanwhile moreover"
+    " furthermore besides nevertheless nonetheless otherwise likewise similarly indeed though"
+    " although conversely consequently accordingly afterwards later"
+).split()
+_PRONOUNS = "he she they it his her their its him them this that these those such".split()
+_PHRASES = (
+    "in addition",
+    "as a result",
+    "even so",
+    "on the other hand",
+    "the latter",
+    "the former",
+)
+# "This year", "That night": a demonstrative of time points at the calendar, not at a sentence.
+_TIMES = frozenset(
+    "year week month morning afternoon evening night weekend season summer winter spring"
+    " autumn fall time day decade century".split()
+)
+_OPENING = re.compile(r"[\"“‘'(\s]*([A-Za-z]+)(?:\s+([A-Za-z]+))?(?:\s+([A-Za-z]+))?")
+
+
+def points_back(sentence: str) -> bool:
+    """True when a sentence opens by pointing back at the one before it."""
+    match = _OPENING.match(sentence)
+    if match is None:
+        return False
+    first, second = match[1].lower(), (match[2] or "").lower()
+    if " ".join(w for w in match.groups("") if w).lower().startswith(_PHRASES):
+        return True
+    if first in _CONNECTIVES:
+        return True
+    if first in ("this", "that", "these", "those") and second.rstrip("s") in _TIMES:
+        return False
+    return first in _PRONOUNS
+
+
 def prior(index: int, length: int, weights: Weights = NEWS) -> float:
     """How much its position and length count for a sentence: 1 for the first, falling."""
     weight = (1 + index) ** -weights.position
@@ -89,9 +131,14 @@ def choose(
     lengths: Sequence[int],
     count: int,
     weights: Weights = NEWS,
+    leans: Sequence[bool] = (),
 ) -> list[int]:
     """Indexes of up to `count` sentences, ascending: best position-weighted centrality first,
-    skipping a sentence that repeats one already chosen or overflows the word budget."""
+    skipping a sentence that repeats one already chosen or overflows the word budget.
+
+    `leans[i]`: sentence i points back (`points_back`); it comes only with the sentences
+    before it up to one that does not, all fitting, or not at all.
+    """
     top = max(ratings, default=0.0)
     scale = top if top > 0 and math.isfinite(top) else 1.0
     scores = [max(r, 0.0) / scale * prior(i, lengths[i], weights) for i, r in enumerate(ratings)]
@@ -103,13 +150,35 @@ def choose(
     for i in order:
         if len(chosen) == count:
             break
-        if chosen and words + lengths[i] > budget:
+        if i in chosen:
             continue
-        if any(_repeats(sets[i], sets[j]) for j in chosen):
+        group = [
+            k for k in _with_referent(i, leans if weights.standalone else ()) if k not in chosen
+        ]
+        if len(chosen) + len(group) > count:
             continue
-        chosen.append(i)
-        words += lengths[i]
+        if chosen and words + sum(lengths[k] for k in group) > budget:
+            continue
+        if any(_repeats(sets[k], sets[j]) for k in group for j in chosen):
+            continue
+        chosen += group
+        words += sum(lengths[k] for k in group)
     return sorted(chosen)
+
+
+def _with_referent(i: int, leans: Sequence[bool]) -> list[int]:
+    """Sentence i and, when it points back, the sentences before it up to one that does not."""
+    start = i
+    while start > 0 and start < len(leans) and leans[start]:
+        start -= 1
+    return list(range(start, i + 1))
+
+
+def dangling(chosen: Sequence[int], leans: Sequence[bool]) -> bool:
+    """True when a chosen sentence points back at one left out (the article's first
+    sentence has nothing before it to point at)."""
+    picked = set(chosen)
+    return any(0 < i < len(leans) and leans[i] and i - 1 not in picked for i in chosen)
 
 
 def _repeats(first: set[str], second: set[str]) -> bool:

@@ -153,6 +153,7 @@ class Scorable:
     stems: tuple[tuple[str, ...], ...]
     lengths: tuple[int, ...]
     centrality: tuple[float, ...]
+    leans: tuple[bool, ...]  # which sentences point back at the one before (scoring.points_back)
     ranked: bool  # False: too short or no sentence model, so the summary is the lead
 
 
@@ -161,10 +162,13 @@ def scorable(article: Article, count: int) -> Scorable:
     language = supported_language(article.language) or detect_language(article.text)
     sentences = _candidates(article.paragraphs, article.title, nlp.tokenizer(language))
     if not _ranks(sentences, count, language):
-        return Scorable(tuple(sentences), (), (), (), False)
+        return Scorable(tuple(sentences), (), (), (), (), False)
     stems, lengths = _news_words(sentences, language)
     centrality = tuple(scoring.centrality(stems))
-    return Scorable(tuple(sentences), tuple(map(tuple, stems)), tuple(lengths), centrality, True)
+    leans = tuple(_leans(sentences, language))
+    return Scorable(
+        tuple(sentences), tuple(map(tuple, stems)), tuple(lengths), centrality, leans, True
+    )
 
 
 def _candidates(paragraphs: Sequence[str], title: str, tokenizer: nlp.Tokenizer) -> list[str]:
@@ -211,8 +215,17 @@ def _rank(sentences: list[str], count: int, language: str, method: str) -> list[
 
 def _rank_news(sentences: list[str], count: int, language: str) -> list[int]:
     stems, lengths = _news_words(sentences, language)
-    # Fewer than `count` only when the rest repeat what is chosen or overflow the word budget.
-    return scoring.choose(scoring.centrality(stems), stems, lengths, count)
+    # Fewer than `count` only when the rest repeat what is chosen, overflow the word budget
+    # or point back at a sentence that does not fit with them.
+    leans = _leans(sentences, language)
+    return scoring.choose(scoring.centrality(stems), stems, lengths, count, leans=leans)
+
+
+def _leans(sentences: Sequence[str], language: str) -> list[bool]:
+    """Which sentences open by pointing back at the one before (English openings only)."""
+    if language != "english":
+        return [False] * len(sentences)
+    return [scoring.points_back(s) for s in sentences]
 
 
 def _news_words(sentences: Sequence[str], language: str) -> tuple[list[list[str]], list[int]]:

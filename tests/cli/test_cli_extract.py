@@ -42,6 +42,7 @@ def test_an_html_page_shows_its_main_text_and_what_it_says_about_itself(tmp_path
     assert head.splitlines() == [
         f"== {NEWS_PAGE}",
         f"title:     {FERRY}",
+        "section:   -",
         "source:    Coastline Courier",
         "published: 2024-09-14T07:30:00+01:00",
         "url:       https://coastline.example/news/harbour-ferry-returns",
@@ -59,7 +60,8 @@ def test_json_gives_the_path_and_every_field_with_paragraphs_a_blank_line_apart(
     result = extract(tmp_path, "--json", str(NEWS_PAGE))
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
-    assert list(record) == ["path", "title", "source", "published", "url", "language", "text"]
+    fields = ["path", "title", "section", "source", "published", "url", "language", "text"]
+    assert list(record) == fields
     assert record["path"] == str(NEWS_PAGE)
     assert record["title"] == FERRY
     assert record["source"] == "Coastline Courier"
@@ -125,6 +127,20 @@ def test_a_url_is_fetched_politely_and_read_like_a_file(
     assert shown["text"].startswith(FIRST) and shown["text"].endswith(LAST)
     assert "path" not in shown
     httpserver.check_assertions()
+
+
+def test_a_pages_section_is_shown(
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIGEST_ALLOW_PRIVATE_ADDRESSES", "true")
+    meta = '<head><meta property="article:section" content="Harbour &amp; Coast">'
+    page = NEWS_PAGE.read_text(encoding="utf-8").replace("<head>", meta, 1)
+    httpserver.expect_request("/s").respond_with_data(page, content_type="text/html")
+    copy = tmp_path / "page.html"
+    copy.write_text(page, encoding="utf-8")
+    result = extract(tmp_path, httpserver.url_for("/s"), str(copy))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("\nsection:   Harbour & Coast\n") == 2  # the page, and as a file
 
 
 def test_a_url_on_this_machine_is_refused_unless_allowed(

@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -23,7 +22,6 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from conftest import Handler, Received, SeedWriter, SmtpServer, free_port, run_cli
 
 from digest.readers import tokens
-from digest.records import Reporter
 from digest.store import Store
 
 pytestmark = pytest.mark.slow  # every test runs the CLI in child processes (~1-2 s each)
@@ -133,7 +131,7 @@ def test_links_carry_the_readers_own_signed_tokens(
     assert run_cli("run", env=env(smtp_server)).code == 0
     secret = (tmp_path / ".digest" / "secret_key").read_text().strip()
     store = Store.open(tmp_path / ".digest")
-    ids = {s.email: s.id for s in store.subscribers()}
+    ids = {s.email: (s.id, s.key) for s in store.subscribers()}
     store.close()
     for m in smtp_server.messages:
         msg = parse(m.content)
@@ -147,54 +145,11 @@ def test_links_carry_the_readers_own_signed_tokens(
         assert f'href="{PUBLIC}/unsubscribe/{found[1]}"' in html
         prefs = re.search(rf'href="{PUBLIC}/preferences/([^"]+)"', html)
         assert prefs and tokens.read(secret, "preferences", prefs[1]) == ids[reader]
-        web = re.search(rf'href="{PUBLIC}/archive/([^"]+)\.html"', html)
-        assert web and (tmp_path / "archive" / f"{web[1]}.html").is_file()
-        archived = (tmp_path / "archive" / f"{web[1]}.html").read_text()
+        web = re.search(rf'href="{PUBLIC}/copy/([^"]+)"', html)
+        assert web is not None
+        stem = tokens.read_copy(secret, web[1])  # their copy: unlisted, behind a signed link
+        archived = (tmp_path / "archive" / "readers" / f"{stem}.html").read_text()
         assert "/unsubscribe/" not in archived and "/preferences/" not in archived
-
-
-def test_new_reader_gets_no_backlog_and_unsubscribed_gets_nothing_more(
-    tmp_path: Path, seeds: SeedWriter, smtp_server: SmtpServer
-) -> None:
-    write_article(seeds, "vote", *ARTICLES["vote"])
-    subscribe(smtp_server, "ann@example.org")
-    subscribe(smtp_server, "bob@example.org")
-    assert run_cli("run", env=env(smtp_server)).code == 0
-    subscribe(smtp_server, "cat@example.org")  # joins after "vote" arrived
-    store = Store.open(tmp_path / ".digest")
-    bob = store.subscriber_by_email("bob@example.org")
-    assert bob is not None
-    store.unsubscribe(bob.id, datetime.now(UTC))  # what the one-click POST calls
-    store.close()
-    write_article(seeds, "rocket", *ARTICLES["rocket"])
-    assert run_cli("run", env=env(smtp_server)).code == 0
-    assert titles_by_reader(smtp_server.messages) == {
-        "ann@example.org": [{"vote"}, {"rocket"}],
-        "bob@example.org": [{"vote"}],
-        "cat@example.org": [{"rocket"}],
-    }
-    listed = run_cli("subscribers", "list", "--json", env=env(smtp_server))
-    rows = {r["email"]: r for r in map(json.loads, listed.out.splitlines())}
-    assert rows["bob@example.org"]["status"] == "unsubscribed"
-    assert rows["ann@example.org"]["last_sent"] is not None
-    assert rows["cat@example.org"]["preferences"]["every"] == "daily"
-
-
-def test_queued_message_is_not_sent_to_who_unsubscribed_meanwhile(
-    tmp_path: Path, seeds: SeedWriter, smtp_server: SmtpServer
-) -> None:
-    write_article(seeds, "vote", *ARTICLES["vote"])
-    subscribe(smtp_server, "ann@example.org")
-    subscribe(smtp_server, "bob@example.org")
-    down = env(smtp_server, DIGEST_SMTP_PORT=str(free_port()), DIGEST_SMTP_ATTEMPTS="1")
-    assert run_cli("run", env=down).code == 1  # queued: the server is not there
-    store = Store.open(tmp_path / ".digest")
-    bob = store.subscriber_by_email("bob@example.org")
-    assert bob is not None
-    store.unsubscribe(bob.id, datetime.now(UTC))
-    store.close()
-    assert run_cli("run", env=env(smtp_server)).code == 0
-    assert [m.rcpt_tos for m in smtp_server.messages] == [["ann@example.org"]]
 
 
 class Refusing(Handler):
@@ -363,9 +318,10 @@ def test_csv_import_reports_each_bad_row_in_one_line(tmp_path: Path) -> None:
     assert "readers.csv:2: ann@example.org is already a subscriber; row skipped" in again.err
     exported = run_cli("subscribers", "export")
     assert exported.out.splitlines() == [
-        "email,name,every,day,at,timezone,sections,include,exclude,max,status",
-        "ann@example.org,Ann,weekly,fri,08:00,Europe/Paris,World,,,,active",
-        "eve@example.org,Eve,daily,,,,Sprots,,,,active",
+        "email,name,every,day,at,timezone,sections,include,exclude,max,status,"
+        "consent_at,consent_client,consent_agent,consent_form",
+        "ann@example.org,Ann,weekly,fri,08:00,Europe/Paris,World,,,,active,,,,",
+        "eve@example.org,Eve,daily,,,,Sprots,,,,active,,,,",
     ]
 
 
@@ -375,7 +331,7 @@ def test_csv_import_reports_each_bad_row_in_one_line(tmp_path: Path) -> None:
         (("--at", "25:00"), "digest: error: --at '25:00': not a time of day;"),
         (("--timezone", "Mars/Olympus"), "digest: error: --timezone 'Mars/Olympus': unknown"),
         (("--every", "hourly"), "digest: error: --every 'hourly': unknown every;"),
-        (("--max", "-3"), "digest: error: --max '-3': not a number of articles;"),
+        (("--max", "-3"), "digest: error: --max '-3': at least one full article is needed;"),
     ],
 )
 def test_bad_option_is_one_line_naming_it(tmp_path: Path, args: tuple[str, ...], line: str) -> None:
@@ -409,102 +365,3 @@ def test_without_subscribers_digest_to_is_used_as_before(
     assert result.code == 0, result.err
     assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == ["a@example.org", "b@example.org"]
     assert all("/unsubscribe/" not in m.content.decode() for m in smtp_server.messages)
-
-
-class Limited(Handler):
-    """Counts connections; with `per_connection`, answers 421 once a session had that many."""
-
-    def __init__(self, per_connection: int | None = None) -> None:
-        super().__init__()
-        self.per_connection = per_connection
-        self.connections = 0
-        self.sessions: dict[int, int] = {}
-
-    async def handle_EHLO(
-        self,
-        server: SMTP,
-        session: Session,
-        envelope: Envelope,
-        hostname: str,
-        responses: list[str],
-    ) -> list[str]:
-        self.connections += 1
-        session.host_name = hostname
-        return responses
-
-    async def handle_MAIL(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        taken = self.sessions.get(id(session), 0)
-        if self.per_connection is not None and taken >= self.per_connection:
-            return "421 4.7.0 too many messages on one connection"
-        self.sessions[id(session)] = taken + 1
-        envelope.mail_from = address
-        return "250 OK"
-
-
-@pytest.mark.parametrize(("limit", "connections"), [(None, 1), (2, 3)])
-def test_one_connection_for_the_run_and_a_hang_up_only_reconnects(
-    tmp_path: Path, seeds: SeedWriter, limit: int | None, connections: int
-) -> None:
-    handler = Limited(limit)
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        plain = {
-            "DIGEST_SMTP_HOST": "127.0.0.1",
-            "DIGEST_SMTP_PORT": str(controller.port),
-            "DIGEST_SMTP_SECURITY": "none",
-            "DIGEST_SMTP_BACKOFF": "0",
-            "DIGEST_SMTP_CONNECTIONS": "1",  # several: tests/delivery/test_sending.py
-            "DIGEST_PUBLIC_URL": PUBLIC,
-            "DIGEST_SETTLE_SECONDS": "0",
-            "DIGEST_WORKERS": "1",
-        }
-        lines = ["email,sections"] + [
-            f"r{n}@example.org,{('', 'World', 'Science')[n % 3]}" for n in range(6)
-        ]
-        (tmp_path / "readers.csv").write_text("\n".join(lines) + "\n")
-        assert run_cli("subscribers", "import", "readers.csv", env=plain).code == 0
-        for key in ("vote", "rocket"):
-            write_article(seeds, key, *ARTICLES[key])
-        result = run_cli("run", env=plain)
-        assert result.code == 0, result.err
-        got = sorted(m.rcpt_tos[0] for m in handler.messages)
-        assert got == sorted(f"r{n}@example.org" for n in range(6))  # 3 renders, 6 readers
-        assert handler.connections == connections
-    finally:
-        controller.stop()
-
-
-def test_state_grows_with_readers_plus_articles(tmp_path: Path, seeds: SeedWriter) -> None:
-    import sqlite3
-
-    from digest.records import Preferences
-    from digest.runs import run as pipeline
-    from digest.settings import load_settings
-
-    settings = load_settings(
-        {"DIGEST_SETTLE_SECONDS": "0", "DIGEST_WORKERS": "1", "DIGEST_PUBLIC_URL": PUBLIC}, None
-    )
-    store = Store.open(settings.state_dir)
-    for n in range(30):
-        prefs = Preferences(sections=(("World",), ("Science",), ())[n % 3])
-        store.add_subscriber(f"r{n}@example.org", None, prefs, datetime.now(UTC))
-    store.close()
-    for batch in (("vote", "rocket"), ("council", "cup")):
-        for key in batch:
-            write_article(seeds, key, *ARTICLES[key])
-        result = pipeline.run_once(settings, reporter=Reporter(lambda _: None))
-        assert not result.errors
-    conn = sqlite3.connect(settings.state_dir / "state.sqlite3")
-    count = {
-        table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-    }
-    digests = count["digests"]
-    # run 1: World, Science, everything; run 2: everything (no Local/Sport readers otherwise)
-    assert digests == 4
-    assert count["subscribers"] == 30 and count["arrivals"] == 4
-    assert count["deliveries"] == 30 + 10  # one row per message, not per article
-    assert max(n for t, n in count.items() if t != "deliveries") <= 30

@@ -76,7 +76,7 @@ def test_fields_are_read_and_normalised() -> None:
         ({"every": "hourly"}, "every", "every='hourly': unknown every; use daily or weekly"),
         ({"day": "someday"}, "day", "day='someday': unknown day"),
         ({"every": "daily", "day": "mon"}, "day", "a day is for weekly digests"),
-        ({"max": "0"}, "max", "max='0': not a number of articles"),
+        ({"max": "0"}, "max", "max='0': at least one full article is needed; leave it empty"),
         ({"max": "ten"}, "max", "max='ten': not a number of articles"),
     ],
 )
@@ -152,8 +152,8 @@ def test_a_bad_header_refuses_the_file(header: str, says: str) -> None:
 
 
 def test_tokens_round_trip_per_purpose() -> None:
-    token = tokens.make("secret", "unsubscribe", 42)
-    assert tokens.read("secret", "unsubscribe", token) == 42
+    token = tokens.make("secret", "unsubscribe", 42, "k3y")
+    assert tokens.read("secret", "unsubscribe", token) == (42, "k3y")
     with pytest.raises(tokens.TokenError):
         tokens.read("secret", "preferences", token)  # another purpose
     with pytest.raises(tokens.TokenError):
@@ -220,7 +220,7 @@ def test_filled_message_is_what_the_email_package_would_write(prefix: str, token
 
 
 @pytest.mark.parametrize(
-    "command", ["add", "import", "list", "pause", "resume", "remove", "export"]
+    "command", ["add", "edit", "link", "import", "list", "pause", "resume", "remove", "export"]
 )
 def test_every_subscribers_command_has_help_with_an_example(command: str) -> None:
     from click.testing import CliRunner

@@ -133,7 +133,8 @@ def test_a_busy_lock_skips_the_scheduled_run_with_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(pipeline, "LOCK_WAIT_SECONDS", 0.2)
-    settings = Settings(state_dir=tmp_path / "state")
+    (tmp_path / "seeds").mkdir()  # a missing seeds folder would stop the run before the lock
+    settings = Settings(seeds_dir=tmp_path / "seeds", state_dir=tmp_path / "state")
     svc = Service(settings, parse_schedule("@every 1s", "UTC"))
     with run_lock(settings.state_dir):
         level, text = svc._run_digest()
@@ -149,7 +150,9 @@ def test_status_line_shows_the_next_run_or_the_bad_setting() -> None:
     good = Settings(schedule="0 7 * * mon-fri", timezone=BERLIN)
     expected = "2024-01-08 07:00:00 CET (Europe/Berlin), at 07:00 on Monday–Friday"
     assert scheduler.next_run_text(good, now, now) == expected
-    assert scheduler.next_run_text(good, None, now).endswith("once `digest serve` runs")
+    assert scheduler.next_run_text(good, None, now).endswith(
+        "once `digest serve` or `digest run --due` runs"
+    )
     overdue = scheduler.next_run_text(good, now - timedelta(days=7), now)
     assert overdue.startswith("overdue since 2024-01-01 07:00:00 CET")  # Monday after
     bad = Settings(schedule="0 7 * * 1-8")
@@ -177,3 +180,22 @@ def test_send_empty_setting(raw: str | None, expected: bool) -> None:
 def test_send_empty_refuses_other_words() -> None:
     with pytest.raises(SettingsError, match="DIGEST_SEND_EMPTY='maybe': not true or false"):
         load_settings({"DIGEST_SEND_EMPTY": "maybe"}, None)
+
+
+def test_an_outbox_through_a_file_fails_the_scheduled_run_in_one_line(tmp_path: Path) -> None:
+    import shutil
+
+    from conftest import REAL_SEED
+
+    (tmp_path / "seeds").mkdir()
+    shutil.copy2(REAL_SEED, tmp_path / "seeds" / "a.txt")
+    (tmp_path / "afile").write_text("a file, not a folder\n")
+    settings = Settings(
+        seeds_dir=tmp_path / "seeds",
+        state_dir=tmp_path / "state",
+        outbox_dir=tmp_path / "afile" / "outbox",
+        workers=1,
+    )
+    level, text = Service(settings, parse_schedule("@every 1s", "UTC"))._run_digest()
+    assert level == logging.ERROR
+    assert text.startswith("failed: DIGEST_OUTBOX_DIR=") and "a file, not a folder" in text

@@ -338,7 +338,7 @@ def test_status_shows_the_next_run_in_the_zone(tmp_path: Path) -> None:
     assert result.code == 0, result.err
     found = re.search(
         r"next run: (\d{4}-\d\d-\d\d) 07:00:00 CES?T \(Europe/Berlin\), "
-        r"at 07:00 on Monday–Friday, once `digest serve` runs",
+        r"at 07:00 on Monday–Friday, once `digest serve` or `digest run --due` runs",
         result.out,
     )
     assert found, result.out
@@ -350,3 +350,50 @@ def test_timezone_defaults_to_the_system_zone(tmp_path: Path) -> None:
     result = run_cli("status", env={"DIGEST_SCHEDULE": "@daily", "TZ": "Asia/Tokyo"})
     assert result.code == 0, result.err
     assert re.search(r"next run: \d{4}-\d\d-\d\d 00:00:00 JST \(Asia/Tokyo\)", result.out)
+
+
+def _not_today() -> str:
+    """A weekday two days off in every time zone: a weekly reader on it is not due now."""
+    return ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[(datetime.now().weekday() + 2) % 7]
+
+
+def test_serve_with_readers_restarted_misses_nothing_and_status_is_not_overdue(
+    smtp: Server, seeds: SeedWriter, serve: Callable[..., Serve]
+) -> None:
+    env = smtp.env(DIGEST_SCHEDULE="@every 1s")  # the readers' own times rule, not this
+    seeds("budget.json", article("Council passes budget", BUDGET))
+    weekly = ("--every", "weekly", "--day", _not_today(), "--at", "07:00")
+    assert run_cli("subscribers", "add", "ann@example.org", *weekly, env=env).code == 0
+    first = serve(env)
+    until(lambda: first.text().count(" INFO ") >= 2, 20, f"serve started:\n{first.text()}")
+    time.sleep(1.5)  # more than one DIGEST_SCHEDULE period passes
+    assert first.stop() == 0
+    status = run_cli("status", env=env)
+    assert "overdue" not in status.out
+    (line,) = [s for s in status.out.splitlines() if s.startswith("next run:")]
+    assert "ann@example.org" in line and "07:00" in line
+    second = serve(env)
+    until(lambda: second.text().count(" INFO ") >= 2, 20, f"serve started:\n{second.text()}")
+    assert second.stop() == 0
+    assert "missed" not in second.text() and "running it now" not in second.text()
+    assert smtp.messages == []
+
+
+def test_serve_logs_each_readers_run_with_articles_duration_and_next_send(
+    smtp: Server, seeds: SeedWriter, serve: Callable[..., Serve]
+) -> None:
+    env = smtp.env(DIGEST_SCHEDULE="@every 2s")
+    seeds("budget.json", article("Council passes budget", BUDGET))
+    seeds("library.json", article("Library opens late", LIBRARY))
+    assert run_cli("subscribers", "add", "bob@example.org", env=env).code == 0
+    process = serve(env)
+    until(lambda: len(smtp.messages) == 1, 20, "bob's digest")
+    process.wait_for("readers due:")
+    assert process.stop() == 0
+    line = next(s for s in process.text().splitlines() if "readers due:" in s)
+    assert re.search(
+        r"INFO readers due: sent: digest of 2 article\(s\) to bob@example\.org;"
+        r" \d+\.\d s; next send (due since )?\d{4}-\d\d-\d\d \d\d:\d\d",
+        line,
+    ), line
+    assert "WARNING" not in process.text()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from test_store import V1_SCHEMA
@@ -12,6 +12,7 @@ from digest.store import DB_NAME, FeedPoll, Store
 
 AT = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 LATER = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+NONE = timedelta(0)  # DIGEST_FEED_INTERVAL=0
 
 
 def test_a_feed_is_added_once_and_removed_by_either_url(tmp_path: Path) -> None:
@@ -33,9 +34,35 @@ def test_due_feeds_are_active_ones_whose_time_has_come(tmp_path: Path) -> None:
     now, later, gone = store.feeds.all()
     store.feeds.record_poll(later.id, FeedPoll(AT, LATER, 0, True))
     store.feeds.record_poll(gone.id, FeedPoll(AT, None, 1, False, "410", gone=True))
-    assert [r.slug for r in store.feeds.due(AT)] == ["now"]
-    assert [r.slug for r in store.feeds.due(LATER)] == ["now", "later"]
+    assert [r.slug for r in store.feeds.due(AT, NONE)] == ["now"]  # LATER: the server's max-age
+    assert [r.slug for r in store.feeds.due(LATER, NONE)] == ["now", "later"]
     assert store.feeds.counts() == {"active": 2, "failing": 0, "gone": 1}
+    store.close()
+
+
+def test_a_shortened_interval_counts_from_the_next_look(tmp_path: Path) -> None:
+    store = Store.open(tmp_path)
+    store.feeds.add("https://a.example.org/", "a", AT)
+    (row,) = store.feeds.all()
+    store.feeds.record_poll(row.id, FeedPoll(AT, None, 0, True))  # polled, no max-age
+    half_hour = AT + timedelta(minutes=30)
+    assert store.feeds.due(half_hour, timedelta(hours=1)) == []
+    assert [r.slug for r in store.feeds.due(half_hour, timedelta(minutes=15))] == ["a"]
+    (row,) = store.feeds.all()
+    assert row.next_due(timedelta(minutes=15)) == AT + timedelta(minutes=15)
+    store.close()
+
+
+def test_a_feed_refused_as_private_is_due_once_private_addresses_are_allowed(
+    tmp_path: Path,
+) -> None:
+    store = Store.open(tmp_path)
+    store.feeds.add("https://a.example.org/", "a", AT)
+    (row,) = store.feeds.all()
+    refused = "a.example.org is 10.0.0.1; set DIGEST_ALLOW_PRIVATE_ADDRESSES=true to allow..."
+    store.feeds.record_poll(row.id, FeedPoll(AT, LATER, 1, False, refused))  # backing off
+    assert store.feeds.due(AT, NONE) == []
+    assert [r.slug for r in store.feeds.due(AT, NONE, private_allowed=True)] == ["a"]
     store.close()
 
 

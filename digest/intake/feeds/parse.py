@@ -33,6 +33,7 @@ class FeedItem:
     link: str | None
     published: datetime | None
     html: str  # the feed's own content, else its summary (sanitised HTML or plain text)
+    section: str | None = None  # its first category or tag, as the feed spells it
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,18 @@ def _xml_entry(item: Mapping[str, Any]) -> FeedItem | None:
     html = next((c.get("value", "") for c in contents if c.get("value")), "")
     html = html or item.get("summary", "") or ""
     published = _struct(item.get("published_parsed") or item.get("updated_parsed"))
-    return _entry(_text(item.get("id")), title, link, published, str(html))
+    tags = _dicts(item.get("tags"))
+    section = _first(_text(t.get("label")) or _text(t.get("term")) for t in tags)
+    return _entry(_text(item.get("id")), title, link, published, str(html), section)
+
+
+def _dicts(value: Any) -> list[Mapping[str, Any]]:
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def _first(values: Iterable[str | None]) -> str | None:
+    """The first value that is not empty: an entry's section."""
+    return next((v for v in values if v), None)
 
 
 def _struct(value: Any) -> datetime | None:
@@ -150,12 +162,14 @@ def _json_entry(item: Mapping[str, Any], base: str) -> FeedItem | None:
     key = str(raw_id) if isinstance(raw_id, str | int) and str(raw_id).strip() else None
     link = _text(item.get("url")) or _text(item.get("external_url"))
     body = item.get("content_html") or item.get("content_text") or item.get("summary") or ""
+    tags = item.get("tags")
     return _entry(
         key,
         _text(item.get("title")),
         urljoin(base, link) if link else None,
         _iso(item.get("date_published") or item.get("date_modified")),
         body if isinstance(body, str) else "",
+        _first(map(_text, tags)) if isinstance(tags, list) else None,
     )
 
 
@@ -173,14 +187,19 @@ def _iso(value: Any) -> datetime | None:
 
 
 def _entry(
-    key: str | None, title: str | None, link: str | None, published: datetime | None, html: str
+    key: str | None,
+    title: str | None,
+    link: str | None,
+    published: datetime | None,
+    html: str,
+    section: str | None = None,
 ) -> FeedItem | None:
     """An entry, or None when it has nothing to show (no title, no link, no text)."""
     if not (title or link or html.strip()):
         return None
     if not key:
         key = link or "sha256:" + hashlib.sha256(f"{title}\n{html}".encode()).hexdigest()[:32]
-    return FeedItem(key.strip()[:2000], title, link, published, html)
+    return FeedItem(key.strip()[:2000], title, link, published, html, section)
 
 
 def _entries(found: Iterable[FeedItem | None]) -> tuple[FeedItem, ...]:
@@ -209,22 +228,51 @@ class Subscription:
     title: str | None = None
 
 
+@dataclass(frozen=True)
+class Outlines:
+    """What an OPML file lists: its feeds, and the feed-like outlines with no xmlUrl."""
+
+    feeds: list[Subscription]
+    without_url: list[str]  # how each is labelled: its title, text or htmlUrl
+
+
 def read_opml(data: bytes, *, name: str = "OPML file") -> list[Subscription]:
     """Every outline with an xmlUrl, however deeply nested; DTDs and entities are refused."""
+    return read_outlines(data, name=name).feeds
+
+
+def read_outlines(data: bytes, *, name: str = "OPML file") -> Outlines:
+    """The feeds (outlines with an xmlUrl, however deeply nested), and the outlines that
+    look like a feed (a type or an htmlUrl, no children) but have no xmlUrl."""
     found: dict[str, Subscription] = {}
+    without_url: list[str] = []
+    open_leaf: list[dict[str, str] | None] = []  # per open outline: attrs while it has no child
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
 
     def start(tag: str, attrs: dict[str, str]) -> None:
+        if open_leaf:
+            open_leaf[-1] = None  # it has a child: a folder
+        if tag.lower() != "outline":
+            open_leaf.append(None)
+            return
         url = (attrs.get("xmlUrl") or attrs.get("xmlurl") or "").strip()
-        if tag.lower() == "outline" and url:
-            title = _text(attrs.get("title")) or _text(attrs.get("text"))
+        title = _text(attrs.get("title")) or _text(attrs.get("text"))
+        if url:
             found.setdefault(url, Subscription(url, title))
+        open_leaf.append(None if url else attrs)
+
+    def end(tag: str) -> None:
+        attrs = open_leaf.pop()
+        if attrs is not None and (attrs.get("type") or attrs.get("htmlUrl")):
+            label = _text(attrs.get("title")) or _text(attrs.get("text"))
+            without_url.append(label or attrs.get("htmlUrl") or "(untitled)")
 
     def refuse(*_: object) -> None:
         raise FeedError(f"{name}: declares entities, which OPML does not need; refused")
 
     parser.StartElementHandler = start
+    parser.EndElementHandler = end
     parser.EntityDeclHandler = refuse
     parser.StartDoctypeDeclHandler = refuse
     try:
@@ -233,7 +281,7 @@ def read_opml(data: bytes, *, name: str = "OPML file") -> list[Subscription]:
         raise FeedError(
             f"{name}: not valid OPML ({exc})", "export it again from your reader"
         ) from None
-    return list(found.values())
+    return Outlines(list(found.values()), without_url)
 
 
 def write_opml(feeds: Sequence[Subscription], *, title: str = "digest feeds") -> str:

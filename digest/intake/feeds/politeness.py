@@ -27,10 +27,14 @@ class Backlog:
     entries: int = 20
 
 
-def after_success(now: datetime, interval: timedelta, headers: Mapping[str, str]) -> datetime:
-    """The next poll after a 200 or 304: the interval, or the server's max-age if longer."""
-    wait = max(interval, max_age(headers) or timedelta(0))
-    return now + min(wait, MAX_WAIT)
+def asked_wait(now: datetime, headers: Mapping[str, str]) -> datetime | None:
+    """After a 200 or 304, the moment the server's `max-age` asks us to wait for; None: no ask.
+
+    What the state keeps: the interval is added when the feed is looked at
+    (`FeedRow.next_due`), so a changed DIGEST_FEED_INTERVAL counts from the next run on.
+    """
+    asked = max_age(headers)
+    return now + min(asked, MAX_WAIT) if asked else None
 
 
 def after_failure(

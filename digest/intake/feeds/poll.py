@@ -7,15 +7,18 @@ means for the next one is digest.intake.feeds.politeness's; the state is the sto
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
-from digest.disk import sync_folder
 from digest.errors import DigestError, FetchConnectionError, FetchError, FetchTimeout
+from digest.intake.feeds import crew
 from digest.intake.feeds import politeness as poll
-from digest.intake.feeds.pages import Pages, canonical_url
+from digest.intake.feeds.pages import Pages
 from digest.runs.lock import run_lock
 from digest.settings import Settings
 from digest.store import FeedPoll, FeedRow, Store
@@ -38,6 +41,7 @@ class FeedResult:
     line: str
     new: int = 0
     problem: bool = False  # failing or gone: reported like a bad file
+    late: bool = False  # not polled: the budget ran out first
 
 
 @dataclass
@@ -47,6 +51,7 @@ class FetchReport:
     results: list[FeedResult] = field(default_factory=list)
     feed_requests: int = 0
     page_requests: int = 0
+    pages_waiting: int = 0  # not reached within the budget
 
     @property
     def problems(self) -> list[FeedResult]:
@@ -86,13 +91,17 @@ def fetch_due(
 ) -> FetchReport:
     """Poll the feeds that are due (`every`: all active ones) and write their new entries."""
     feeds = store.feeds
-    rows = [r for r in feeds.all() if r.status == "active"] if every else feeds.due(now)
-    if not rows:
+    interval = timedelta(seconds=settings.feed_interval)
+    if every:
+        rows = [r for r in feeds.all() if r.status == "active"]
+    else:
+        rows = feeds.due(now, interval, settings.allow_private_addresses)
+    if not rows and not feeds.waiting_pages():
         return FetchReport()
     from digest.intake import fetch  # late: requests only when a feed is due
 
     own = fetcher is None
-    client = fetcher or fetch.Fetcher(policy(settings))
+    client = fetcher or fetch.Fetcher(policy(settings), connections=settings.fetch_workers)
     try:
         return _fetch_rows(settings, store, client, rows, now)
     finally:
@@ -105,6 +114,19 @@ def fetch_now(settings: Settings, *, now: datetime, every: bool = False) -> Fetc
     with run_lock(settings.state_dir, wait=LOCK_WAIT_SECONDS):
         with Store.open(settings.state_dir) as store:
             return fetch_due(settings, store, now=now, every=every)
+
+
+def nothing_due(settings: Settings) -> str:
+    """`digest fetch` with no feed due: when the next one is, and how to poll them all now."""
+    interval = timedelta(seconds=settings.feed_interval)
+    with Store.open(settings.state_dir, readonly=True) as store:
+        rows = [r for r in store.feeds.all() if r.status == "active"]
+    if not rows:
+        return "no feeds to poll; add one with: digest feeds add URL"
+    times = [when for when in (r.next_due(interval) for r in rows) if when is not None]
+    soonest = min(times, default=None)
+    when = f" (the next at {soonest.astimezone(UTC):%Y-%m-%d %H:%M} UTC)" if soonest else ""
+    return f"no feed is due{when}; poll every feed now with: digest fetch --all"
 
 
 def policy(settings: Settings) -> FetchPolicy:
@@ -122,16 +144,55 @@ def policy(settings: Settings) -> FetchPolicy:
 def _fetch_rows(
     settings: Settings, store: Store, client: Fetcher, rows: list[FeedRow], now: datetime
 ) -> FetchReport:
+    """Poll the feeds at once, then fetch the new entries' pages at once, within the budget."""
+    deadline = time.monotonic() + settings.fetch_budget
     start = client.requests_made
-    polled = [_poll(client, row) for row in rows]
+    polled = {
+        row.id: got
+        for row, got in crew.by_host(
+            rows,
+            lambda row: _host(row.url),
+            partial(_poll, client),
+            workers=settings.fetch_workers,
+            deadline=deadline,
+            delay=settings.fetch_delay,
+        )
+    }
     report = FetchReport(feed_requests=client.requests_made - start)
+    reached = [p for p in polled.values() if isinstance(p, _Polled)]
     # Every feed failing to connect at once is our network, not theirs: nobody is blamed.
-    down = len(polled) >= 2 and all(isinstance(p.error, NETWORK_ERRORS) for p in polled)
-    pages = Pages(settings, store, client)
-    for item in polled:
-        report.results.append(_settle(settings, store, item, now, down, pages))
+    down = len(reached) >= 2 and all(isinstance(p.error, NETWORK_ERRORS) for p in reached)
+    pages = Pages(settings, store, client, deadline)
+    answered: list[tuple[int, FeedPoll]] = []
+    for row in rows:
+        item = polled[row.id]
+        if not isinstance(item, _Polled):
+            report.results.append(FeedResult(row.url, f"{row.url}: {_late(settings)}", late=True))
+            continue
+        result, ok = _settle(settings, store, item, now, down, pages)
+        report.results.append(result)
+        if ok is not None:
+            answered.append((row.id, ok))
+    pages.run()
+    for feed_id, ok in answered:  # entries first: a crash before this polls the feed again
+        pages.record(feed_id, now)
+        store.feeds.record_poll(feed_id, ok)
+    pages.record_earlier(now)
     report.page_requests = client.requests_made - start - report.feed_requests
+    report.pages_waiting = pages.unreached
     return report
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _late(settings: Settings) -> str:
+    budget = f"DIGEST_FETCH_BUDGET={settings.fetch_budget:g}s"
+    return f"not polled: the run's fetching time ({budget}) ran out; polled on the next run"
 
 
 def _poll(client: Fetcher, row: FeedRow) -> _Polled:
@@ -152,8 +213,8 @@ def _poll(client: Fetcher, row: FeedRow) -> _Polled:
 
 def _settle(
     settings: Settings, store: Store, item: _Polled, now: datetime, down: bool, pages: Pages
-) -> FeedResult:
-    """Record one poll's outcome, write its new entries, and say it in one line."""
+) -> tuple[FeedResult, FeedPoll | None]:
+    """One poll's outcome in one line; a success's new entries planned, its poll to record."""
     row, resp, at = item.row, item.response, now
     interval = timedelta(seconds=settings.feed_interval)
     remove = f"check it in a browser, or stop polling it: digest feeds remove {row.url}"
@@ -161,44 +222,42 @@ def _settle(
         poll_row = FeedPoll(at, now + interval, row.failures, False, row.last_error)
         store.feeds.record_poll(row.id, poll_row)
         why = _why(item.error) if item.error else "no answer"
-        return FeedResult(row.url, f"{row.url}: not reached ({why}); every feed failed at once")
+        line = f"{row.url}: not reached ({why}); every feed failed at once"
+        return FeedResult(row.url, line), None
     if resp is not None and resp.status == 410:
         store.feeds.record_poll(row.id, FeedPoll(at, None, row.failures + 1, False, "410", True))
         why = "gone (HTTP 410): the publisher removed it, so it is polled no more"
-        return FeedResult(row.url, f"{row.url}: {why}; digest feeds remove {row.url}", 0, True)
+        line = f"{row.url}: {why}; digest feeds remove {row.url}"
+        return FeedResult(row.url, line, 0, True), None
     if item.error is not None or resp is None or resp.status not in (200, 304):
-        return _failed(store, item, now, interval, remove)
-    return _answered(settings, store, item, resp, now, pages)
+        return _failed(store, item, now, interval, remove), None
+    return _answered(settings, item, resp, now, pages)
 
 
 def _answered(
-    settings: Settings, store: Store, item: _Polled, resp: Response, now: datetime, pages: Pages
-) -> FeedResult:
-    """A 200 or 304: the poll recorded as a success, the new entries written."""
-    row, at, interval = item.row, now, timedelta(seconds=settings.feed_interval)
-    headers = resp.headers
+    settings: Settings, item: _Polled, resp: Response, now: datetime, pages: Pages
+) -> tuple[FeedResult, FeedPoll]:
+    """A 200 or 304: the new entries planned, and the poll to record once they are written."""
+    row, headers = item.row, resp.headers
     moved = resp.url if resp.permanent else None
-    title = item.feed.title if item.feed else None
     ok = FeedPoll(
-        at,
-        poll.after_success(now, interval, headers),
+        now,
+        poll.asked_wait(now, headers),
         0,
         True,
         url=moved,
-        title=title,
+        title=item.feed.title if item.feed else None,
         etag=_validator(headers.get("etag"), row.etag, resp.status),
         last_modified=_validator(headers.get("last-modified"), row.last_modified, resp.status),
     )
     if item.feed is None:  # 304: nothing else to do
-        store.feeds.record_poll(row.id, ok)
-        return FeedResult(row.url, f"{row.url}: not modified" + _moved(moved))
-    new = _take(settings, store, row, item.feed, now, pages)
-    store.feeds.record_poll(row.id, ok)
+        return FeedResult(row.url, f"{row.url}: not modified" + _moved(moved)), ok
+    new = _take(settings, row, item.feed, now, pages)
     line = f"{row.url}: {new} new" + _moved(moved)
     cut = f"; cut at DIGEST_FETCH_MAX_BYTES={settings.fetch_max_bytes}" if resp.truncated else ""
     if item.feed.problem or cut:
         line += f" ({item.feed.problem or 'malformed'}{cut})"
-    return FeedResult(row.url, line, new)
+    return FeedResult(row.url, line, new), ok
 
 
 def _why(error: DigestError) -> str:
@@ -235,32 +294,35 @@ def _failed(
 # --- entries -> seed files ----------------------------------------------------------------------
 
 
-def _take(
-    settings: Settings, store: Store, row: FeedRow, feed: Feed, now: datetime, pages: Pages
-) -> int:
-    """Write the feed's new entries as seeds; returns how many were written."""
-    seen = store.feeds.seen(row.id, [e.key for e in feed.entries])
+def _take(settings: Settings, row: FeedRow, feed: Feed, now: datetime, pages: Pages) -> int:
+    """Plan a seed for each of the feed's new entries; returns how many will be written."""
+    seen = pages.store.feeds.seen(row.id, [e.key for e in feed.entries])
     fresh = [e for e in feed.entries if e.key not in seen]
     if row.last_success is None:  # just added: its backlog counts only within the limit
         backlog = poll.Backlog(settings.feed_backlog_days, settings.feed_backlog_entries)
         keep = poll.within_backlog([e.published for e in fresh], now, backlog)
     else:
         keep = [True] * len(fresh)
-    done: list[tuple[str, str | None, str | None]] = []
-    written = 0
+    planned = 0
     for entry, wanted in zip(fresh, keep, strict=True):
-        if not wanted:
-            done.append((entry.key, None, None))
-            continue
-        seed = pages.seed_for(row, feed, entry)
-        written += seed is not None
-        done.append((entry.key, canonical_url(entry.link), str(seed) if seed else None))
-    if written:
-        sync_folder(pages.root / row.slug)  # the renames are durable before the state says so
-    store.feeds.record_entries(row.id, done, now)
-    return written
+        if wanted:
+            planned += pages.add(row, feed, entry)
+        else:
+            pages.skip(row, entry)
+    return planned
 
 
 def report_lines(report: FetchReport) -> Sequence[str]:
-    """The lines a digest run shows: the failing and gone feeds only."""
-    return [f"feed {r.line}" for r in report.problems]
+    """The lines a digest run shows: the failing, gone and unpolled feeds, pages left over."""
+    lines = [f"feed {r.line}" for r in report.results if r.problem or r.late]
+    if report.pages_waiting:
+        lines.append(waiting_line(report.pages_waiting))
+    return lines
+
+
+def waiting_line(count: int) -> str:
+    """What the budget left: pages fetched on the next run, the feed's text meanwhile."""
+    return (
+        f"{count} page(s) not fetched within DIGEST_FETCH_BUDGET: fetched on the next run;"
+        " the feed's own text stands in meanwhile"
+    )

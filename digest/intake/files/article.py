@@ -30,6 +30,7 @@ class Draft:
     url: str | None = None
     published: str | None = None
     language: str | None = None
+    headline: bool = False  # a feed entry known by its title and link alone
 
 
 # --- the checks and normal forms every article gets ------------------------------------------
@@ -39,6 +40,8 @@ def finish(info: FileVersion, draft: Draft) -> Article:
     """The `Article` a draft makes, or `Rejected` when it holds no article text."""
     title = _one_line(draft.title or "")
     paragraphs = without_headline(title, [p for p in map(_one_line, draft.paragraphs) if p])
+    if not paragraphs and draft.headline and title:
+        return _headline(info, draft, title)
     if not paragraphs:
         raise Rejected(
             "only a headline, no article text" if title else "empty after removing page chrome"
@@ -53,6 +56,23 @@ def finish(info: FileVersion, draft: Draft) -> Article:
         section=_optional(draft.section),
         source=_optional(draft.source),
         url=_web_url(draft.url),
+        published=parse_date(draft.published),
+        language=_optional(draft.language),
+    )
+
+
+def _headline(info: FileVersion, draft: Draft, title: str) -> Article:
+    """A headline without text: its id from its link and title, as its body is empty."""
+    url = _web_url(draft.url)
+    return Article(
+        id=article_id([f"headline {url or ''} {title}"]),
+        path=Path(info.path),
+        title=_shorten(title, TITLE_MAX),
+        paragraphs=(),
+        modified=datetime.fromtimestamp(info.mtime_ns / 1e9, tz=UTC),
+        section=_optional(draft.section),
+        source=_optional(draft.source),
+        url=url,
         published=parse_date(draft.published),
         language=_optional(draft.language),
     )
@@ -75,7 +95,12 @@ def _web_url(url: str | None) -> str | None:
     return url if is_web_url(url) and not _NOT_IN_URL.search(url) else None
 
 
-_SENTENCE = re.compile(r".{20,}?[.!?…](?=\s|$)")
+# The first sentence: its end is not a full stop after an initial ("Rosco P. Coltrane") or a
+# common abbreviation ("Mr.", "St.", "U.S.").
+_NOT_AN_END = "".join(
+    rf"(?<!\b{a})" for a in ("[A-Z]", "Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "No", "vs", "U.S")
+)
+_SENTENCE = re.compile(rf".{{20,}}?(?:[!?…]|{_NOT_AN_END}\.)(?=\s|$)")
 
 
 def _first_sentence(paragraph: str) -> str:

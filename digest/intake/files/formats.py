@@ -49,7 +49,7 @@ def _parse_html(text: str) -> Draft:
         return _parse_html_stdlib(text)
     published = page.published.isoformat() if page.published else None
     draft = Draft(title=page.title, source=page.source, url=page.url, published=published)
-    draft.language = page.language
+    draft.language, draft.section = page.language, page.section
     draft.paragraphs = strip_chrome([[p] for p in page.paragraphs], draft)
     return draft
 
@@ -81,6 +81,10 @@ def _parse_json(text: str) -> Draft:
     if not isinstance(obj, dict):
         raise Rejected(f"not a JSON object (it is {_JSON_KINDS.get(type(obj), 'null')})")
     body = obj.get("text")
+    if body is None and obj.get("kind") == "headline":  # a feed entry with no text to be had
+        draft = _draft_from(obj)
+        draft.headline = True
+        return draft
     if not isinstance(body, str):
         raise Rejected('has no "text" field' if body is None else '"text" is not a string')
     if not body.strip():

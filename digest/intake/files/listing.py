@@ -31,6 +31,15 @@ def list_files(
 
     Nothing is read, and no `Path` is built per file: cheap for 100,000 files.
     """
+    root = seeds_root(seeds_dir)
+    listing = _Listing(root, now, settle_seconds, seen={root})
+    listing.settled = os.path.join(seeds_dir, FEEDS_FOLDER, "")
+    listing.walk(seeds_dir)
+    return listing.found, listing.skipped
+
+
+def seeds_root(seeds_dir: Path) -> Path:
+    """The seeds folder resolved, or SettingsError when it is missing or not a folder."""
     try:
         root = seeds_dir.resolve(strict=True)
     except (OSError, RuntimeError):
@@ -38,11 +47,13 @@ def list_files(
             "DIGEST_SEEDS_DIR", str(seeds_dir), "no such folder", "create it or set the setting"
         ) from None
     if not root.is_dir():
-        raise SettingsError("DIGEST_SEEDS_DIR", str(seeds_dir), "not a folder")
-    listing = _Listing(root, now, settle_seconds, seen={root})
-    listing.settled = os.path.join(seeds_dir, FEEDS_FOLDER, "")
-    listing.walk(seeds_dir)
-    return listing.found, listing.skipped
+        raise SettingsError(
+            "DIGEST_SEEDS_DIR",
+            str(seeds_dir),
+            "not a folder",
+            "point it at the article files' folder",
+        )
+    return root
 
 
 def file_info(path: Path) -> FileVersion:

@@ -1,30 +1,33 @@
-"""The reader pages as a WSGI app: one-click unsubscribe, preferences, the archive.
+"""The reader pages as a WSGI app: one-click unsubscribe, preferences, signup, the archive.
 
 This is the only module importing Werkzeug (requests, forms, routing); the
-server around it is digest/readers/web/server.py. Every reader link carries a signed
-token (digest/readers/tokens.py): the token is the capability, so there is no login, no
-cookie and no CSRF token; forms post back to the URL they were served from.
-A token that is tampered with, signed with another secret, made for another
-purpose, or names a subscriber who is gone gets one and the same "link does
-not work" page and changes nothing.
+server around it is digest/readers/web/server.py. Every reader link carries a
+signed token (digest/readers/tokens): the token is the capability, so there is
+no login, no cookie and no CSRF token; forms post back to the URL they were
+served from. A token that is tampered with, signed with another secret, made
+for another purpose, or names a subscriber who is gone (or someone added
+later under their old id) gets one and the same "link does not work" page and
+changes nothing.
 
 Routes (under DIGEST_PUBLIC_URL, behind the operator's TLS proxy):
 
     POST /unsubscribe/<token>   unsubscribes at once, 200 (RFC 8058 one-click; any body)
     GET  /unsubscribe/<token>   never unsubscribes: a page with a button that POSTs
     GET|POST /preferences/<token>   the preferences form; pause and resume
-    GET  /archive/              the index of sent digests (rebuilt from the folder)
-    GET  /archive/<stem>.html   one archived digest, from DIGEST_ARCHIVE_DIR only
-    GET  /healthz               "ok"
+    GET|POST /subscribe, /confirm/<token>   signup, with DIGEST_SIGNUP (web/signup.py)
+    GET  /archive/              the index of the editions (rebuilt from the folder)
+    GET  /archive/<stem>.html   one edition, from DIGEST_ARCHIVE_DIR only
+    GET  /copy/<token>          a reader's own copy ("view in your browser"), signed
+    GET  /healthz               "ok" when the state database can be written, else 503
 
-Pages link to each other with relative URLs, so a path prefix in the proxy works.
+Pages link to each other with relative URLs, so a path prefix in the proxy works;
+the one redirect (/archive to /archive/) is relative too, never built from Host.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,7 +41,9 @@ from werkzeug.wrappers import Request, Response
 from digest.edition import archive, render
 from digest.errors import DigestError
 from digest.readers import tokens
-from digest.readers.subscribers import DAYS, PreferenceError, parse_preferences
+from digest.readers.subscribers import form_text, parse_preferences
+from digest.readers.web.forms import DAY_CHOICES, FIELDS, field_errors, form_values, zones
+from digest.readers.web.signup import Page, SignupDesk
 from digest.records import Clock, Preferences, utc_now
 
 if TYPE_CHECKING:
@@ -48,9 +53,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("digest")
 
-FIELDS = ("sections", "include", "exclude", "max", "every", "day", "at", "timezone")
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-DAY_CHOICES = tuple(zip(DAYS, WEEKDAYS, strict=True))  # the form's (value, label) pairs
 # No scripts at all; styles only from the page's own <style> block and attributes
 # (archived digests carry inlined CSS); forms only back to this site; never framed.
 SECURITY_HEADERS = {
@@ -77,11 +79,16 @@ class Reader(Protocol):
     @property
     def prefs(self) -> Preferences: ...
 
+    @property
+    def key(self) -> str: ...  # in each of their tokens
+
 
 class ReaderRoster(Protocol):
     """The subscriber operations the pages need; `StoreRoster` is the real one."""
 
-    def subscriber(self, subscriber_id: int, /) -> Reader | None: ...
+    def check(self) -> None: ...  # DigestError unless the store can be written now
+
+    def claimed(self, subscriber_id: int, key: str | None, /) -> Reader | None: ...
 
     def unsubscribe(self, subscriber_id: int, at: datetime, /) -> None: ...
 
@@ -96,16 +103,20 @@ class StoreRoster:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
 
-    def _store(self) -> Store:
-        """The store, to use in a `with` block (it closes itself)."""
-        from digest.store import Store  # late: only a page that changes a reader needs SQLite
+    def _store(self, readonly: bool = False) -> Store:
+        """The store, to use in a `with` block (it closes itself); pages that only read
+        open it read-only."""
+        from digest.store import Store  # late: the store brings in the summarizer
 
-        return Store.open(self.state_dir)
+        return Store.open(self.state_dir, readonly=readonly)
 
-    def subscriber(self, subscriber_id: int, /) -> Reader | None:
+    def check(self) -> None:
         with self._store() as store:
-            found: Reader | None = store.subscriber(subscriber_id)
-            return found
+            store.check_writable()
+
+    def claimed(self, subscriber_id: int, key: str | None, /) -> Reader | None:
+        with self._store(readonly=True) as store:
+            return store.claimed(subscriber_id, key)
 
     def unsubscribe(self, subscriber_id: int, at: datetime, /) -> None:
         with self._store() as store:
@@ -127,14 +138,22 @@ class _Request(Request):
     max_form_parts = 50
 
 
+# No redirect of Werkzeug's own (a trailing slash, merged slashes): it would name the
+# request's Host, which anyone can set, over http.
 _ROUTES = Map(
     [
         Rule("/unsubscribe/<token>", endpoint="unsubscribe", methods=["GET", "POST"]),
         Rule("/preferences/<token>", endpoint="preferences", methods=["GET", "POST"]),
+        Rule("/subscribe", endpoint="subscribe", methods=["GET", "POST"]),
+        Rule("/confirm/<token>", endpoint="confirm", methods=["GET", "POST"]),
+        Rule("/archive", endpoint="archive_slash", methods=["GET"]),
         Rule("/archive/", endpoint="archive_index", methods=["GET"]),
         Rule("/archive/<name>", endpoint="archive_page", methods=["GET"]),
+        Rule("/copy/<token>", endpoint="copy", methods=["GET"]),
         Rule("/healthz", endpoint="healthz", methods=["GET"]),
-    ]
+    ],
+    strict_slashes=False,
+    merge_slashes=False,
 )
 
 
@@ -148,6 +167,7 @@ class ReaderPages:
     clock: Clock = utc_now
     title: str = "News digest"
     templates_dir: Path | None = None
+    signup: SignupDesk | None = None  # DIGEST_SIGNUP: /subscribe and /confirm
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = _Request(environ)
@@ -179,7 +199,10 @@ class ReaderPages:
         if found is None:
             return self._not_found()
         subscriber_id, reader = found
-        links = {"email": reader.email, "preferences": self._link("preferences", subscriber_id)}
+        links = {
+            "email": reader.email,
+            "preferences": self._link("preferences", subscriber_id, reader.key),
+        }
         if request.method != "POST":  # link scanners GET every URL: never unsubscribe here
             context = {**links, "status": reader.status}
             return self._html("web/unsubscribe.html.j2", context, private=True)
@@ -202,7 +225,10 @@ class ReaderPages:
         action = request.form.get("action", "save")
         if action in ("pause", "resume"):
             return self._pause_or_resume(subscriber_id, reader, action)
-        posted = {name: request.form.get(name, "").strip() for name in FIELDS}
+        if action != "save" or any(name not in request.form for name in FIELDS):
+            # not our form: saving it would reset every missing preference to its default
+            return self._html("web/bad_request.html.j2", {}, status=400)
+        posted = {name: form_text(request.form[name]) for name in FIELDS}
         if posted["every"] == "daily":  # the day select stays as it was; it only counts weekly
             posted["day"] = ""
         errors = field_errors(posted)
@@ -210,7 +236,9 @@ class ReaderPages:
             return self._preferences_page(subscriber_id, reader, posted, errors=errors, status=422)
         self.readers.set_preferences(subscriber_id, parse_preferences(posted))
         log.info("subscriber #%d changed their preferences", subscriber_id)
-        return self._reload(subscriber_id, "Saved. The next digest follows these preferences.")
+        return self._reload(
+            subscriber_id, reader.key, "Saved. The next digest follows these preferences."
+        )
 
     def _pause_or_resume(self, subscriber_id: int, reader: Reader, action: str) -> Response:
         if action == "pause" and reader.status == "active":
@@ -222,10 +250,10 @@ class ReaderPages:
         else:
             notice = "Nothing to change."
         log.info("subscriber #%d: %s from the reader page", subscriber_id, action)
-        return self._reload(subscriber_id, notice)
+        return self._reload(subscriber_id, reader.key, notice)
 
-    def _reload(self, subscriber_id: int, notice: str) -> Response:
-        reader = self.readers.subscriber(subscriber_id)
+    def _reload(self, subscriber_id: int, key: str, notice: str) -> Response:
+        reader = self.readers.claimed(subscriber_id, key)
         if reader is None:  # removed meanwhile
             return self._not_found()
         return self._preferences_page(
@@ -249,8 +277,8 @@ class ReaderPages:
             "values": dict(values),
             "errors": dict(errors or {}),
             "days": DAY_CHOICES,
-            "zones": _zones(),
-            "unsubscribe": self._link("unsubscribe", subscriber_id),
+            "zones": zones(),
+            "unsubscribe": self._link("unsubscribe", subscriber_id, reader.key),
         }
         return self._html("web/preferences.html.j2", context, status=status, private=True)
 
@@ -270,23 +298,63 @@ class ReaderPages:
             return self._not_found()
         return _archive_response(path.read_bytes())
 
+    def _archive_slash(self, request: Request) -> Response:
+        # Relative: the proxy's scheme, host and path prefix stay as the reader typed them.
+        return Response(status=308, headers={"Location": "archive/"})
+
+    def _copy(self, request: Request, token: str) -> Response:
+        """A reader's own copy of their digest: only through the signed link of their email."""
+        try:
+            stem = tokens.read_copy(self.secret, token)
+        except tokens.TokenError:
+            return self._not_found()
+        path = archive_file(self.archive_dir / archive.READERS_FOLDER, f"{stem}.html")
+        if path is None:
+            return self._not_found()
+        response = Response(path.read_bytes(), mimetype="text/html")
+        response.headers["Cache-Control"] = "private, max-age=300"
+        return response
+
     def _healthz(self, request: Request) -> Response:
-        return Response("ok\n", mimetype="text/plain", headers={"Cache-Control": "no-store"})
+        headers = {"Cache-Control": "no-store"}
+        try:
+            self.readers.check()
+        except DigestError as exc:
+            log.error("health check: %s", exc)
+            return Response("unavailable\n", status=503, mimetype="text/plain", headers=headers)
+        return Response("ok\n", mimetype="text/plain", headers=headers)
+
+    # --- signup (DIGEST_SIGNUP)
+
+    def _subscribe(self, request: Request) -> Response:
+        if self.signup is None:
+            return self._not_found()
+        if request.method != "POST":
+            return self._page(self.signup.form())
+        return self._page(self.signup.submit(request, self.clock()))
+
+    def _confirm(self, request: Request, token: str) -> Response:
+        if self.signup is None:
+            return self._not_found()
+        return self._page(self.signup.confirm(request, token, self.clock()))
+
+    def _page(self, page: Page) -> Response:
+        return self._html(page.template, page.context, status=page.status, private=page.private)
 
     # --- helpers
 
     def _find(self, purpose: str, token: str) -> tuple[int, Reader] | None:
         """The subscriber a genuine token of this purpose names, or None (the same either way)."""
         try:
-            subscriber_id = tokens.read(self.secret, purpose, token)
+            claim = tokens.read(self.secret, purpose, token)
         except tokens.TokenError:
             return None
-        reader = self.readers.subscriber(subscriber_id)
-        return None if reader is None else (subscriber_id, reader)
+        reader = self.readers.claimed(claim.id, claim.key)
+        return None if reader is None else (claim.id, reader)
 
-    def _link(self, purpose: str, subscriber_id: int) -> str:
+    def _link(self, purpose: str, subscriber_id: int, key: str) -> str:
         """A relative link from one token page to another: /unsubscribe/x -> ../preferences/y."""
-        return f"../{purpose}/{tokens.make(self.secret, purpose, subscriber_id)}"
+        return f"../{purpose}/{tokens.make(self.secret, purpose, subscriber_id, key)}"
 
     def _not_found(self) -> Response:
         return self._html("web/not_found.html.j2", {}, status=404)
@@ -313,44 +381,6 @@ def _first_segment(request: Request) -> str:
     return request.path.strip("/").split("/", 1)[0]
 
 
-def form_values(prefs: Preferences) -> dict[str, str]:
-    """Preferences as the text fields of the form (the CSV columns)."""
-    return {
-        "sections": ", ".join(prefs.sections),
-        "include": ", ".join(prefs.include),
-        "exclude": ", ".join(prefs.exclude),
-        "max": "" if prefs.max_articles is None else str(prefs.max_articles),
-        "every": prefs.every,
-        "day": prefs.day or "",
-        "at": prefs.at or "",
-        "timezone": prefs.timezone or "",
-    }
-
-
-def field_errors(posted: Mapping[str, str]) -> dict[str, str]:
-    """Every field's error at once: each field is checked alone, then all together."""
-    errors: dict[str, str] = {}
-    for name in FIELDS:
-        try:
-            parse_preferences({name: posted.get(name, "")})
-        except PreferenceError as exc:
-            errors[exc.field or name] = _reason(exc, posted)
-    if not errors:
-        try:
-            parse_preferences(posted)
-        except PreferenceError as exc:  # a rule between fields, e.g. a day for weekly
-            errors[exc.field] = _reason(exc, posted)
-    return errors
-
-
-def _reason(exc: PreferenceError, posted: Mapping[str, str]) -> str:
-    """The error without its `at='25:00': ` prefix: the form shows the field and value."""
-    text = str(exc)
-    prefix = f"{exc.field}={posted.get(exc.field, '')!r}: "
-    text = text.removeprefix(prefix)
-    return text[:1].upper() + text[1:]
-
-
 def archive_file(archive_dir: Path, name: str) -> Path | None:
     """The archived page `name` inside `archive_dir`, or None: nothing outside it is served."""
     if not _ARCHIVE_PAGE.match(name):
@@ -366,13 +396,3 @@ def _archive_response(body: bytes) -> Response:
     response = Response(body, mimetype="text/html")
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
-
-
-_ZONES: tuple[str, ...] = ()
-
-
-def _zones() -> tuple[str, ...]:
-    global _ZONES
-    if not _ZONES:
-        _ZONES = tuple(sorted(zoneinfo.available_timezones()))
-    return _ZONES

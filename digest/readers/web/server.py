@@ -10,22 +10,28 @@ the proxy in front (README, "Reader pages").
 from __future__ import annotations
 
 import logging
-import re
+import secrets
 import signal
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
+from email.message import EmailMessage
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from digest.errors import DigestError, SettingsError
 from digest.readers import tokens
 from digest.readers.web.app import ReaderPages, StoreRoster
+from digest.readers.web.signup import Mailer, SignupDesk
+from digest.setting_values import split_listen as split_listen
 from digest.settings import Settings
+
+if TYPE_CHECKING:
+    from digest.store import Store
 
 log = logging.getLogger("digest")
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
-_LISTEN = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):(\d{1,5})$")
 
 
 class WebError(DigestError):
@@ -34,23 +40,61 @@ class WebError(DigestError):
     exit_code = 2
 
 
-def split_listen(raw: str, name: str = "DIGEST_WEB_LISTEN") -> tuple[str, int]:
-    """`host:port` or `[v6]:port` as a host and a port; an empty host is every address."""
-    match = _LISTEN.match(raw)
-    port = int(match.group(2)) if match else 0
-    if match is None or not 1 <= port <= 65535:
-        raise SettingsError(name, raw, "not host:port", "e.g. 127.0.0.1:8080 behind your TLS proxy")
-    return match.group(1).strip("[]") or "0.0.0.0", port
-
-
 def app_for(settings: Settings) -> ReaderPages:
     """The reader pages over the state database and archive of these settings."""
+    secret = tokens.secret_key(settings.state_dir, settings.secret_key)
     return ReaderPages(
         readers=StoreRoster(settings.state_dir),
-        secret=tokens.secret_key(settings.state_dir, settings.secret_key),
+        secret=secret,
         archive_dir=settings.archive_dir,
+        title=settings.title,
         templates_dir=settings.templates_dir,
+        signup=_signup_desk(settings, secret) if settings.signup else None,
     )
+
+
+def _signup_desk(settings: Settings, secret: str) -> SignupDesk:
+    if settings.public_url is None:
+        raise SettingsError(
+            "DIGEST_SIGNUP",
+            "true",
+            "the confirmation link needs DIGEST_PUBLIC_URL",
+            "set DIGEST_PUBLIC_URL to the https:// address `digest web` is served at",
+        )
+
+    def open_store() -> Store:
+        from digest.store import Store  # late, as in StoreRoster
+
+        return Store.open(settings.state_dir)
+
+    return SignupDesk(
+        open_store=open_store,
+        secret=secret,
+        public_url=settings.public_url,
+        sender=settings.sender,
+        title=settings.title,
+        mailer=mailer_for(settings),
+    )
+
+
+def mailer_for(settings: Settings) -> Mailer:
+    """Send one message now, as digests go: over SMTP, or into the outbox without SMTP."""
+
+    def send(msg: EmailMessage) -> None:
+        from digest.delivery import mail
+        from digest.disk import write_atomic
+
+        data = msg.as_bytes(policy=mail.SMTP_POLICY)
+        if not settings.is_smtp:
+            stem = f"note-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(4)}"
+            write_atomic(settings.outbox_dir / f"{stem}.eml", data)
+            return
+        with mail.SmtpSender(settings) as sender:
+            refused = sender.send(data, settings.sender, str(msg["To"]))
+        if refused is not None:
+            raise WebError(f"the mail server refused {refused.recipient}: {refused.reason}")
+
+    return send
 
 
 def make_server(settings: Settings, listen: str | None = None) -> Any:
@@ -71,6 +115,7 @@ def make_server(settings: Settings, listen: str | None = None) -> Any:
             channel_timeout=30,
             connection_limit=200,
             clear_untrusted_proxy_headers=True,
+            **_proxy(settings),
         )
     except OSError as exc:
         raise WebError(
@@ -79,6 +124,18 @@ def make_server(settings: Settings, listen: str | None = None) -> Any:
         ) from exc
     log.info("reader pages on http://%s:%s", server.effective_host, server.effective_port)
     return server
+
+
+def _proxy(settings: Settings) -> dict[str, Any]:
+    """With DIGEST_WEB_TRUSTED_PROXY: the client address is the last X-Forwarded-For entry of
+    a connection from it (what the proxy added), and the connection's own otherwise."""
+    if settings.web_trusted_proxy is None:
+        return {}
+    return {
+        "trusted_proxy": settings.web_trusted_proxy,
+        "trusted_proxy_count": 1,
+        "trusted_proxy_headers": {"x-forwarded-for"},
+    }
 
 
 def serve_web(settings: Settings, *, listen: str | None = None) -> int:

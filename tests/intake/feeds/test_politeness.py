@@ -9,12 +9,13 @@ import pytest
 from digest.intake.feeds.politeness import (
     Backlog,
     after_failure,
-    after_success,
+    asked_wait,
     max_age,
     parse_duration,
     retry_after,
     within_backlog,
 )
+from digest.store import FeedRow
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 QUARTER = timedelta(minutes=15)
@@ -30,10 +31,26 @@ QUARTER = timedelta(minutes=15)
         ({"cache-control": "max-age=999999999"}, timedelta(days=1)),  # capped
     ],
 )
-def test_after_success_waits_the_interval_or_a_longer_max_age(
+def test_after_success_a_feed_waits_the_interval_or_a_longer_max_age(
     headers: dict[str, str], wait: timedelta
 ) -> None:
-    assert after_success(NOW, QUARTER, headers) == NOW + wait
+    row = FeedRow(
+        1,
+        "u",
+        "u",
+        "s",
+        None,
+        NOW,
+        "active",
+        None,
+        None,
+        NOW,
+        NOW,
+        None,
+        0,
+        asked_wait(NOW, headers),
+    )
+    assert row.next_due(QUARTER) == NOW + wait
 
 
 def test_failures_back_off_doubling_up_to_a_day() -> None:

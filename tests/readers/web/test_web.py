@@ -16,11 +16,13 @@ from urllib.parse import urljoin
 
 import pytest
 from helpers import FakeClock
+from itsdangerous import URLSafeSerializer
 from werkzeug.test import Client, TestResponse
 
 from digest.errors import StateError
 from digest.readers import tokens
-from digest.readers.web.app import SECURITY_HEADERS, ReaderPages, archive_file, field_errors
+from digest.readers.web.app import SECURITY_HEADERS, ReaderPages, archive_file
+from digest.readers.web.forms import FIELDS, field_errors
 from digest.readers.web.server import split_listen
 from digest.records import Preferences
 
@@ -34,6 +36,11 @@ class Member:
     email: str
     status: str
     prefs: Preferences
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", f"key-of-{self.email}")
 
 
 class Roster:
@@ -46,8 +53,12 @@ class Roster:
         }
         self.changes: list[tuple[object, ...]] = []
 
-    def subscriber(self, subscriber_id: int, /) -> Member | None:
-        return self.members.get(subscriber_id)
+    def check(self) -> None:
+        pass
+
+    def claimed(self, subscriber_id: int, key: str | None, /) -> Member | None:
+        found = self.members.get(subscriber_id)
+        return found if found is not None and found.key == key else None
 
     def unsubscribe(self, subscriber_id: int, at: datetime, /) -> None:
         self.changes.append(("unsubscribe", subscriber_id, at))
@@ -79,8 +90,11 @@ def client(roster: Roster, archive_dir: Path) -> Client:
     return Client(ReaderPages(roster, SECRET, archive_dir, clock=FakeClock(NOW)))
 
 
-def url(purpose: str, subscriber_id: int, secret: str = SECRET) -> str:
-    return f"/{purpose}/{tokens.make(secret, purpose, subscriber_id)}"
+def url(purpose: str, subscriber_id: int, secret: str = SECRET, key: str | None = None) -> str:
+    """A reader link as the emails carry it (their id and key, signed)."""
+    member = Roster().members.get(subscriber_id)
+    key = key or (member.key if member else "no-such-reader")
+    return f"/{purpose}/{tokens.make(secret, purpose, subscriber_id, key)}"
 
 
 def assert_plain_answer(response: TestResponse) -> None:
@@ -169,7 +183,11 @@ BAD_LINKS: dict[str, Callable[[str], str]] = {
         url(purpose, BOB).rsplit(".", 1)[0] + "." + url(purpose, ALICE).rsplit(".", 1)[1]
     ),
     "garbage": lambda purpose: f"/{purpose}/not-a-token",
-    "unknown-subscriber": lambda purpose: url(purpose, 99),
+    "unknown-subscriber": lambda purpose: url(purpose, 99, key="no-such-reader"),
+    "another-readers-key": lambda purpose: url(purpose, ALICE, key=Roster().members[BOB].key),
+    "bare-id-from-before-keys": lambda purpose: (
+        f"/{purpose}/{URLSafeSerializer(SECRET, salt=purpose).dumps(ALICE)}"
+    ),
 }
 
 
@@ -193,7 +211,7 @@ def test_a_bad_link_changes_nothing_and_looks_like_an_unknown_subscriber(
 def test_the_wrong_purpose_link_is_a_genuine_token_of_the_other_kind() -> None:
     link = BAD_LINKS["wrong-purpose"]("unsubscribe")
     token = link.rsplit("/", 1)[1]
-    assert tokens.read(SECRET, "preferences", token) == ALICE
+    assert tokens.read(SECRET, "preferences", token).id == ALICE
     with pytest.raises(tokens.TokenError):
         tokens.read(SECRET, "unsubscribe", token)
 
@@ -246,9 +264,45 @@ def test_saved_preferences_round_trip(client: Client, roster: Roster) -> None:
 def test_a_day_left_selected_does_not_count_for_a_daily_digest(
     client: Client, roster: Roster
 ) -> None:
-    response = client.post(url("preferences", ALICE), data={"every": "daily", "day": "wed"})
+    response = client.post(url("preferences", ALICE), data=full_form(every="daily", day="wed"))
     assert response.status_code == 200
     assert roster.changes == [("preferences", ALICE, Preferences())]
+
+
+def full_form(**values: str) -> dict[str, str]:
+    """What the preferences form posts: every field, empty unless given."""
+    return {name: values.get(name, "") for name in FIELDS} | {"action": "save"}
+
+
+def test_a_post_without_the_forms_fields_is_refused_and_saves_nothing(
+    client: Client, roster: Roster
+) -> None:
+    # before: the missing fields were read as empty, resetting every preference to its default
+    roster.members[BOB] = replace(roster.members[BOB], prefs=Preferences(sections=("World",)))
+    for body in ({}, {"action": "save"}, {"every": "daily"}, {"action": "delete-everything"}):
+        response = client.post(url("preferences", BOB), data=body)
+        assert response.status_code == 400
+        assert "nothing has been changed" in response.text.lower()
+    assert roster.changes == []
+
+
+def test_control_characters_typed_into_the_form_are_not_kept(
+    client: Client, roster: Roster
+) -> None:
+    form = full_form(sections="World\x1b[2J\x1b]0;owned\x07, Sci\x00ence", include="a\r\nb")
+    assert client.post(url("preferences", ALICE), data=form).status_code == 200
+    prefs = roster.members[ALICE].prefs
+    assert prefs.sections == ("World[2J]0;owned", "Science")
+    assert prefs.include == ("a b",)
+    assert not any(c < " " for field in (*prefs.sections, *prefs.include) for c in field)
+
+
+def test_zero_articles_says_what_zero_would_mean(client: Client, roster: Roster) -> None:
+    page = client.post(url("preferences", ALICE), data=full_form(max="0")).text
+    said = error_of(page, "max")
+    assert said is not None and "not a number" not in said.lower()
+    assert "at least one full article" in said.lower() and "pause" in said
+    assert roster.changes == []
 
 
 def error_of(page: str, field: str) -> str | None:
@@ -259,13 +313,9 @@ def error_of(page: str, field: str) -> str | None:
 def test_bad_preferences_are_shown_field_by_field_and_nothing_is_saved(
     client: Client, roster: Roster
 ) -> None:
-    form = {
-        "sections": "World",
-        "every": "daily",
-        "at": "25:00",
-        "timezone": "Mars/Olympus_Mons",
-        "max": "0",
-    }
+    form = full_form(
+        sections="World", every="daily", at="25:00", timezone="Mars/Olympus_Mons", max="0"
+    )
     response = client.post(url("preferences", ALICE), data=form)
     assert response.status_code == 422
     assert roster.changes == []
@@ -273,7 +323,7 @@ def test_bad_preferences_are_shown_field_by_field_and_nothing_is_saved(
     at, zone, most = error_of(page, "at"), error_of(page, "timezone"), error_of(page, "max")
     assert at is not None and "HH:MM" in at
     assert zone is not None and "time zone" in zone.lower()
-    assert most is not None and "number" in most.lower()
+    assert most is not None and "at least one full article" in most.lower()
     assert error_of(page, "sections") is None
     assert 'id="at" name="at" value="25:00"' in page  # what was typed stays, to fix it
     assert 'value="Mars/Olympus_Mons"' in page
@@ -318,7 +368,7 @@ def test_a_huge_form_is_refused(client: Client, roster: Roster) -> None:
 
 def test_a_store_that_cannot_answer_is_a_retry_later_page(archive_dir: Path) -> None:
     class Broken(Roster):
-        def subscriber(self, subscriber_id: int, /) -> Member | None:
+        def claimed(self, subscriber_id: int, key: str | None, /) -> Member | None:
             raise StateError("database is locked", "try again")
 
     client = Client(ReaderPages(Broken(), SECRET, archive_dir))

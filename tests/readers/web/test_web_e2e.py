@@ -239,7 +239,7 @@ def test_one_click_unsubscribe_end_to_end(
 
     # "View in your browser": the archived copy, with nobody's personal links in it.
     html = handler.messages[0].content.decode("ascii", "replace").replace("=\r\n", "")
-    copies = set(re.findall(re.escape(PUBLIC) + r"/archive/[A-Za-z0-9_.=-]+?\.html", html))
+    copies = set(re.findall(re.escape(PUBLIC) + r"/copy/[A-Za-z0-9_.=-]+", html))
     assert len(copies) == 1
     status, _, copy = web.request("GET", local_path(copies.pop()).replace("=3D", "="))
     assert status == 200
@@ -249,8 +249,8 @@ def test_one_click_unsubscribe_end_to_end(
     assert web.request("GET", local_path(links["ann@example.net"]))[0] == 200
     path = local_path(links["ann@example.net"])
     token = path.rsplit("/", 1)[1]
-    _, subscriber_id = URLSafeSerializer("any").loads_unsafe(token)  # the id, unchecked
-    forged = tokens.make("not-our-secret", "unsubscribe", subscriber_id)
+    _, (subscriber_id, key) = URLSafeSerializer("any").loads_unsafe(token)  # unchecked
+    forged = tokens.make("not-our-secret", "unsubscribe", subscriber_id, key)
     for bad in (f"/unsubscribe/{forged}", path.replace("/unsubscribe/", "/preferences/")):
         assert web.request("POST", bad)[0] == 404
     assert set(subscribers(env).values()) == {"active"}
