@@ -9,7 +9,6 @@ from test_stories import BRIDGE, DAM_ROW, NOW, WIRE, article, digest_of
 
 from digest.edition.compose import Digest
 from digest.records import Article
-
 from digest.stories.evidence import evidence, figures, names, sentences
 
 # Each pair: one event told by two outlets in their own words (same people, places, figures).
@@ -137,7 +136,10 @@ def test_two_short_teasers_of_different_items_are_two_entries() -> None:
 
 
 def test_names_stop_at_sentences_and_the_title_and_leave_out_titles() -> None:
-    text = "The vote came on Tuesday. Mayor Helen Okafor's plan passed. Councillor Dan Whitfield objected."
+    text = (
+        "The vote came on Tuesday. Mayor Helen Okafor's plan passed."
+        " Councillor Dan Whitfield objected."
+    )
     found = [n for s in sentences(text) for n in names(s)]
     assert found == ["helen okafor", "dan whitfield"]
     keys = evidence("Council backs tram", text)

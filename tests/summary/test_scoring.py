@@ -181,3 +181,47 @@ def test_the_shipped_constants_are_what_summarize_uses() -> None:
     chosen = scoring.choose(found.centrality, found.stems, found.lengths, 2, scoring.NEWS)
     expected = summarize.Summarizer("news").summarize(article, 2).sentences
     assert tuple(found.sentences[i] for i in chosen) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("But the council said no.", True),
+        ("However, the vote was close.", True),
+        ("Still, nobody was hurt.", True),
+        ("He resigned on Friday.", True),
+        ('"They were gone," she said.', True),
+        ("That was the last train.", True),
+        ("In addition, two bridges closed.", True),
+        ("This year the fair opened early.", False),
+        ("That night the river rose.", False),
+        ("Theresa May spoke first.", False),
+        ("Hearts won the cup.", False),
+        ("The mayor said no.", False),
+    ],
+)
+def test_points_back(sentence: str, expected: bool) -> None:
+    assert scoring.points_back(sentence) is expected
+
+
+def test_a_sentence_pointing_back_comes_with_the_one_before_or_not_at_all() -> None:
+    words = stems("a b", "c d", "e f", "g h")
+    leans = [False, False, False, True]  # the fourth opens "He ..."
+    ratings = [1.0, 0.1, 0.5, 5.0]
+    assert scoring.choose(ratings, words, [2, 2, 2, 2], 3, SQRT, leans) == [0, 2, 3]
+    # with room for two, it brings its referent and the opening gives way
+    assert scoring.choose(ratings, words, [2, 2, 2, 2], 2, SQRT, leans) == [2, 3]
+    # with room for one, it cannot come with its referent: left out
+    assert scoring.choose(ratings, words, [2, 2, 2, 2], 1, SQRT, leans) == [0]
+    # ... as before issue 19 it came alone
+    before = scoring.Weights(0.5, 35, 0.0, standalone=False)
+    assert scoring.choose(ratings, words, [2, 2, 2, 2], 1, before, leans) == [3]
+
+
+def test_a_chain_of_sentences_pointing_back_comes_whole() -> None:
+    words = stems("a b", "c d", "e f", "g h", "i j")
+    leans = [False, False, True, True, False]
+    assert scoring.choose([1.0, 0.1, 0.1, 9.0, 0.1], words, [2] * 5, 4, SQRT, leans) == [0, 1, 2, 3]
+    assert scoring.dangling([0, 1, 2, 3], leans) is False
+    assert scoring.dangling([0, 3], leans) is True
+    assert scoring.dangling([0, 1], leans) is False

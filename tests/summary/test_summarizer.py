@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from digest.errors import SettingsError
 from digest.intake.files import parse_article
 from digest.records import Article, FileVersion, Summary
 from digest.settings import load_settings
-from digest.summary import nlp
+from digest.summary import nlp, scoring
 from digest.summary import summarizer as summarize
 from digest.summary.language import NO_MODEL_LANGUAGES
 from digest.summary.summarizer import (
@@ -568,3 +569,26 @@ def test_a_language_guess_counts_stop_words_english_first() -> None:
     assert detect_language("le chat et la maison de la ville sont dans le jardin") == "french"
     assert detect_language("the cat and the house are in the garden of the town") == "english"
     assert detect_language("xyzzy plugh frobozz zork") == "english"  # no stop words at all
+
+
+HARBOUR = [
+    "The harbour board met on Monday to settle the future of the old fish market on the quay.",
+    "Board members heard from traders, residents and the port's engineers for most of the day.",
+    "Ferry times will not change during the works, the operator said.",
+    "Pieter Vos, a trader for forty years, spoke last.",
+    "He told the board that the fish market, the quay and the harbour traders had kept the port "
+    "alive, and that closing the fish market would empty the harbour quay of traders.",
+    "The board will publish its decision on the fish market and the quay in March.",
+    "Parking near the station remains free on Sundays.",
+]
+
+
+def test_a_sentence_pointing_back_is_shown_with_the_one_it_points_to() -> None:
+    article = make_article(tuple(HARBOUR), title="Fish market’s future")
+    summary = Summarizer().summarize(article, 3)
+    assert summary.sentences == (HARBOUR[0], HARBOUR[3], HARBOUR[4])
+    # the article does test the rule: without it, "He told ..." comes without Pieter Vos
+    found = summarize.scorable(article, 3)
+    before = replace(scoring.NEWS, standalone=False)
+    chosen = scoring.choose(found.centrality, found.stems, found.lengths, 3, before, found.leans)
+    assert chosen == [0, 1, 4] and scoring.dangling(chosen, found.leans)

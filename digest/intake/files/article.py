@@ -95,7 +95,12 @@ def _web_url(url: str | None) -> str | None:
     return url if is_web_url(url) and not _NOT_IN_URL.search(url) else None
 
 
-_SENTENCE = re.compile(r".{20,}?[.!?…](?=\s|$)")
+# The first sentence: its end is not a full stop after an initial ("Rosco P. Coltrane") or a
+# common abbreviation ("Mr.", "St.", "U.S.").
+_NOT_AN_END = "".join(
+    rf"(?<!\b{a})" for a in ("[A-Z]", "Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "No", "vs", "U.S")
+)
+_SENTENCE = re.compile(rf".{{20,}}?(?:[!?…]|{_NOT_AN_END}\.)(?=\s|$)")
 
 
 def _first_sentence(paragraph: str) -> str:

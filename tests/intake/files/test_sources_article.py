@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -91,6 +92,27 @@ def test_long_title_is_cut_at_a_word() -> None:
 def test_no_title_uses_the_first_sentence_cut_short() -> None:
     long_one = parse_file("a.txt", "x" * 20 + " " + "y" * 200 + ".")
     assert len(long_one.title) <= 100 and long_one.title.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        (
+            "Sheriff Rosco P. Coltrane chased the Duke boys again. Nobody was caught.",
+            "Sheriff Rosco P. Coltrane chased the Duke boys again.",
+        ),
+        (
+            "The U.S. Senate passed the bill late on Friday. It goes on.",
+            "The U.S. Senate passed the bill late on Friday.",
+        ),
+        (
+            "Mr. Okafor was elected mayor on Tuesday night. She won.",
+            "Mr. Okafor was elected mayor on Tuesday night.",
+        ),
+    ],
+)
+def test_a_title_from_the_text_is_not_cut_at_an_abbreviation(text: str, title: str) -> None:
+    assert parse_file("a.json", json.dumps({"text": text})).title == title
 
 
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")

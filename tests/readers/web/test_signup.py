@@ -299,3 +299,18 @@ def test_pages_that_only_read_never_create_the_store(tmp_path: Path) -> None:
     link = "/preferences/" + tokens.make(SECRET, "preferences", 1, "k")
     assert client.get(link).status_code == 404
     assert not (tmp_path / "state").exists()
+
+
+def test_without_smtp_the_confirmation_mail_goes_into_the_outbox(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from digest.readers.web.server import mailer_for
+    from digest.readers.web.signup import confirmation
+    from digest.settings import Settings
+
+    settings = replace(Settings(), outbox_dir=tmp_path / "outbox", sender="news@example.org")
+    desk = SignupDesk(lambda: Store.open(tmp_path), SECRET, PUBLIC, settings.sender, "T", Outbox())
+    mailer_for(settings)(confirmation(desk, "ann@example.net", f"{PUBLIC}/confirm/x", START))
+    (saved,) = (tmp_path / "outbox").glob("note-*.eml")
+    text = saved.read_bytes().decode("ascii")
+    assert "To: ann@example.net" in text and f"{PUBLIC}/confirm/x" in text
