@@ -12,9 +12,20 @@ PIP_LOCKED := $(BIN)/pip install --quiet --require-hashes --no-deps
 EDITABLE := $(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 # The browser test drives this Chromium (Debian's package; Playwright downloads nothing).
 CHROMIUM ?= /usr/bin/chromium
+# The inbox tests start this Dovecot (Debian's dovecot-imapd) on 127.0.0.1; the DKIM test runs
+# mailauth (npm, pinned with hashes in requirements/npm/package-lock.json), a verifier of its own.
+DOVECOT ?= /usr/sbin/dovecot
+TOOLS := .tools
+MAILAUTH := $(TOOLS)/mailauth/node_modules/.bin/mailauth
+# apt-get install $$packages, as root or through sudo (the shell sets $$packages first).
+APT_INSTALL = if [ "$$(id -u)" -eq 0 ]; then sudo=; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo=sudo; \
+	  else echo "not root and no sudo: install $$packages as root" >&2; exit 1; fi; \
+	  command -v apt-get >/dev/null 2>&1 || { echo "no apt-get: install $$packages yourself" >&2; exit 1; }; \
+	  $$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y $$packages
 
-.PHONY: run serve test test-fast lint typecheck pytest browser eval bench bench-fetch dedupe-eval \
-	eval-extraction clean lock
+.PHONY: run serve test test-fast lint typecheck pytest browser test-tools eval bench bench-fetch \
+	bench-subscribers dedupe-eval eval-extraction clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +57,7 @@ run: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/digest serve
 
-test: $(TEST_STAMP) browser lint typecheck pytest
+test: $(TEST_STAMP) browser test-tools lint typecheck pytest
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check digest tests benchmarks
@@ -55,7 +66,7 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-pytest: $(TEST_STAMP) browser
+pytest: $(TEST_STAMP) browser test-tools
 	$(BIN)/pytest -q
 
 # The quick loop while editing: lint, and every test not marked slow (no servers in subprocesses).
@@ -67,15 +78,28 @@ test-fast: $(TEST_STAMP)
 browser:
 	@if [ ! -x "$(CHROMIUM)" ]; then \
 	  echo "$(CHROMIUM) not found: installing chromium with apt-get"; \
-	  if [ "$$(id -u)" -eq 0 ]; then sudo=; \
-	  elif command -v sudo >/dev/null 2>&1; then sudo=sudo; \
-	  else echo "not root and no sudo: install chromium as root, or set CHROMIUM=/path/to/chromium" >&2; exit 1; fi; \
-	  command -v apt-get >/dev/null 2>&1 || { echo "no apt-get: install Chromium yourself and set CHROMIUM=/path/to/chromium" >&2; exit 1; }; \
-	  $$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	  packages=chromium; $(APT_INSTALL); \
 	fi
 
+# What the end-to-end tests run besides Python: Dovecot for the IMAP inbox, mailauth for DKIM.
+test-tools: $(MAILAUTH)
+	@if [ ! -x "$(DOVECOT)" ]; then \
+	  echo "$(DOVECOT) not found: installing dovecot-imapd with apt-get"; \
+	  packages=dovecot-imapd; $(APT_INSTALL); \
+	fi
+
+$(MAILAUTH): requirements/npm/package.json requirements/npm/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "npm not found: installing nodejs and npm with apt-get"; \
+	  packages="nodejs npm"; $(APT_INSTALL); \
+	fi
+	mkdir -p $(TOOLS)/mailauth
+	cp requirements/npm/package.json requirements/npm/package-lock.json $(TOOLS)/mailauth/
+	npm ci --no-audit --no-fund --prefix $(TOOLS)/mailauth
+	touch $@
+
 clean:
-	rm -rf $(VENV) .digest outbox build dist
+	rm -rf $(VENV) $(TOOLS) .digest outbox build dist
 
 # The dev lock holds the bench extra too.
 $(BENCH_STAMP): $(TEST_STAMP)
@@ -108,3 +132,9 @@ bench-fetch: $(STAMP)
 # benchmarks/RESULTS.md; e.g. `make eval-extraction EXTRACTION_ARGS="--limit 100"`.
 eval-extraction: $(STAMP)
 	$(BIN)/python benchmarks/extraction_eval.py --write $(EXTRACTION_ARGS)
+
+# Ten thousand readers in 50 preference sets, DKIM-signed, to a counting SMTP sink in its own
+# process, against that sink's ceiling measured by a bare client; `make bench-subscribers
+# SUBSCRIBERS_ARGS=--quick` for 1,000 readers, SUBSCRIBERS_ARGS=--record to write RESULTS.md.
+bench-subscribers: $(TEST_STAMP)
+	$(BIN)/python benchmarks/subscribers_bench.py $(SUBSCRIBERS_ARGS)

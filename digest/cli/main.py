@@ -14,6 +14,7 @@ import click
 from digest import __version__
 from digest.cli import failures, logs, run_report
 from digest.cli import feeds as cli_feeds
+from digest.cli import inbox as cli_inbox
 from digest.cli.settings import settings as settings_command
 from digest.cli.subscribers import subscribers
 from digest.errors import DigestError, UsageError
@@ -364,6 +365,7 @@ cli.add_command(cli_feeds.feeds)
 cli.add_command(cli_feeds.fetch)
 cli.add_command(subscribers)
 cli.add_command(settings_command)
+cli.add_command(cli_inbox.inbox)
 
 
 def main(argv: list[str] | None = None) -> None:

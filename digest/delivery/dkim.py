@@ -1,22 +1,26 @@
-"""DKIM-sign outgoing messages (rsa-sha256, relaxed/relaxed); the only module importing dkimpy.
+"""DKIM-sign outgoing messages (RFC 6376: rsa-sha256, relaxed/relaxed), with OpenSSL.
 
 The signature covers the headers a reader's provider checks before it trusts
 the message: From, To, Subject, Date, Message-ID, and List-Unsubscribe with
 List-Unsubscribe-Post (Gmail shows its one-click button only when those two
 are signed). The key file may be PKCS#1 ("BEGIN RSA PRIVATE KEY") or PKCS#8
-("BEGIN PRIVATE KEY") PEM; cryptography reads either and hands dkimpy PKCS#1.
+("BEGIN PRIVATE KEY") PEM. Signing is canonicalisation over the bytes here and
+one RSA signature by `cryptography` (OpenSSL): well under a millisecond a
+message, where a pure-Python RSA takes 10-80 ms.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import re
+import time
 from pathlib import Path
 
-import dkim as dkimpy
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from digest.errors import DigestError
 
@@ -30,6 +34,8 @@ SIGNED_HEADERS = (
     "List-Unsubscribe-Post",
 )
 MIN_KEY_BITS = 1024  # receivers ignore shorter keys (RFC 8301); 2048 is the usual size
+_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:", re.MULTILINE)
+_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 
 class DkimError(DigestError):
@@ -41,23 +47,68 @@ class DkimError(DigestError):
 def sign(message: bytes, *, key_file: Path, selector: str, domain: str) -> bytes:
     """The message with a DKIM-Signature header in front (CRLF line endings expected)."""
     key = _key(key_file, *_version(key_file))
-    try:
-        signature = dkimpy.sign(
-            message,
-            selector.encode("ascii"),
-            domain.encode("ascii"),
-            key,
-            canonicalize=(b"relaxed", b"relaxed"),
-            signature_algorithm=b"rsa-sha256",
-            include_headers=[h.lower().encode("ascii") for h in present_headers(message)],
-        )
-    except (dkimpy.DKIMException, UnicodeEncodeError) as exc:
-        raise DkimError(
-            f"cannot DKIM-sign with DIGEST_DKIM_KEY_FILE={key_file} "
-            f"(selector {selector!r}, domain {domain!r}): {exc}",
-            "check DIGEST_DKIM_SELECTOR and DIGEST_DKIM_DOMAIN are plain ASCII names",
-        ) from exc
-    return bytes(signature) + message
+    for name, value in (("SELECTOR", selector), ("DOMAIN", domain)):
+        if not all(_NAME.match(label) for label in value.split(".")):
+            raise DkimError(
+                f"cannot DKIM-sign with DIGEST_DKIM_{name}={value!r}: not a DNS name",
+                "check DIGEST_DKIM_SELECTOR and DIGEST_DKIM_DOMAIN are plain ASCII names",
+            )
+    head, body = _split(message)
+    fields = _fields(head)
+    names = [h for h in SIGNED_HEADERS if h.lower().encode("ascii") in fields]
+    tags = (
+        f"v=1; a=rsa-sha256; c=relaxed/relaxed; d={domain}; s={selector};\r\n"
+        f"\tt={int(time.time())}; h={':'.join(n.lower() for n in names)};\r\n"
+        f"\tbh={base64.b64encode(body_hash(body)).decode('ascii')};\r\n\tb="
+    )
+    signed = b"".join(relaxed_header(fields[n.lower().encode("ascii")]) for n in names)
+    signed += relaxed_header(b"DKIM-Signature: " + tags.encode("ascii"))[:-2]
+    b64 = base64.b64encode(key.sign(signed, padding.PKCS1v15(), hashes.SHA256())).decode("ascii")
+    folded = "\r\n\t".join(b64[i : i + 72] for i in range(0, len(b64), 72))
+    return b"DKIM-Signature: " + (tags + folded).encode("ascii") + b"\r\n" + message
+
+
+def _split(message: bytes) -> tuple[bytes, bytes]:
+    """The header block (each field ending in CRLF) and the body."""
+    head, sep, body = message.partition(b"\r\n\r\n")
+    return head + b"\r\n", body if sep else b""
+
+
+def _fields(head: bytes) -> dict[bytes, bytes]:
+    """Lower-cased name -> the last field of that name, folded lines and all (RFC 6376 5.4.2)."""
+    starts = [m.start() for m in _FIELD.finditer(head)] + [len(head)]
+    found: dict[bytes, bytes] = {}
+    for a, b in zip(starts, starts[1:], strict=False):
+        field = head[a:b]
+        found[field.split(b":", 1)[0].strip().lower()] = field
+    return found
+
+
+def relaxed_header(field: bytes) -> bytes:
+    """RFC 6376 3.4.2: lower-case name, unfolded value, runs of blanks as one, CRLF after."""
+    name, _, value = field.partition(b":")
+    value = _collapse(value.replace(b"\r\n", b"").replace(b"\t", b" ")).strip(b" ")
+    return name.strip().lower() + b":" + value + b"\r\n"
+
+
+def body_hash(body: bytes) -> bytes:
+    """RFC 6376 3.4.4 relaxed body canonicalisation, then SHA-256.
+
+    Done with bytes.replace (C, a few passes over the body) rather than a regular
+    expression, which scans a 30 KB digest ten times slower.
+    """
+    canonical = _collapse(body.replace(b"\t", b" ")).replace(b" \r\n", b"\r\n")
+    canonical = canonical.rstrip(b"\r\n")
+    if canonical.endswith(b" "):
+        canonical = canonical[:-1]
+    return hashlib.sha256(canonical + b"\r\n" if canonical else b"").digest()
+
+
+def _collapse(data: bytes) -> bytes:
+    """Runs of spaces as one space (each pass halves every run)."""
+    while b"  " in data:
+        data = data.replace(b"  ", b" ")
+    return data
 
 
 def present_headers(message: bytes) -> tuple[str, ...]:
@@ -77,8 +128,8 @@ def _version(path: Path) -> tuple[int, int]:
 
 
 @functools.lru_cache(maxsize=4)
-def _key(path: Path, mtime_ns: int, size: int) -> bytes:
-    """The key as PKCS#1 PEM, read once per version of the file (one send signs thousands)."""
+def _key(path: Path, mtime_ns: int, size: int) -> rsa.RSAPrivateKey:
+    """The key, read once per version of the file (one send signs thousands)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -97,11 +148,7 @@ def _key(path: Path, mtime_ns: int, size: int) -> bytes:
         raise _key_error(path, "not an RSA key (DKIM rsa-sha256 needs one)")
     if key.key_size < MIN_KEY_BITS:
         raise _key_error(path, f"a {key.key_size}-bit key is too short (receivers ignore it)")
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
+    return key
 
 
 def _key_error(path: Path, why: str, hint: str | None = None) -> DkimError:

@@ -53,12 +53,19 @@ def sender_domain(sender: str) -> str:
     return addr.rpartition("@")[2] or "localhost"
 
 
+UNSUBSCRIBE_SUBJECT = "unsubscribe"  # a reader's mailto subject: this word, then their token
+
+
 def unsubscribe_targets(
-    sender: str, mailto: str | None = None, url: str | None = None
+    sender: str, mailto: str | None = None, url: str | None = None, token: str | None = None
 ) -> tuple[str, ...]:
-    """Where a reader unsubscribes: a mailto: URI (the sender's by default), then `url` if set."""
+    """Where a reader unsubscribes: a mailto: URI (the sender's by default), then `url` if set.
+
+    With a reader's `token` the mail's subject carries it, so the inbox knows who wrote.
+    """
     _, address = parseaddr(mailto or sender)
-    return (f"mailto:{address}?subject=unsubscribe", *((url,) if url else ()))
+    subject = UNSUBSCRIBE_SUBJECT + (f"%20{token}" if token else "")
+    return (f"mailto:{address}?subject={subject}", *((url,) if url else ()))
 
 
 def build_message(
@@ -72,6 +79,7 @@ def build_message(
     list_name: str = "News digest",
     unsubscribe_mailto: str | None = None,
     unsubscribe_url: str | None = None,
+    unsubscribe_token: str | None = None,
 ) -> EmailMessage:
     """multipart/alternative, text first then HTML (clients show the last part they can).
 
@@ -87,7 +95,7 @@ def build_message(
     msg["Message-ID"] = make_msgid(domain=sender_domain(sender))
     msg["Auto-Submitted"] = "auto-generated"
     msg["List-Id"] = f"{clean_line(list_name)} <digest.{sender_domain(sender)}>"
-    targets = unsubscribe_targets(sender, unsubscribe_mailto, unsubscribe_url)
+    targets = unsubscribe_targets(sender, unsubscribe_mailto, unsubscribe_url, unsubscribe_token)
     msg["List-Unsubscribe"] = ", ".join(f"<{clean_line(t)}>" for t in targets)
     if unsubscribe_url:
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -185,21 +193,44 @@ class SmtpSender:
         return self._smtp is not None and self._smtp.sock is not None
 
     def send(self, data: bytes, sender: str, recipient: str) -> Refused | None:
-        """Send one message to one recipient; None when the server accepted it."""
-        assert self._smtp is not None
+        """Send one message to one recipient; None when the server accepted it.
+
+        A refusal at any step is that recipient's `Refused` (a 421 also closes the
+        connection, as smtplib does); a lost connection raises DeliveryError.
+        """
+        smtp = self._smtp
+        assert smtp is not None
         _, envelope_from = parseaddr(sender)
+        options: list[str] = []
+        if not (envelope_from + recipient).isascii():
+            if not smtp.has_extn("smtputf8"):
+                return Refused(recipient, 553, "address not ASCII and the server has no SMTPUTF8")
+            options.append("SMTPUTF8")
         try:
-            self._smtp.sendmail(envelope_from, [recipient], data)
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, reason = exc.recipients[recipient]
-            return Refused(recipient, code, _text(reason))
-        except smtplib.SMTPResponseException as exc:
-            if 500 <= exc.smtp_code < 600 and not isinstance(exc, smtplib.SMTPSenderRefused):
-                return Refused(recipient, exc.smtp_code, _text(exc.smtp_error))
-            raise _map_error(exc, self._s) from exc
+            return self._transaction(smtp, envelope_from, recipient, data, options)
         except (OSError, smtplib.SMTPException) as exc:
             raise _map_error(exc, self._s) from exc
-        return None
+
+    def _transaction(
+        self, smtp: smtplib.SMTP, sender: str, recipient: str, data: bytes, options: list[str]
+    ) -> Refused | None:
+        """MAIL, RCPT, DATA, the body already in wire form (CRLF; dots doubled here)."""
+        code, reply = smtp.mail(sender, options)
+        if code == 250:
+            code, reply = smtp.rcpt(recipient)
+        if code in (250, 251):
+            smtp.putcmd("data")
+            code, reply = smtp.getreply()
+        if code == 354:
+            smtp.send(_wire(data))
+            code, reply = smtp.getreply()
+            if code == 250:
+                return None
+        if code == 421:
+            smtp.close()
+        else:
+            smtp.rset()
+        return Refused(recipient, code, _text(reply))
 
     def _connect(self) -> smtplib.SMTP:
         s = self._s
@@ -230,6 +261,20 @@ class SmtpSender:
         if self._s.smtp_ca_file is not None:
             ctx.load_verify_locations(cafile=str(self._s.smtp_ca_file))
         return ctx
+
+
+def _wire(data: bytes) -> bytes:
+    """The DATA body: lines starting with a dot get another (RFC 5321 4.5.2), then the end.
+
+    What smtplib's sendmail does with two regular expressions, done with C string
+    methods: our messages already end their lines with CRLF.
+    """
+    body = data.replace(b"\r\n.", b"\r\n..")
+    if body.startswith(b"."):
+        body = b"." + body
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    return body + b".\r\n"
 
 
 def _text(reason: bytes | str) -> str:

@@ -192,10 +192,12 @@ def message(
         list_name=settings.title,
         unsubscribe_mailto=settings.unsubscribe_mailto,
         unsubscribe_url=links.unsubscribe,
+        # each reader's mailto subject carries their token: the inbox reads it back
+        unsubscribe_token=readers.marker.placeholders[0] if readers is not None else None,
     )
     if readers is not None and links.unsubscribe is not None:
         # the reader's own one-click URL first (what Gmail and Yahoo act on), then the mailto
-        header = f"<{links.unsubscribe}>, <{unsubscribe_mailto(settings)}>"
+        header = f"<{links.unsubscribe}>, <{unsubscribe_mailto(settings, readers)}>"
         msg.replace_header("List-Unsubscribe", header)
     return msg
 
@@ -254,11 +256,13 @@ def list_links(settings: Settings) -> Links:
     return Links(settings.unsubscribe_url)
 
 
-def unsubscribe_mailto(settings: Settings) -> str:
-    """The mailto: every email offers (DIGEST_UNSUBSCRIBE_MAILTO, else the sender's address)."""
+def unsubscribe_mailto(settings: Settings, readers: Readers | None = None) -> str:
+    """The mailto: every email offers (DIGEST_UNSUBSCRIBE_MAILTO, else the sender's address);
+    for readers, with the placeholder of their token in its subject."""
     from digest.delivery import mail
 
-    return mail.unsubscribe_targets(settings.sender, settings.unsubscribe_mailto)[0]
+    token = readers.marker.placeholders[0] if readers is not None else None
+    return mail.unsubscribe_targets(settings.sender, settings.unsubscribe_mailto, token=token)[0]
 
 
 def archive_copy(

@@ -100,24 +100,22 @@ def run_once(
     to = recipients or settings.recipients
     if dry_run:
         return _dry_run(settings, clock(), rep, summarizer, to)
-    from digest.delivery import per_reader as reader_delivery
     from digest.delivery import queue as deliver
 
     seeds_root(settings.seeds_dir)  # a bad seeds folder stops the run before .digest/ is made
     with run_lock(settings.state_dir, wait=LOCK_WAIT_SECONDS):
         with Store.open(settings.state_dir) as store:
-            # with subscribers (and no --to) the run is theirs, over one connection
+            # with subscribers (and no --to) the run is theirs
             readers = recipients is None and store.has_subscribers()
-            personal = reader_delivery.delivery_for(settings, open_sender, readers)
-            delivery = personal or deliver.for_settings(settings, open_sender)
+            delivery = deliver.for_settings(settings, open_sender)
             ctx = RunContext(settings, store, delivery, clock, rep, summarizer)
+            _read_inbox(ctx)
             if fetch:
                 _fetch_feeds(ctx)
             try:
                 return _deliver_and_publish(ctx, readers, to, send_empty, due)
             finally:
-                if personal is not None:
-                    personal.close()
+                delivery.close()  # the run's SMTP connections
 
 
 def _deliver_and_publish(
@@ -136,6 +134,14 @@ def _deliver_and_publish(
         _list_edition(ctx, result, to, send_empty)
     result.waiting = {q.eml_path: tuple(q.pending) for q in ctx.store.queued()}
     return result
+
+
+def _read_inbox(ctx: RunContext) -> None:
+    """Bounces, complaints and unsubscribe mails first (DIGEST_INBOX); never fatal."""
+    if ctx.settings.inbox:
+        from digest.inbox import apply as inbox
+
+        inbox.before_run(ctx.settings, ctx.store, ctx.clock(), ctx.reporter.say)
 
 
 def _fetch_feeds(ctx: RunContext) -> None:

@@ -229,11 +229,17 @@ class Store(SubscriberTables, SignupTables):
         self, digest_id: int, recipient: str, status: str, at: str, error: str | None = None
     ) -> None:
         """Record one recipient's outcome the moment it is known, then settle the digest."""
+        self.mark_deliveries(digest_id, [(recipient, status, error)], at)
+
+    def mark_deliveries(
+        self, digest_id: int, rows: Sequence[tuple[str, str, str | None]], at: str
+    ) -> None:
+        """Record (recipient, status, error) outcomes in one transaction, then settle the digest."""
         with self._conn:
-            self._conn.execute(
+            self._conn.executemany(
                 "UPDATE deliveries SET status = ?, attempts = attempts + 1, last_error = ?,"
                 " updated = ? WHERE digest_id = ? AND recipient = ?",
-                (status, error, at, digest_id, recipient),
+                [(status, error, at, digest_id, recipient) for recipient, status, error in rows],
             )
             self._conn.execute(
                 "UPDATE digests SET status = CASE"
@@ -244,6 +250,38 @@ class Store(SubscriberTables, SignupTables):
                 " ELSE 'failed' END WHERE id = :d",
                 {"d": digest_id},
             )
+
+    def remember_message_id(self, digest_id: int, message_id: str) -> None:
+        """The Message-ID a digest goes out with, so a bounce naming it can be matched."""
+        with self._conn:
+            self._conn.execute(
+                "INSERT OR IGNORE INTO message_ids (message_id, digest_id) VALUES (?, ?)",
+                (message_id.strip(), digest_id),
+            )
+
+    def digest_for_message_id(self, message_id: str) -> int | None:
+        row = self._conn.execute(
+            "SELECT digest_id FROM message_ids WHERE message_id = ?", (message_id.strip(),)
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def delivery_status(self, digest_id: int, recipient: str) -> str | None:
+        """One recipient's status for one digest (accepted, rejected, ...); None if not one."""
+        row = self._conn.execute(
+            "SELECT status FROM deliveries WHERE digest_id = ? AND lower(recipient) = lower(?)",
+            (digest_id, recipient),
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def record_bounce(self, digest_id: int, recipient: str, error: str, at: str) -> bool:
+        """An accepted delivery bounced later (a DSN): now a refusal; False if not accepted."""
+        with self._conn:
+            cur = self._conn.execute(
+                "UPDATE deliveries SET status = 'rejected', last_error = ?, updated = ?"
+                " WHERE digest_id = ? AND lower(recipient) = lower(?) AND status = 'accepted'",
+                (error, at, digest_id, recipient),
+            )
+        return cur.rowcount > 0
 
     def recent_digests(self, limit: int = 5) -> list[DigestRecord]:
         rows = self._conn.execute(

@@ -160,6 +160,11 @@ CREATE TABLE IF NOT EXISTS personal_digests (
     stem TEXT NOT NULL           -- its archive page: {DIGEST_PUBLIC_URL}/archive/{stem}.html
 );
 -- a reader's deliveries: last sent, and the refusals in a row since their last acceptance
+-- the Message-ID each digest went out with: bounces and complaints name it
+CREATE TABLE IF NOT EXISTS message_ids (
+    message_id TEXT PRIMARY KEY,
+    digest_id INTEGER NOT NULL REFERENCES digests(id)
+);
 CREATE INDEX IF NOT EXISTS deliveries_by_recipient ON deliveries (recipient, status, digest_id);
 -- === end of subscribers ===
 """

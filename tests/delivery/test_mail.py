@@ -12,13 +12,17 @@ import re
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
+from conftest import Handler, StartServer
 from helpers import TESTS
 from sample_digest import CREATED, SENDER, UNSUBSCRIBE_URL, sample_digest, sample_message
 
+from digest.delivery import mail
 from digest.delivery.mail import build_message, for_recipient, parse_message
 from digest.edition.render import render
+from digest.settings import Settings
 
 GOLDEN = TESTS / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -170,3 +174,23 @@ def test_non_ascii_subjects_are_encoded_and_read_back(title: str) -> None:
     assert parsed["Subject"].startswith(" ".join(title.split()))
     assert parsed["List-Id"] == f"{' '.join(title.split())} <digest.example.org>"
     assert parsed["From"].addresses[0].display_name == "News Digest"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b".starts with a dot\r\n..two dots\r\nmiddle . dot\r\n.\r\nend", b"no final line break"],
+)
+def test_the_wire_form_survives_a_real_server_byte_for_byte(
+    tmp_path: Path, plain_server: StartServer, body: bytes
+) -> None:
+    """Dots doubled at line starts (and undone by the server), a last CRLF, nothing else."""
+    handler = Handler()
+    port = plain_server(handler)
+    settings = Settings(
+        smtp_host="127.0.0.1", smtp_port=port, smtp_security="none", smtp_timeout=5.0
+    )
+    data = b"From: a@example.org\r\nTo: b@example.org\r\nSubject: dots\r\n\r\n" + body
+    with mail.SmtpSender(settings) as smtp:
+        assert smtp.send(data, "a@example.org", "b@example.org") is None
+    (got,) = handler.messages
+    assert got.content == data if data.endswith(b"\r\n") else got.content == data + b"\r\n"

@@ -254,6 +254,7 @@ def test_sigkill_mid_run_resends_to_nobody_who_had_it(
         "DIGEST_SMTP_PORT": str(controller.port),
         "DIGEST_SMTP_SECURITY": "none",
         "DIGEST_SMTP_TIMEOUT": "5",
+        "DIGEST_SMTP_CONNECTIONS": "1",  # nothing else in flight when the kill lands
         "DIGEST_PUBLIC_URL": PUBLIC,
         "DIGEST_SETTLE_SECONDS": "0",
         "DIGEST_WORKERS": "1",

@@ -79,6 +79,8 @@ def env_for(port: int) -> dict[str, str]:
         "DIGEST_SMTP_PORT": str(port),
         "DIGEST_SMTP_SECURITY": "none",
         "DIGEST_SMTP_TIMEOUT": "5",
+        # one connection: bob waits behind ann (with several, each may hold one in the window)
+        "DIGEST_SMTP_CONNECTIONS": "1",
         "DIGEST_TO": ",".join(RECIPIENTS),
     }
 

@@ -1,0 +1,191 @@
+"""What comes back to a list's address, written the way real servers write it.
+
+Bounces as Postfix's bounce(8) words them (multipart/report with a
+message/delivery-status part and the original's headers), a complaint as a
+mailbox provider's ARF report (RFC 5965), an unsubscribe mail as a mail client
+sends the List-Unsubscribe mailto, and a Maildir delivery as Postfix's local(8)
+makes it: written in tmp/, then linked into new/ under a unique name with
+Return-Path and Delivered-To added in front.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from email import message_from_bytes, policy
+from pathlib import Path
+from urllib.parse import unquote
+
+LIST = "news@example.org"
+_SEQ = [0]
+
+
+def original_headers(sent: bytes) -> str:
+    """The header block of a message we sent, as a bounce quotes it back."""
+    return sent.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def message_id(sent: bytes) -> str:
+    msg = message_from_bytes(sent, policy=policy.default)
+    return str(msg["Message-ID"]).strip()
+
+
+def postfix_bounce(
+    recipient: str, headers: str, status: str = "5.1.1", action: str = "failed"
+) -> bytes:
+    """A Postfix non-delivery (or delay) notice for `recipient`, quoting `headers`."""
+    queue_id = f"4Q{_next():06X}"
+    boundary = f"{queue_id}.1764651600/mx.example.org"
+    code = "550" if status.startswith("5") else "450"
+    subject = (
+        "Undelivered Mail Returned to Sender"
+        if action == "failed"
+        else "Delayed Mail (still being retried)"
+    )
+    text = f"""Return-Path: <>
+X-Original-To: {LIST}
+Delivered-To: {LIST}
+Received: by mx.example.org (Postfix)
+\tid {queue_id}; Wed,  2 Dec 2026 05:00:00 +0000 (UTC)
+Date: Wed,  2 Dec 2026 05:00:00 +0000 (UTC)
+From: MAILER-DAEMON@mx.example.org (Mail Delivery System)
+Subject: {subject}
+To: {LIST}
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status;
+\tboundary="{boundary}"
+Content-Transfer-Encoding: 8bit
+Message-Id: <20261202050000.{queue_id}@mx.example.org>
+
+This is a MIME-encapsulated message.
+
+--{boundary}
+Content-Description: Notification
+Content-Type: text/plain; charset=us-ascii
+
+This is the mail system at host mx.example.org.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients.
+
+<{recipient}>: host mx.example.net[192.0.2.25] said: {code} {status}
+    <{recipient}>: Recipient address rejected (in reply to RCPT TO command)
+
+--{boundary}
+Content-Description: Delivery report
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.org
+X-Postfix-Queue-ID: {queue_id}
+X-Postfix-Sender: rfc822; {LIST}
+Arrival-Date: Wed,  2 Dec 2026 04:59:58 +0000 (UTC)
+
+Final-Recipient: rfc822; {recipient}
+Original-Recipient: rfc822;{recipient}
+Action: {action}
+Status: {status}
+Remote-MTA: dns; mx.example.net
+Diagnostic-Code: smtp; {code} {status} <{recipient}>: Recipient address rejected
+
+--{boundary}
+Content-Description: Undelivered Message Headers
+Content-Type: text/rfc822-headers
+Content-Transfer-Encoding: 8bit
+
+{headers}
+
+--{boundary}--
+"""
+    return text.replace("\n", "\r\n").encode()
+
+
+def arf_report(recipient: str, sent: bytes) -> bytes:
+    """A provider's feedback report: `recipient` marked the message `sent` as spam."""
+    boundary = f"arf-{_next()}"
+    head = f"""From: Feedback Loop <feedback@isp.example.net>
+To: {LIST}
+Subject: FW: complaint about a message from {LIST}
+Date: Wed, 2 Dec 2026 05:10:00 +0000
+Message-ID: <fbl-{_next()}@isp.example.net>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report;
+\tboundary="{boundary}"
+
+--{boundary}
+Content-Type: text/plain; charset="US-ASCII"
+
+This is an email abuse report for an email message received from IP
+192.0.2.10 on Wed, 2 Dec 2026 05:00:00 +0000.
+
+--{boundary}
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: ExampleFBL/1.0
+Version: 1
+Original-Mail-From: <{LIST}>
+Original-Rcpt-To: <{recipient}>
+Arrival-Date: Wed, 2 Dec 2026 05:00:00 +0000
+Source-IP: 192.0.2.10
+
+--{boundary}
+Content-Type: message/rfc822
+Content-Disposition: inline
+
+"""
+    tail = f"\r\n--{boundary}--\r\n"
+    return head.replace("\n", "\r\n").encode() + sent + tail.encode()
+
+
+def unsubscribe_mail(sent: bytes, reader: str) -> bytes:
+    """What a mail client sends for the List-Unsubscribe mailto of a message we sent."""
+    msg = message_from_bytes(sent, policy=policy.default)
+    header = " ".join(str(msg["List-Unsubscribe"]).split())
+    found = re.search(r"<mailto:([^?>]+)\?subject=([^>]+)>", header)
+    assert found is not None, header
+    to, subject = found.group(1), unquote(found.group(2))
+    return (
+        f"From: {reader}\r\nTo: {to}\r\nSubject: {subject}\r\n"
+        f"Date: Wed, 2 Dec 2026 05:20:00 +0000\r\nMessage-ID: <u{_next()}@example.net>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nThis message was automatically"
+        " generated by Mail to unsubscribe you from this mailing list.\r\n"
+    ).encode()
+
+
+def broken_report() -> bytes:
+    """A multipart/report whose parts never start: its boundary is nowhere in the body."""
+    return (
+        f"From: MAILER-DAEMON@mx.example.org\r\nTo: {LIST}\r\nSubject: Undelivered Mail\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status;"
+        ' boundary="never-used"\r\n\r\nFinal-Recipient: rfc822; x@example.net\r\n'
+        "Action: failed\r\nStatus: 5.1.1\r\n"
+    ).encode()
+
+
+def human_reply() -> bytes:
+    return (
+        f"From: Ann <ann@example.org>\r\nTo: {LIST}\r\nSubject: Re: News digest\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nThanks, great digest!\r\n"
+    ).encode()
+
+
+def deliver_to_maildir(root: Path, data: bytes, envelope_from: str = "") -> Path:
+    """Postfix local(8): Return-Path and Delivered-To first, tmp/ then new/, a unique name."""
+    for sub in ("tmp", "new", "cur"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    name = f"{int(now)}.M{int(now * 1e6) % 1000000}P{os.getpid()}Q{_next()}.mx.example.org"
+    prefix = f"Return-Path: <{envelope_from}>\r\nDelivered-To: {LIST}\r\n".encode()
+    body = data if data.startswith(b"Return-Path:") else prefix + data
+    tmp = root / "tmp" / name
+    tmp.write_bytes(body)
+    os.link(tmp, root / "new" / name)
+    tmp.unlink()
+    return root / "new" / name
+
+
+def _next() -> int:
+    _SEQ[0] += 1
+    return _SEQ[0]
