@@ -67,13 +67,13 @@ def cosines(vectors: Sequence[dict[str, float]], least: float) -> list[tuple[int
 
     Only terms that two or more documents share can add to a cosine, so the work
     follows the shared terms; the commonest (in over a twentieth of the documents,
-    beyond 250) are skipped, having near-zero weight.
+    beyond 40) are skipped, having near-zero weight.
     """
     postings: dict[str, list[tuple[int, float]]] = {}
     for i, vector in enumerate(vectors):
         for term, weight in vector.items():
             postings.setdefault(term, []).append((i, weight))
-    cap = max(250, len(vectors) // 20)
+    cap = max(40, len(vectors) // 20)
     keys, values = [], []
     n = len(vectors)
     for posting in postings.values():
