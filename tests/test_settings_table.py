@@ -22,6 +22,8 @@ def test_every_settings_field_has_one_row_and_takes_its_default_from_it() -> Non
     for row in TABLE:
         if row.default is not None:
             assert getattr(plain, row.field) == row.default, row.name
+    hidden = {f.name for f in dataclasses.fields(Settings) if not f.repr}
+    assert hidden == {row.field for row in TABLE if row.secret}  # secrets never in a repr
 
 
 def test_env_example_is_what_digest_settings_example_prints(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -21,7 +21,7 @@ from digest.records import Article
 from digest.stories.evidence import evidence, specific
 from digest.stories.sketches import Groups
 
-SAME_EVENT = 0.22  # TF-IDF cosine of the evidence (evidence.py): two reports of one event
+SAME_EVENT = 0.23  # TF-IDF cosine of the evidence (evidence.py): two reports of one event
 LINK_FLOOR = 0.05  # closeness below this counts as none in a story's average
 MIN_SHARED = 2  # ... and they share this many names, figures or dates at least
 EVENT_HOURS = 72  # reports further apart than this are different stories
@@ -43,12 +43,12 @@ def quality(article: Article) -> tuple[int, bool, bool, bool, datetime]:
     )
 
 
-def features(article: Article) -> Counter[str]:
+def features(article: Article) -> dict[str, float]:
     """The evidence of one report (evidence.py): headline and lead words, names, figures, dates."""
     return evidence(article.title, article.text)
 
 
-def tfidf(docs: Sequence[Counter[str]]) -> list[dict[str, float]]:
+def tfidf(docs: Sequence[Mapping[str, float]]) -> list[dict[str, float]]:
     """Unit-length TF-IDF vectors (sublinear tf, smoothed idf) over these documents."""
     df: Counter[str] = Counter(t for d in docs for t in d)
     n = len(docs)
@@ -111,7 +111,7 @@ def events(articles: Sequence[Article], groups: Sequence[int]) -> list[int]:
     return [leads[label[index[g]]] for g in groups]
 
 
-def _shared(a: Counter[str], b: Counter[str]) -> int:
+def _shared(a: Mapping[str, float], b: Mapping[str, float]) -> int:
     """How many names, figures and dates two reports share (a name and its last word once)."""
     common = {k for k in a.keys() & b.keys() if specific(k)}
     full = [k for k in common if k.startswith("n:") and " " in k]

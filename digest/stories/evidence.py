@@ -15,7 +15,6 @@ same words. This module turns an article into those items, as a bag of keys:
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from digest.text import words
@@ -180,13 +179,13 @@ SPECIFIC = 3  # weight of a name, figure or date, against 1 for a word of the he
 BODY = 0.5  # ... and for a word of the body beyond the lead
 
 
-def evidence(title: str, body: str) -> Counter[str]:
+def evidence(title: str, body: str) -> dict[str, float]:
     """The keys of one report, weighed once each (a repeated word is no stronger sign of an
     event): names, figures and dates most (they survive paraphrase), the headline's and the
     lead's words next, the rest of the body's words least."""
     head = " ".join(body.split()[:NAME_WORDS])
     said = words(head)
-    found: Counter[str] = Counter()  # float weights: tfidf takes any positive count
+    found: dict[str, float] = {}
     for t in terms(set(said[LEAD_WORDS:])):
         found[t] = BODY
     for t in terms({*words(title), *said[:LEAD_WORDS]}):

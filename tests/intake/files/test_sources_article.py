@@ -98,16 +98,16 @@ def test_no_title_uses_the_first_sentence_cut_short() -> None:
     ("text", "title"),
     [
         (
-            "Sheriff Rosco P. Coltrane chased the Duke boys again. Nobody was caught.",
-            "Sheriff Rosco P. Coltrane chased the Duke boys again.",
+            "Hazzard County's sheriff Rosco P. Coltrane chased the Duke boys. Nobody was caught.",
+            "Hazzard County's sheriff Rosco P. Coltrane chased the Duke boys.",
         ),
         (
-            "The U.S. Senate passed the bill late on Friday. It goes on.",
-            "The U.S. Senate passed the bill late on Friday.",
+            "Lawmakers in the U.S. Senate passed the bill late on Friday. It goes on.",
+            "Lawmakers in the U.S. Senate passed the bill late on Friday.",
         ),
         (
-            "Mr. Okafor was elected mayor on Tuesday night. She won.",
-            "Mr. Okafor was elected mayor on Tuesday night.",
+            "The new mayor of Hazzard, Mr. Okafor, was elected on Tuesday. He won.",
+            "The new mayor of Hazzard, Mr. Okafor, was elected on Tuesday.",
         ),
     ],
 )
