@@ -177,6 +177,7 @@ class Workspace:
             DIGEST_ARCHIVE_DIR=str(self.dir / "archive"),
             DIGEST_MAX_ARTICLES="30",
             DIGEST_SETTLE_SECONDS="5",
+            DIGEST_EVAL_DIR=str(eval_dir()),  # the warm child loads the stories itself
         )
         self.env = env | self.env
 
