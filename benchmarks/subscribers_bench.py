@@ -146,8 +146,8 @@ PHASES = (
     ("summarize", "summarize (sumy, once per article)"),
     ("render", "render (compose, Jinja2, fit; once per set)"),
     ("personalize", "personalize (tokens, fill in)"),
-    ("sign", "DKIM sign"),
-    ("smtp", "SMTP (busy time of one connection)"),
+    ("sign", "DKIM sign (in the connection threads, summed)"),
+    ("smtp", "SMTP (the connection threads, summed)"),
     ("state", "state (SQLite)"),
 )
 

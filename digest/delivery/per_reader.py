@@ -26,25 +26,14 @@ def addresser_for(
 ) -> Callable[[EmailMessage], Addresser] | None:
     """For a digest queued for readers: each one's bytes, or None when they are not active.
 
-    A plain DIGEST_TO digest gets None (the usual addresser), or with DKIM a signing one.
+    A plain DIGEST_TO digest gets None (the usual addresser). Signing is `signer_for`'s,
+    done by the connection threads.
     """
     found = store.personal(queued.id)
-    sign = _signer(settings)
     if found is None:
-        return None if sign is None else _signing(sign)
+        return None
     marker, _ = found
-    return _per_reader(settings, store, queued, marker, sign)
-
-
-def _signing(sign: Callable[[bytes], bytes]) -> Callable[[EmailMessage], Addresser]:
-    """The usual addresser, its bytes DKIM-signed."""
-    from digest.delivery import mail
-
-    def signed(msg: EmailMessage) -> Addresser:
-        plain = mail.addresser(msg)
-        return lambda recipient: sign(plain(recipient))
-
-    return signed
+    return _per_reader(settings, store, queued, marker)
 
 
 def _per_reader(
@@ -52,9 +41,8 @@ def _per_reader(
     store: Store,
     queued: QueuedDigest,
     marker: str,
-    sign: Callable[[bytes], bytes] | None,
 ) -> Callable[[EmailMessage], Addresser]:
-    """Each active reader's address and tokens filled into the saved message (then signed)."""
+    """Each active reader's address and tokens filled into the saved message."""
     from digest.delivery import mail
     from digest.delivery.personalize import Marker, Template
     from digest.readers import tokens  # late: a plain DIGEST_TO run loads no itsdangerous
@@ -76,8 +64,7 @@ def _per_reader(
                 unsub: tokens.make(secret, "unsubscribe", reader_id, key),
                 prefs: tokens.make(secret, "preferences", reader_id, key),
             }
-            out = template.fill(mail.to_line(mail.named(name, recipient)), values)
-            return sign(out) if sign is not None else out
+            return template.fill(mail.to_line(mail.named(name, recipient)), values)
 
         return address
 
@@ -96,7 +83,7 @@ def keep_for(store: Store, queued: QueuedDigest) -> Callable[[str], bool] | None
     return keep
 
 
-def _signer(settings: Settings) -> Callable[[bytes], bytes] | None:
+def signer_for(settings: Settings) -> Callable[[bytes], bytes] | None:
     """dkim.sign over its signed headers when the DKIM settings are given."""
     if settings.dkim_key_file is None:
         return None

@@ -88,6 +88,7 @@ def deliver_smtp(
     retry: Retry | None = None,
     pace: Pace | None = None,
     addresser: Callable[[EmailMessage], Addresser] | None = None,
+    sign: Callable[[bytes], bytes] | None = None,
 ) -> DeliveryReport:
     """Send the saved message to each pending recipient (digest.delivery.sending), recording
     each answer; `open_sender`: the run's connections, or a factory of one for this message."""
@@ -102,11 +103,13 @@ def deliver_smtp(
     if mid:
         store.remember_message_id(queued.id, str(mid))
     address: Addresser = (addresser or mail.addresser)(msg)
+    if sign is not None:
+        sign(_PROBE)  # a key that cannot sign stops here, in one line, before any message
     own = not isinstance(open_sender, Connections)
     conns = open_sender if isinstance(open_sender, Connections) else Connections(open_sender)
     try:
         tally = send_all(
-            Plan(conns, pace or Pace(), retry or Retry(), sender),
+            Plan(conns, pace or Pace(), retry or Retry(), sender, sign),
             address,
             lambda rows: store.mark_deliveries(queued.id, rows, at),
             list(queued.pending),
@@ -119,6 +122,9 @@ def deliver_smtp(
     if tally.left and not report.errors:
         report.errors.append(_still_refused(queued.id, tally.temporary))
     return report
+
+
+_PROBE = b"From: probe@invalid\r\n\r\n"
 
 
 def _saved_message(queued: QueuedDigest, report: DeliveryReport) -> EmailMessage | None:
@@ -198,6 +204,7 @@ class SmtpDelivery:
             self.retry,
             self.pace,
             per_reader.addresser_for(s, store, queued),
+            per_reader.signer_for(s),
         )
 
     def close(self) -> None:

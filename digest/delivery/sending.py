@@ -79,6 +79,8 @@ class Plan:
     pace: Pace
     retry: Retry
     sender: str
+    sign: Callable[[bytes], bytes] | None = None  # DKIM, by the connection threads (OpenSSL
+    # lets go of the GIL: the signatures use the second core while this thread goes on)
 
 
 class _Worker(threading.Thread):
@@ -121,9 +123,10 @@ class _Worker(threading.Thread):
                 return None, self._strike(exc)
         if item.delay:
             plan.retry.sleep(item.delay)
+        data = plan.sign(item.data) if plan.sign is not None else item.data
         plan.pace.wait()
         try:
-            refused = conn.transport.send(item.data, plan.sender, item.recipient)
+            refused = conn.transport.send(data, plan.sender, item.recipient)
         except DeliveryError as exc:
             return self._broken(conn, item, exc, exc.message)
         if refused is None:

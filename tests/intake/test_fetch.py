@@ -17,7 +17,8 @@ from werkzeug import Request, Response
 
 from digest import __version__
 from digest.errors import FetchProtocolError, FetchRefused, FetchTimeout
-from digest.intake.fetch import Fetcher, FetchPolicy, allowed_address
+from digest.intake.fetch import Fetcher, allowed_address
+from digest.intake.fetch_types import FetchPolicy
 
 LOCAL = FetchPolicy(timeout=5.0, max_bytes=100_000, delay=0.0, allow_private=True)
 

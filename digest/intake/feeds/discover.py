@@ -18,7 +18,8 @@ from digest.intake.files.decoding import decode
 
 if TYPE_CHECKING:
     from digest.intake.feeds.parse import Feed
-    from digest.intake.fetch import Fetcher, Response
+    from digest.intake.fetch import Fetcher
+    from digest.intake.fetch_types import Response
 
 FEED_TYPES = frozenset(
     {

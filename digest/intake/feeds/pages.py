@@ -37,7 +37,8 @@ from digest.text import headline_key
 if TYPE_CHECKING:
     from digest.intake.extract import Page
     from digest.intake.feeds.parse import Feed, FeedItem
-    from digest.intake.fetch import Fetcher, Response
+    from digest.intake.fetch import Fetcher
+    from digest.intake.fetch_types import Response
 
 log = logging.getLogger("digest")
 HEADLINE = {"kind": "headline"}  # a seed with no text: the JSON loader takes it as a headline

@@ -25,7 +25,8 @@ from digest.store import FeedPoll, FeedRow, Store
 
 if TYPE_CHECKING:  # imported where used: a run with no feeds due loads neither
     from digest.intake.feeds.parse import Feed
-    from digest.intake.fetch import Fetcher, FetchPolicy, Response
+    from digest.intake.fetch import Fetcher
+    from digest.intake.fetch_types import FetchPolicy, Response
     from digest.records import Reporter
 
 log = logging.getLogger("digest")
@@ -131,7 +132,7 @@ def nothing_due(settings: Settings) -> str:
 
 def policy(settings: Settings) -> FetchPolicy:
     """The fetch limits from the settings."""
-    from digest.intake.fetch import FetchPolicy
+    from digest.intake.fetch_types import FetchPolicy
 
     return FetchPolicy(
         timeout=settings.fetch_timeout,
