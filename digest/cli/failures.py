@@ -6,6 +6,8 @@ full file system) names the setting whose path it is (settings.path_error).
 
 from __future__ import annotations
 
+import os
+import sys
 import traceback
 
 import click
@@ -16,6 +18,8 @@ from digest.settings import Settings, path_settings
 
 def report(exc: BaseException, settings: Settings | None, verbose: bool) -> int:
     """Print `exc` as one line (the traceback too with --verbose); the exit status."""
+    if isinstance(exc, BrokenPipeError):
+        return _reader_left()
     if verbose:
         traceback.print_exception(exc)
     if isinstance(exc, OSError) and not isinstance(exc, ConnectionError):
@@ -27,3 +31,10 @@ def report(exc: BaseException, settings: Settings | None, verbose: bool) -> int:
     hint = "" if verbose else " (run with --verbose for the traceback)"
     click.echo(f"digest: internal error: {type(exc).__name__}: {exc}{hint}", err=True)
     return 1
+
+
+def _reader_left() -> int:
+    """Whoever read our output stopped (`digest settings | head`): not a failure of ours."""
+    # Python would complain again when it flushes stdout at exit: point it at /dev/null.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0

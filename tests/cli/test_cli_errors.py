@@ -145,3 +145,19 @@ def test_smtp_security_hints_lead_to_none_for_a_plain_relay_and_a_stuck_queue_is
     done = run_cli("run", env=env | {"DIGEST_SMTP_SECURITY": "none"})
     assert done.code == 0, done.err
     assert len(handler.messages) == 1
+
+
+def test_output_piped_into_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:
+    # `digest settings | head -1`: head leaves after one line and the pipe breaks under us.
+    command = f"{shlex.quote(sys.executable)} -m digest settings | head -1"
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")},
+        timeout=60,
+    )
+    assert done.stdout.startswith("DIGEST_SEEDS_DIR="), done.stdout
+    assert "error" not in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
