@@ -217,6 +217,8 @@ def list_(ctx: object, /, as_json: bool) -> None:
     with _store(ctx, readonly=True) as store:
         found = store.subscribers()
         due = {n.reader.id: n for n in next_sends(ctx.settings(), store)}  # type: ignore[attr-defined]
+    if not found and not as_json:
+        click.echo("no subscribers; add one with: digest subscribers add EMAIL")
     for s in found:
         if as_json:
             click.echo(json.dumps(_as_json(s, due.get(s.id)), ensure_ascii=False))

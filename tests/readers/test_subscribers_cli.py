@@ -117,3 +117,11 @@ def test_list_json_carries_the_consent_record(digest: CliRunner, tmp_path: Path)
     run(digest, "add", "ann@example.org")
     rows = [json.loads(line) for line in run(digest, "list", "--json").output.splitlines()]
     assert rows[0]["consent"] is None
+
+
+def test_an_empty_list_says_how_to_add_a_reader_and_json_stays_empty(digest: CliRunner) -> None:
+    shown = run(digest, "list")
+    assert shown.exit_code == 0, shown.output
+    assert shown.output == "no subscribers; add one with: digest subscribers add EMAIL\n"
+    as_json = run(digest, "list", "--json")
+    assert as_json.exit_code == 0 and as_json.output == ""
