@@ -94,7 +94,7 @@ def signer_for(settings: Settings) -> Callable[[bytes], bytes] | None:
         settings.dkim_selector,
         settings.dkim_domain,
     )
-    if selector is None or domain is None:  # config.py refuses this; Settings built by hand
+    if selector is None or domain is None:  # settings.py refuses this; Settings built by hand
         raise SettingsError(
             "DIGEST_DKIM_SELECTOR" if selector is None else "DIGEST_DKIM_DOMAIN",
             "",

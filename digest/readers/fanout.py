@@ -6,7 +6,7 @@ watermark and pass their filters. Readers with the same articles and the same
 `max` share one digest: it is rendered once with a marker where the reader's
 tokens go, saved and queued with all of them as recipients, and their
 watermarks move in the same transaction: one `Edition`, published by
-digest.edition.publish as the operator's digest is. At send time `reader_delivery` fills
+digest.edition.publish as the operator's digest is. At send time `delivery.per_reader` fills
 in each reader's address and tokens (and signs with DKIM), after reading
 their status again: who unsubscribed a second ago is not sent to.
 """
