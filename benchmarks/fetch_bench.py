@@ -126,6 +126,16 @@ main(sys.argv[1:])
 """
 
 
+def bench_env(**settings: str) -> dict[str, str]:
+    """This process's environment without the caller's DIGEST_*, set for a local, unpaced poll."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    env.update(
+        DIGEST_ALLOW_PRIVATE_ADDRESSES="true", DIGEST_FETCH_DELAY="0", DIGEST_FEED_INTERVAL="0"
+    )
+    env.update(settings)
+    return env
+
+
 def run_digest(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int, str]:
     """Run the real CLI; (seconds, the child's peak RSS in MB, stdout)."""
     started = time.perf_counter()
@@ -173,13 +183,7 @@ def one_host(opts: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "seeds").mkdir()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-        env.update(
-            DIGEST_ALLOW_PRIVATE_ADDRESSES="true",
-            DIGEST_FETCH_DELAY="0",
-            DIGEST_FEED_INTERVAL="0",
-            DIGEST_FEED_BACKLOG_ENTRIES=str(opts.entries),
-        )
+        env = bench_env(DIGEST_FEED_BACKLOG_ENTRIES=str(opts.entries))
         urls = [f"http://127.0.0.1:{site.port}/f{i}.xml" for i in range(opts.feeds)]
         run_digest(["feeds", "import", str(subscriptions(urls, work))], env, work)
         for label in ("first run (everything new)", "second run (nothing new)"):
@@ -314,11 +318,7 @@ def many_hosts(opts: argparse.Namespace) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             (work / "seeds").mkdir()
-            env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
-            env.update(
-                DIGEST_ALLOW_PRIVATE_ADDRESSES="true",
-                DIGEST_FETCH_DELAY="0",
-                DIGEST_FEED_INTERVAL="0",
+            env = bench_env(
                 DIGEST_FETCH_WORKERS=str(workers),
                 DIGEST_FEED_BACKLOG_ENTRIES=str(opts.host_entries),
             )
