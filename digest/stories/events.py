@@ -18,7 +18,7 @@ from digest.stories.closeness import cosines, tfidf, through_neighbours
 from digest.stories.evidence import evidence, specific
 from digest.stories.sketches import Groups
 
-SAME_EVENT = 0.53  # closeness of the evidence (closeness.py): two reports of one event
+SAME_EVENT = 0.55  # closeness of the evidence (closeness.py): two reports of one event
 LINK_FLOOR = 0.05  # closeness below this counts as none in a story's average
 MIN_SHARED = 2  # ... and they share this many names, figures or dates at least
 EVENT_HOURS = 72  # reports further apart than this are different stories
