@@ -17,9 +17,9 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
-MIN_POSTING = 150  # a term is skipped when scoring pairs only beyond this many documents ...
+MIN_POSTING = 80  # a term is skipped when scoring pairs only beyond this many documents ...
 COMMON = 20  # ... and a twentieth of them (its weight is low, its pairs many)
-PAIRS_AT_ONCE = 2_000_000  # pair products held at once (~50 MB): documents go in blocks
+PAIRS_AT_ONCE = 500_000  # pair products held at once (~30 MB): documents go in blocks
 NEIGHBOURS = 6  # a report borrows the evidence of this many closest reports ...
 NEIGHBOUR_FLOOR = 0.10  # ... each at least this close, with a 1/NEIGHBOURS share each
 
