@@ -2,9 +2,10 @@
 
 The best-written text of each group of copies stands for it (`quality`); two reports
 are one event when their evidence (names, figures, dates, headline and lead words:
-evidence.py) is close in TF-IDF and they share names, figures or dates. Reports join
-a story on their average closeness to all of its reports, so a chain of pairs never
-merges two events of one kind (two council votes in one week).
+evidence.py), filled in by their closest reports (closeness.py), is alike and they
+share names, figures or dates. Reports join a story on their average closeness to
+all of its reports, so a chain of pairs never merges two events of one kind (two
+council votes in one week).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from digest.stories.evidence import evidence, specific
 from digest.stories.sketches import Groups
 
 SAME_EVENT = 0.55  # closeness of the evidence (closeness.py): two reports of one event
-LINK_FLOOR = 0.05  # closeness below this counts as none in a story's average
+LINK_FLOOR = 0.05  # a cosine below this counts as none (in a story's average, as a neighbour)
 MIN_SHARED = 2  # ... and they share this many names, figures or dates at least
 EVENT_HOURS = 72  # reports further apart than this are different stories
 BEST_WORDS = 1500  # a longer text is not a better-written one
