@@ -1,7 +1,7 @@
 """The event detector as it was before issue 19 (a copy, kept as the baseline of dedupe_eval.py).
 
-What changed is copied here as it was (terms, names, the threshold); the TF-IDF and the
-sparse cosines, unchanged by issue 19, are the detector's own.
+What changed is copied here as it was (terms, names, the threshold, the sparse cosines);
+the TF-IDF, unchanged by issue 19, is the detector's own.
 Names were capitalised word runs across sentence and title boundaries; two reports were one
 event at a TF-IDF cosine of title, lead and names of at least 0.40.
 """
@@ -12,8 +12,11 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+import numpy as np
+
 from digest.records import Article
-from digest.stories.events import cosines, quality, tfidf, when
+from digest.stories.closeness import tfidf
+from digest.stories.events import quality, when
 from digest.stories.sketches import Groups
 from digest.text import words
 
@@ -55,6 +58,36 @@ def features(article: Article) -> Counter[str]:
         if key and not all(w in _STOP for w in key.split()):
             found["n:" + key] += 2
     return found
+
+
+def cosines(vectors: Sequence[dict[str, float]], least: float) -> list[tuple[int, int, float]]:
+    """(i, j, cosine) of the pairs of unit vectors at least `least` alike.
+
+    Only terms that two or more documents share can add to a cosine, so the work
+    follows the shared terms; the commonest (in over a twentieth of the documents,
+    beyond 40) are skipped, having near-zero weight.
+    """
+    postings: dict[str, list[tuple[int, float]]] = {}
+    for i, vector in enumerate(vectors):
+        for term, weight in vector.items():
+            postings.setdefault(term, []).append((i, weight))
+    cap = max(40, len(vectors) // 20)
+    keys, values = [], []
+    n = len(vectors)
+    for posting in postings.values():
+        if not 2 <= len(posting) <= cap:
+            continue
+        docs = np.array([d for d, _ in posting], dtype=np.int64)
+        weights = np.array([w for _, w in posting])
+        upper = np.triu_indices(len(posting), 1)
+        keys.append(docs[upper[0]] * n + docs[upper[1]])
+        values.append(weights[upper[0]] * weights[upper[1]])
+    if not keys:
+        return []
+    pair_keys, where = np.unique(np.concatenate(keys), return_inverse=True)
+    sums = np.bincount(where, weights=np.concatenate(values))
+    close = np.flatnonzero(sums >= least)
+    return [(int(pair_keys[k] // n), int(pair_keys[k] % n), float(sums[k])) for k in close]
 
 
 def events(articles: Sequence[Article], groups: Sequence[int]) -> list[int]:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from digest.records import Article
-from digest.stories.events import events, quality, tfidf, when
+from digest.stories.closeness import tfidf
+from digest.stories.events import events, quality, when
 from digest.stories.evidence import terms
 from digest.stories.sketches import Sketch, against_sent, copies, sketch
 from digest.text import words

@@ -2,27 +2,25 @@
 
 The best-written text of each group of copies stands for it (`quality`); two reports
 are one event when their evidence (names, figures, dates, headline and lead words:
-evidence.py) is close in TF-IDF and they share names, figures or dates. Reports join
-a story on their average closeness to all of its reports, so a chain of pairs never
-merges two events of one kind (two council votes in one week).
+evidence.py), filled in by their closest reports (closeness.py), is alike and they
+share names, figures or dates. Reports join a story on their average closeness to
+all of its reports, so a chain of pairs never merges two events of one kind (two
+council votes in one week).
 """
 
 from __future__ import annotations
 
 import heapq
-import math
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-import numpy as np
-
 from digest.records import Article
+from digest.stories.closeness import cosines, tfidf, through_neighbours
 from digest.stories.evidence import evidence, specific
 from digest.stories.sketches import Groups
 
-SAME_EVENT = 0.23  # TF-IDF cosine of the evidence (evidence.py): two reports of one event
-LINK_FLOOR = 0.05  # closeness below this counts as none in a story's average
+SAME_EVENT = 0.55  # closeness of the evidence (closeness.py): two reports of one event
+LINK_FLOOR = 0.05  # a cosine below this counts as none (in a story's average, as a neighbour)
 MIN_SHARED = 2  # ... and they share this many names, figures or dates at least
 EVENT_HOURS = 72  # reports further apart than this are different stories
 BEST_WORDS = 1500  # a longer text is not a better-written one
@@ -48,50 +46,6 @@ def features(article: Article) -> dict[str, float]:
     return evidence(article.title, article.text)
 
 
-def tfidf(docs: Sequence[Mapping[str, float]]) -> list[dict[str, float]]:
-    """Unit-length TF-IDF vectors (sublinear tf, smoothed idf) over these documents."""
-    df: Counter[str] = Counter(t for d in docs for t in d)
-    n = len(docs)
-    vectors = []
-    for doc in docs:
-        weights = {
-            t: (1 + math.log(c)) * (math.log((1 + n) / (1 + df[t])) + 1) for t, c in doc.items()
-        }
-        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
-        vectors.append({t: w / norm for t, w in weights.items()})
-    return vectors
-
-
-def cosines(vectors: Sequence[dict[str, float]], least: float) -> list[tuple[int, int, float]]:
-    """(i, j, cosine) of the pairs of unit vectors at least `least` alike.
-
-    Only terms that two or more documents share can add to a cosine, so the work
-    follows the shared terms; the commonest (in over a twentieth of the documents,
-    beyond 40) are skipped, having near-zero weight.
-    """
-    postings: dict[str, list[tuple[int, float]]] = {}
-    for i, vector in enumerate(vectors):
-        for term, weight in vector.items():
-            postings.setdefault(term, []).append((i, weight))
-    cap = max(40, len(vectors) // 20)
-    keys, values = [], []
-    n = len(vectors)
-    for posting in postings.values():
-        if not 2 <= len(posting) <= cap:
-            continue
-        docs = np.array([d for d, _ in posting], dtype=np.int64)
-        weights = np.array([w for _, w in posting])
-        upper = np.triu_indices(len(posting), 1)
-        keys.append(docs[upper[0]] * n + docs[upper[1]])
-        values.append(weights[upper[0]] * weights[upper[1]])
-    if not keys:
-        return []
-    pair_keys, where = np.unique(np.concatenate(keys), return_inverse=True)
-    sums = np.bincount(where, weights=np.concatenate(values))
-    close = np.flatnonzero(sums >= least)
-    return [(int(pair_keys[k] // n), int(pair_keys[k] % n), float(sums[k])) for k in close]
-
-
 def events(articles: Sequence[Article], groups: Sequence[int]) -> list[int]:
     """An event number per article: copies share their group's, and so do reports of one event."""
     best: dict[int, Article] = {}
@@ -101,11 +55,15 @@ def events(articles: Sequence[Article], groups: Sequence[int]) -> list[int]:
     leads = sorted(best)
     units = [best[g] for g in leads]
     found = [features(a) for a in units]
-    links: list[tuple[int, int, float, bool]] = []
-    for i, j, cosine in cosines(tfidf(found), LINK_FLOOR):
-        hours = abs((when(units[i]) - when(units[j])).total_seconds()) / 3600
-        if hours <= EVENT_HOURS:
-            links.append((i, j, cosine, _shared(found[i], found[j]) >= MIN_SHARED))
+    close = [
+        (i, j, cosine)
+        for i, j, cosine in cosines(tfidf(found), LINK_FLOOR)
+        if abs((when(units[i]) - when(units[j])).total_seconds()) <= EVENT_HOURS * 3600
+    ]
+    links = [
+        (i, j, closeness, _shared(found[i], found[j]) >= MIN_SHARED)
+        for (i, j, _), closeness in zip(close, through_neighbours(len(units), close), strict=True)
+    ]
     label = average_link(len(units), links, SAME_EVENT)
     index = {g: k for k, g in enumerate(leads)}
     return [leads[label[index[g]]] for g in groups]

@@ -161,3 +161,50 @@ def test_figures_keep_their_magnitude_and_scores_and_dates() -> None:
         figures("Passed 9–2 on Nov. 30, 2009 at 9:36 for $1.2 billion, 23 seats and 5 more.")
     )
     assert found == {"q:9-2", "d:nov 30", "y:2009", "q:1.2 billion", "q:23"}
+
+
+# A third outlet's angle on the tram vote: the riders, few of the same words, the line's name
+# and the vote; it resembles the two reports of the vote less than each resembles the other.
+TRAM_RIDERS = [
+    "Commuters from the east side have waited ten years for a faster way into town, and many "
+    "said on Wednesday they would believe it when they saw it.",
+    "Buses on the corridor run late two days in five, according to the transport authority's "
+    "own figures.",
+    "The Market Street line, approved 9-2, is meant to halve the trip to the centre.",
+]
+# A second report of the library vote, in other words.
+LIBRARY_OTHER = [
+    "Elm Road's library branch will shut after councillors voted 7-4 on Thursday to move "
+    "its shelves into the civic centre.",
+    "Priya Raman, who voted against, said older readers would be the ones to lose out.",
+    "Helen Okafor said the $3 million saved would keep the other branches open for longer.",
+]
+
+
+def test_a_report_joins_the_reports_it_resembles_through_them() -> None:
+    """Its own cosine to the two reports averages under 0.23 (the rule before: two entries);
+    through the reports it resembles, it is one story with them."""
+    full = article(TRAM[0], title="Council approves tram", n=1, source="East Side News")
+    other = article(TRAM[1], title="Okafor's tram clears last hurdle", n=2, source="City Wire")
+    riders = article(TRAM_RIDERS, title="Riders have waited a decade", n=3, source="Metro Briefs")
+    digest = together(full, other, riders)
+    assert len(digest.entries) == 4
+    assert sorted(entry_of(digest, "Metro Briefs"), key=str) == [
+        "City Wire",
+        "East Side News",
+        "Metro Briefs",
+    ]
+
+
+def test_two_votes_each_with_its_own_reports_stay_two_entries() -> None:
+    votes = [
+        article(TRAM[0], title="Council approves tram", n=1, source="East Side News"),
+        article(TRAM[1], title="Okafor's tram clears last hurdle", n=2, source="City Wire"),
+        article(TRAM_RIDERS, title="Riders have waited a decade", n=3, source="Metro Briefs"),
+        article(LIBRARY, title="Council closes Elm Road library", n=4, source="Town Crier"),
+        article(LIBRARY_OTHER, title="Elm Road library to shut", n=5, source="Valley Post"),
+    ]
+    digest = together(*votes)
+    assert len(digest.entries) == 5
+    assert sorted(entry_of(digest, "Town Crier"), key=str) == ["Town Crier", "Valley Post"]
+    assert len(entry_of(digest, "Metro Briefs")) == 3
