@@ -135,7 +135,17 @@ def addresser(msg: EmailMessage) -> Callable[[str], bytes]:
 
 
 def _to_line(recipient: str) -> bytes:
+    """`To: <recipient>` as the policy writes it; a short plain one without parsing it."""
+    if len(recipient) <= _SHORT and _PLAIN.fullmatch(recipient):
+        return b"To: " + recipient.encode("ascii") + b"\r\n"  # what the policy writes for it
     return SMTP_POLICY.fold_binary(*SMTP_POLICY.header_store_parse("To", recipient))
+
+
+# An address, or a name of plain words and an address: the policy writes either as it is
+# (parsing it costs 0.3 ms, read for each of ten thousand readers). Anything else - quotes,
+# other specials, non-ASCII, a line to fold - goes the policy's way.
+_PLAIN = re.compile(r"(?:[A-Za-z0-9 '_-]+ <[^\s<>\"(),;:\\\[\]]+>|[^\s<>\"(),;:\\\[\]]+)", re.ASCII)
+_SHORT = 72  # "To: " and this fit in 78 columns: no folding
 
 
 to_line = _to_line  # the To header line as written out (digest.delivery.personalize fills it in)
