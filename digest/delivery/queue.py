@@ -6,7 +6,8 @@ leaves the digest queued; the next run sends it first.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -20,7 +21,7 @@ from digest.delivery.connections import (
     SenderFactory,
     smtp_factory,
 )
-from digest.delivery.sending import DROPPED, Addresser
+from digest.delivery.sending import DROPPED, Addresser, Record
 from digest.disk import write_atomic
 from digest.errors import DeliveryError
 from digest.records import QueuedDigest
@@ -105,13 +106,14 @@ def deliver_smtp(
     address: Addresser = (addresser or mail.addresser)(msg)
     if sign is not None:
         sign(_PROBE)  # a key that cannot sign stops here, in one line, before any message
+    folder = store.folder()
     own = not isinstance(open_sender, Connections)
     conns = open_sender if isinstance(open_sender, Connections) else Connections(open_sender)
     try:
         tally = send_all(
             Plan(conns, pace or Pace(), retry or Retry(), sender, sign),
             address,
-            lambda rows: store.mark_deliveries(queued.id, rows, at),
+            lambda: _marks(folder, queued.id, at),
             list(queued.pending),
         )
     finally:
@@ -125,6 +127,16 @@ def deliver_smtp(
 
 
 _PROBE = b"From: probe@invalid\r\n\r\n"
+
+
+@contextmanager
+def _marks(state_dir: Path, digest_id: int, at: str) -> Iterator[Record]:
+    """Records answers over a connection of its own (opened in the recording thread)."""
+    own = Store.open(state_dir)
+    try:
+        yield lambda rows: own.mark_deliveries(digest_id, rows, at)
+    finally:
+        own.close()
 
 
 def _saved_message(queued: QueuedDigest, report: DeliveryReport) -> EmailMessage | None:

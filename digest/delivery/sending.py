@@ -1,11 +1,12 @@
 """One queued message to its recipients over several connections at once.
 
-The calling thread reads each recipient's status, makes their bytes (tokens,
-DKIM) and records every answer in the store; one thread per connection only
-speaks SMTP. A recipient is marked only after the server's answer, at once: the
-answers that came in while the last commit was being written go in the next
-one (a group commit), so a crash resends at most the messages accepted in
-the moment before it, one per connection.
+The calling thread reads each recipient's status and makes their bytes (address,
+tokens); one thread per connection signs (DKIM) and speaks SMTP; one more
+records every answer in the store, over its own connection to the database, so
+that nobody waits while a commit reaches the disk. A recipient is marked only
+after the server's answer, at once: the answers that came in while the last
+commit was being written go in the next one (a group commit), so a crash
+resends at most the messages accepted in the moment before it.
 
 One recipient never holds back the others: a refusal settles that recipient;
 a connection lost while sending to them (a 421, a drop, a timeout) puts them
@@ -22,6 +23,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,6 +39,8 @@ DROPPED = "dropped"  # the delivery status of a recipient not sent to on purpose
 
 # (recipient, status, error) rows for the store, recorded together
 Record = Callable[[list[tuple[str, str, str | None]]], None]
+# opens the store for the recording thread (a database connection belongs to its thread)
+OpenRecord = Callable[[], AbstractContextManager[Record]]
 AHEAD = 2  # messages made ready per connection: a status read is at most this far ahead
 
 
@@ -163,11 +167,62 @@ class _Worker(threading.Thread):
 _RETRIED = "the message stays queued and is retried on the next run"
 
 
+class _Recorder(threading.Thread):
+    """Commits the answers as they come, in a thread of its own: a group commit.
+
+    The rows handed over while a commit is being written go in the next one.
+    `close` waits for the last; an error in recording reaches the sending thread.
+    """
+
+    def __init__(self, open_record: OpenRecord) -> None:
+        super().__init__(daemon=True)
+        self.open_record = open_record
+        self.rows: list[tuple[str, str, str | None]] = []
+        self.more = threading.Condition()
+        self.closed = False
+        self.error: BaseException | None = None
+
+    def add(self, rows: list[tuple[str, str, str | None]]) -> None:
+        self.check()
+        with self.more:
+            self.rows.extend(rows)
+            self.more.notify()
+
+    def check(self) -> None:
+        """Raise what went wrong in recording, in the calling thread."""
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        with self.more:
+            self.closed = True
+            self.more.notify()
+        self.join()
+        self.check()
+
+    def run(self) -> None:
+        try:
+            with self.open_record() as record:
+                while (rows := self._next()) is not None:
+                    record(rows)
+        except BaseException as exc:  # noqa: BLE001 - handed to the sending thread
+            self.error = exc
+
+    def _next(self) -> list[tuple[str, str, str | None]] | None:
+        """The rows gathered since the last commit (waiting for some); None at the end."""
+        with self.more:
+            while not self.rows and not self.closed:
+                self.more.wait()
+            rows, self.rows = self.rows, []
+        return rows or None
+
+
 class _Run:
     """The calling thread's side of `send_all`: dispatch, collect, record."""
 
-    def __init__(self, plan: Plan, address: Addresser, record: Record, pending: list[str]):
-        self.plan, self.address, self.record = plan, address, record
+    def __init__(self, plan: Plan, address: Addresser, record: OpenRecord, pending: list[str]):
+        self.plan, self.address = plan, address
+        self.recorder = _Recorder(record)
         self.todo: deque[str] = deque(pending)
         self.again: deque[Item] = deque()
         self.tally = Tally([], [], [])
@@ -180,6 +235,7 @@ class _Run:
         self.last_error: DeliveryError | None = None
 
     def go(self) -> Tally:
+        self.recorder.start()
         for w in self.workers:
             w.start()
         alive, closed = len(self.workers), False
@@ -195,6 +251,7 @@ class _Run:
             if alive:  # making a recipient's bytes failed: record what went out, then stop
                 self._stop_all()
             self._flush()
+            self.recorder.close()
         return self._finish()
 
     def _stop_all(self) -> None:
@@ -299,10 +356,10 @@ class _Run:
             self.again.append(item)  # nobody gets through: the server's fault, not theirs
 
     def _flush(self) -> None:
-        """Commit the answers gathered since the last commit, in one transaction."""
+        """Hand the answers gathered to the recording thread (it commits them together)."""
         if self.rows:
             rows, self.rows = self.rows, []
-            self.record(rows)
+            self.recorder.add(rows)
 
     def _finish(self) -> Tally:
         left = len(self.todo) + len(self.again) + self.in_flight
@@ -312,6 +369,7 @@ class _Run:
         return self.tally
 
 
-def send_all(plan: Plan, address: Addresser, record: Record, pending: list[str]) -> Tally:
-    """Send to every pending recipient over up to `plan.connections.size` connections."""
+def send_all(plan: Plan, address: Addresser, record: OpenRecord, pending: list[str]) -> Tally:
+    """Send to every pending recipient over up to `plan.connections.size` connections;
+    `record` opens what records their answers, in the recording thread."""
     return _Run(plan, address, record, pending).go()

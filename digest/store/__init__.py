@@ -95,6 +95,11 @@ class Store(SubscriberTables, SignupTables):
     def close(self) -> None:
         self._conn.close()
 
+    def folder(self) -> Path:
+        """The state folder of this database (to open another connection, for another thread)."""
+        _, _, path = self._conn.execute("PRAGMA database_list").fetchone()
+        return Path(path).parent
+
     def check_writable(self) -> None:
         """StateError unless a write could start now (takes the write lock, changes nothing)."""
         try:
