@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.policy
+import functools
 import re
 import smtplib
 import socket
@@ -210,7 +211,7 @@ class SmtpSender:
         """
         smtp = self._smtp
         assert smtp is not None
-        _, envelope_from = parseaddr(sender)
+        envelope_from = _envelope(sender)
         options: list[str] = []
         if not (envelope_from + recipient).isascii():
             if not smtp.has_extn("smtputf8"):
@@ -224,10 +225,17 @@ class SmtpSender:
     def _transaction(
         self, smtp: smtplib.SMTP, sender: str, recipient: str, data: bytes, options: list[str]
     ) -> Refused | None:
-        """MAIL, RCPT, DATA, the body already in wire form (CRLF; dots doubled here)."""
-        code, reply = smtp.mail(sender, options)
+        """MAIL, RCPT, DATA, the body already in wire form (CRLF; dots doubled here).
+
+        The addresses are bare ones (the envelope sender parsed once, the recipient as
+        stored): written as they are, not parsed again by smtplib for every message.
+        """
+        smtp.command_encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
+        smtp.putcmd("mail", f"FROM:<{sender}>" + "".join(f" {o}" for o in options))
+        code, reply = smtp.getreply()
         if code == 250:
-            code, reply = smtp.rcpt(recipient)
+            smtp.putcmd("rcpt", f"TO:<{recipient}>")
+            code, reply = smtp.getreply()
         if code in (250, 251):
             smtp.putcmd("data")
             code, reply = smtp.getreply()
@@ -271,6 +279,12 @@ class SmtpSender:
         if self._s.smtp_ca_file is not None:
             ctx.load_verify_locations(cafile=str(self._s.smtp_ca_file))
         return ctx
+
+
+@functools.lru_cache(maxsize=8)
+def _envelope(sender: str) -> str:
+    """The bare address of a From value (`News <news@example.org>` -> news@example.org)."""
+    return parseaddr(sender)[1]
 
 
 def _wire(data: bytes) -> bytes:
