@@ -113,6 +113,13 @@ def parse_message(data: bytes) -> EmailMessage:
     return msg
 
 
+def parse_headers(data: bytes) -> EmailMessage:
+    """Only the header of a saved `.eml` (its Message-ID): the body is not parsed."""
+    msg = BytesParser(policy=SMTP_POLICY).parsebytes(data, headersonly=True)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
 def for_recipient(msg: EmailMessage, recipient: str) -> bytes:
     """The saved message addressed to one reader (nobody sees the other recipients)."""
     del msg["To"]

@@ -9,7 +9,6 @@ is not sent to) and signs with DKIM when it is configured.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
 from digest.errors import SettingsError
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
 
 def addresser_for(
     settings: Settings, store: Store, queued: QueuedDigest
-) -> Callable[[EmailMessage], Addresser] | None:
+) -> Callable[[bytes], Addresser] | None:
     """For a digest queued for readers: each one's bytes, or None when they are not active.
 
     A plain DIGEST_TO digest gets None (the usual addresser). Signing is `signer_for`'s,
@@ -41,7 +40,7 @@ def _per_reader(
     store: Store,
     queued: QueuedDigest,
     marker: str,
-) -> Callable[[EmailMessage], Addresser]:
+) -> Callable[[bytes], Addresser]:
     """Each active reader's address and tokens filled into the saved message."""
     from digest.delivery import mail
     from digest.delivery.personalize import Marker, Template
@@ -49,8 +48,8 @@ def _per_reader(
 
     secret = tokens.secret_key(settings.state_dir, settings.secret_key)
 
-    def make(msg: EmailMessage) -> Addresser:
-        data = queued.eml_path.read_bytes()
+    def make(data: bytes) -> Addresser:
+        """The addresser of the saved message (its bytes as read from the outbox)."""
         mark = Marker(marker)
         unsub, prefs = mark.placeholders
         template = Template(data, mail.to_line(mark.address), mark.placeholders)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
@@ -88,7 +87,7 @@ def deliver_smtp(
     at: str,
     retry: Retry | None = None,
     pace: Pace | None = None,
-    addresser: Callable[[EmailMessage], Addresser] | None = None,
+    addresser: Callable[[bytes], Addresser] | None = None,
     sign: Callable[[bytes], bytes] | None = None,
 ) -> DeliveryReport:
     """Send the saved message to each pending recipient (digest.delivery.sending), recording
@@ -97,13 +96,13 @@ def deliver_smtp(
     from digest.delivery.sending import Plan, send_all
 
     report = DeliveryReport()
-    msg = _saved_message(queued, report)
-    if msg is None:
+    data = _saved_message(queued, report)
+    if data is None:
         return report
-    mid = msg.get("Message-ID")
-    if mid:
+    mid = mail.parse_headers(data).get("Message-ID")
+    if mid:  # recorded when queued; a digest queued by an older release gets it here
         store.remember_message_id(queued.id, str(mid))
-    address: Addresser = (addresser or mail.addresser)(msg)
+    address = addresser(data) if addresser else mail.addresser(mail.parse_message(data))
     if sign is not None:
         sign(_PROBE)  # a key that cannot sign stops here, in one line, before any message
     folder = store.folder()
@@ -139,12 +138,10 @@ def _marks(state_dir: Path, digest_id: int, at: str) -> Iterator[Record]:
         own.close()
 
 
-def _saved_message(queued: QueuedDigest, report: DeliveryReport) -> EmailMessage | None:
+def _saved_message(queued: QueuedDigest, report: DeliveryReport) -> bytes | None:
     """The queued message as saved in the outbox; None (and an error reported) if unreadable."""
-    from digest.delivery import mail
-
     try:
-        return mail.parse_message(queued.eml_path.read_bytes())
+        return queued.eml_path.read_bytes()
     except OSError as exc:
         report.errors.append(
             DeliveryError(f"queued message {queued.eml_path} cannot be read: {exc}")

@@ -5,8 +5,9 @@ tokens); one thread per connection signs (DKIM) and speaks SMTP; one more
 records every answer in the store, over its own connection to the database, so
 that nobody waits while a commit reaches the disk. A recipient is marked only
 after the server's answer, at once: the answers that came in while the last
-commit was being written go in the next one (a group commit), so a crash
-resends at most the messages accepted in the moment before it.
+commit was being written go in the next one (a group commit). Sending waits
+when more than AHEAD answers a connection are not yet committed, so a crash
+resends at most those: the messages accepted in the moment before it.
 
 One recipient never holds back the others: a refusal settles that recipient;
 a connection lost while sending to them (a 421, a drop, a timeout) puts them
@@ -170,23 +171,34 @@ _RETRIED = "the message stays queued and is retried on the next run"
 class _Recorder(threading.Thread):
     """Commits the answers as they come, in a thread of its own: a group commit.
 
-    The rows handed over while a commit is being written go in the next one.
-    `close` waits for the last; an error in recording reaches the sending thread.
+    The rows handed over while a commit is being written go in the next one. The
+    sending thread waits in `add` while more than `most` rows wait for a commit, so a
+    crash forgets at most those and the ones being committed: no more than a slow
+    disk lets pile up. An error in recording reaches the sending thread.
     """
 
-    def __init__(self, open_record: OpenRecord) -> None:
+    def __init__(self, open_record: OpenRecord, most: int) -> None:
         super().__init__(daemon=True)
-        self.open_record = open_record
+        self.open_record, self.most = open_record, most
         self.rows: list[tuple[str, str, str | None]] = []
         self.more = threading.Condition()
+        self.ready = threading.Event()
         self.closed = False
         self.error: BaseException | None = None
 
-    def add(self, rows: list[tuple[str, str, str | None]]) -> None:
+    def begin(self) -> None:
+        """Start; return once the store is open for recording (or raise why it is not)."""
+        self.start()
+        self.ready.wait()
         self.check()
+
+    def add(self, rows: list[tuple[str, str, str | None]]) -> None:
         with self.more:
             self.rows.extend(rows)
-            self.more.notify()
+            self.more.notify_all()
+            while len(self.rows) > self.most and self.error is None:
+                self.more.wait()
+        self.check()
 
     def check(self) -> None:
         """Raise what went wrong in recording, in the calling thread."""
@@ -196,17 +208,22 @@ class _Recorder(threading.Thread):
     def close(self) -> None:
         with self.more:
             self.closed = True
-            self.more.notify()
+            self.more.notify_all()
         self.join()
         self.check()
 
     def run(self) -> None:
         try:
             with self.open_record() as record:
+                self.ready.set()
                 while (rows := self._next()) is not None:
                     record(rows)
         except BaseException as exc:  # noqa: BLE001 - handed to the sending thread
             self.error = exc
+        finally:
+            self.ready.set()
+            with self.more:  # a waiting `add` sees the error
+                self.more.notify_all()
 
     def _next(self) -> list[tuple[str, str, str | None]] | None:
         """The rows gathered since the last commit (waiting for some); None at the end."""
@@ -214,6 +231,7 @@ class _Recorder(threading.Thread):
             while not self.rows and not self.closed:
                 self.more.wait()
             rows, self.rows = self.rows, []
+            self.more.notify_all()  # room again for a waiting `add`
         return rows or None
 
 
@@ -222,7 +240,6 @@ class _Run:
 
     def __init__(self, plan: Plan, address: Addresser, record: OpenRecord, pending: list[str]):
         self.plan, self.address = plan, address
-        self.recorder = _Recorder(record)
         self.todo: deque[str] = deque(pending)
         self.again: deque[Item] = deque()
         self.tally = Tally([], [], [])
@@ -231,11 +248,12 @@ class _Run:
         self.out: queue.Queue[Outcome] = queue.Queue()
         count = min(plan.connections.size, len(pending)) or 1
         self.workers = [_Worker(plan, self.work, self.out) for _ in range(count)]
+        self.recorder = _Recorder(record, AHEAD * count)
         self.in_flight = 0
         self.last_error: DeliveryError | None = None
 
     def go(self) -> Tally:
-        self.recorder.start()
+        self.recorder.begin()
         for w in self.workers:
             w.start()
         alive, closed = len(self.workers), False
@@ -250,8 +268,10 @@ class _Run:
         finally:
             if alive:  # making a recipient's bytes failed: record what went out, then stop
                 self._stop_all()
-            self._flush()
-            self.recorder.close()
+            try:
+                self._flush()
+            finally:
+                self.recorder.close()
         return self._finish()
 
     def _stop_all(self) -> None:

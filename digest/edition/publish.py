@@ -220,6 +220,7 @@ def _queue(ctx: RunContext, edition: Edition, built: Built) -> Path:
         "eml_path": eml_path,
         "articles": [(a.id, str(a.path), a.title) for a in edition.articles],
         "recipients": edition.recipients,
+        "message_id": msg.get("Message-ID"),
     }
     if readers is not None:  # readers' copies are told apart by the arrival sequence
         ctx.store.queue_personal(
