@@ -91,7 +91,9 @@ class Plan:
 class _Worker(threading.Thread):
     """Speaks SMTP over one connection: takes items, sends, reports each outcome."""
 
-    def __init__(self, plan: Plan, work: queue.Queue[Item | None], out: queue.Queue[Outcome]):
+    def __init__(
+        self, plan: Plan, work: queue.SimpleQueue[Item | None], out: queue.SimpleQueue[Outcome]
+    ):
         super().__init__(daemon=True)
         self.plan, self.work, self.out = plan, work, out
         self.stop = threading.Event()
@@ -244,8 +246,8 @@ class _Run:
         self.again: deque[Item] = deque()
         self.tally = Tally([], [], [])
         self.rows: list[tuple[str, str, str | None]] = []
-        self.work: queue.Queue[Item | None] = queue.Queue()
-        self.out: queue.Queue[Outcome] = queue.Queue()
+        self.work: queue.SimpleQueue[Item | None] = queue.SimpleQueue()
+        self.out: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         count = min(plan.connections.size, len(pending)) or 1
         self.workers = [_Worker(plan, self.work, self.out) for _ in range(count)]
         self.recorder = _Recorder(record, AHEAD * count)
