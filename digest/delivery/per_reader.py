@@ -8,8 +8,7 @@ is not sent to) and signs with DKIM when it is configured.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from email.message import EmailMessage
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from digest.errors import SettingsError
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
 
 def addresser_for(
     settings: Settings, store: Store, queued: QueuedDigest
-) -> Callable[[EmailMessage], Addresser] | None:
+) -> Callable[[bytes], Addresser] | None:
     """For a digest queued for readers: each one's bytes, or None when they are not active.
 
     A plain DIGEST_TO digest gets None (the usual addresser). Signing is `signer_for`'s,
@@ -41,7 +40,7 @@ def _per_reader(
     store: Store,
     queued: QueuedDigest,
     marker: str,
-) -> Callable[[EmailMessage], Addresser]:
+) -> Callable[[bytes], Addresser]:
     """Each active reader's address and tokens filled into the saved message."""
     from digest.delivery import mail
     from digest.delivery.personalize import Marker, Template
@@ -49,14 +48,16 @@ def _per_reader(
 
     secret = tokens.secret_key(settings.state_dir, settings.secret_key)
 
-    def make(msg: EmailMessage) -> Addresser:
-        data = queued.eml_path.read_bytes()
+    def make(data: bytes) -> Addresser:
+        """The addresser of the saved message (its bytes as read from the outbox)."""
         mark = Marker(marker)
         unsub, prefs = mark.placeholders
         template = Template(data, mail.to_line(mark.address), mark.placeholders)
 
+        statuses = ReadAhead(store, queued.pending)
+
         def address(recipient: str) -> bytes | None:
-            reader = store.recipient_status(recipient)
+            reader = statuses.take(recipient)
             if reader is None or reader[1] != "active":
                 return None
             reader_id, _, key, name = reader
@@ -69,6 +70,30 @@ def _per_reader(
         return address
 
     return make
+
+
+class ReadAhead:
+    """Readers' statuses read READ_AHEAD at a time, in the order their messages go.
+
+    One query for each few dozen readers rather than one each: a status is read at
+    most READ_AHEAD messages (a fraction of a second) before that reader's message.
+    """
+
+    def __init__(self, store: Store, pending: Sequence[str]) -> None:
+        self._store, self._pending = store, pending
+        self._place = {recipient: n for n, recipient in enumerate(pending)}
+        self._fresh: dict[str, tuple[int, str, str, str | None]] = {}
+
+    def take(self, recipient: str) -> tuple[int, str, str, str | None] | None:
+        """(id, status, key, name) of this reader, read at most READ_AHEAD messages ago."""
+        if recipient not in self._fresh:
+            start = self._place.get(recipient)
+            batch = [recipient] if start is None else self._pending[start : start + READ_AHEAD]
+            self._fresh = self._store.recipient_statuses(batch)
+        return self._fresh.pop(recipient, None)
+
+
+READ_AHEAD = 32
 
 
 def keep_for(store: Store, queued: QueuedDigest) -> Callable[[str], bool] | None:

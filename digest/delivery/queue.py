@@ -6,9 +6,9 @@ leaves the digest queued; the next run sends it first.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
@@ -20,7 +20,7 @@ from digest.delivery.connections import (
     SenderFactory,
     smtp_factory,
 )
-from digest.delivery.sending import DROPPED, Addresser
+from digest.delivery.sending import DROPPED, Addresser, Record
 from digest.disk import write_atomic
 from digest.errors import DeliveryError
 from digest.records import QueuedDigest
@@ -87,7 +87,7 @@ def deliver_smtp(
     at: str,
     retry: Retry | None = None,
     pace: Pace | None = None,
-    addresser: Callable[[EmailMessage], Addresser] | None = None,
+    addresser: Callable[[bytes], Addresser] | None = None,
     sign: Callable[[bytes], bytes] | None = None,
 ) -> DeliveryReport:
     """Send the saved message to each pending recipient (digest.delivery.sending), recording
@@ -96,22 +96,23 @@ def deliver_smtp(
     from digest.delivery.sending import Plan, send_all
 
     report = DeliveryReport()
-    msg = _saved_message(queued, report)
-    if msg is None:
+    data = _saved_message(queued, report)
+    if data is None:
         return report
-    mid = msg.get("Message-ID")
-    if mid:
+    mid = mail.parse_headers(data).get("Message-ID")
+    if mid:  # recorded when queued; a digest queued by an older release gets it here
         store.remember_message_id(queued.id, str(mid))
-    address: Addresser = (addresser or mail.addresser)(msg)
+    address = addresser(data) if addresser else mail.addresser(mail.parse_message(data))
     if sign is not None:
         sign(_PROBE)  # a key that cannot sign stops here, in one line, before any message
+    folder = store.folder()
     own = not isinstance(open_sender, Connections)
     conns = open_sender if isinstance(open_sender, Connections) else Connections(open_sender)
     try:
         tally = send_all(
             Plan(conns, pace or Pace(), retry or Retry(), sender, sign),
             address,
-            lambda rows: store.mark_deliveries(queued.id, rows, at),
+            lambda: _marks(folder, queued.id, at),
             list(queued.pending),
         )
     finally:
@@ -127,12 +128,20 @@ def deliver_smtp(
 _PROBE = b"From: probe@invalid\r\n\r\n"
 
 
-def _saved_message(queued: QueuedDigest, report: DeliveryReport) -> EmailMessage | None:
-    """The queued message as saved in the outbox; None (and an error reported) if unreadable."""
-    from digest.delivery import mail
-
+@contextmanager
+def _marks(state_dir: Path, digest_id: int, at: str) -> Iterator[Record]:
+    """Records answers over a connection of its own (opened in the recording thread)."""
+    own = Store.open(state_dir)
     try:
-        return mail.parse_message(queued.eml_path.read_bytes())
+        yield lambda rows: own.mark_deliveries(digest_id, rows, at)
+    finally:
+        own.close()
+
+
+def _saved_message(queued: QueuedDigest, report: DeliveryReport) -> bytes | None:
+    """The queued message as saved in the outbox; None (and an error reported) if unreadable."""
+    try:
+        return queued.eml_path.read_bytes()
     except OSError as exc:
         report.errors.append(
             DeliveryError(f"queued message {queued.eml_path} cannot be read: {exc}")

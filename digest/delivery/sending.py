@@ -1,11 +1,13 @@
 """One queued message to its recipients over several connections at once.
 
-The calling thread reads each recipient's status, makes their bytes (tokens,
-DKIM) and records every answer in the store; one thread per connection only
-speaks SMTP. A recipient is marked only after the server's answer, at once: the
-answers that came in while the last commit was being written go in the next
-one (a group commit), so a crash resends at most the messages accepted in
-the moment before it, one per connection.
+The calling thread reads each recipient's status and makes their bytes (address,
+tokens); one thread per connection signs (DKIM) and speaks SMTP; one more
+records every answer in the store, over its own connection to the database, so
+that nobody waits while a commit reaches the disk. A recipient is marked only
+after the server's answer, at once: the answers that came in while the last
+commit was being written go in the next one (a group commit). Sending waits
+when more than AHEAD answers a connection are not yet committed, so a crash
+resends at most those: the messages accepted in the moment before it.
 
 One recipient never holds back the others: a refusal settles that recipient;
 a connection lost while sending to them (a 421, a drop, a timeout) puts them
@@ -22,6 +24,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,6 +40,8 @@ DROPPED = "dropped"  # the delivery status of a recipient not sent to on purpose
 
 # (recipient, status, error) rows for the store, recorded together
 Record = Callable[[list[tuple[str, str, str | None]]], None]
+# opens the store for the recording thread (a database connection belongs to its thread)
+OpenRecord = Callable[[], AbstractContextManager[Record]]
 AHEAD = 2  # messages made ready per connection: a status read is at most this far ahead
 
 
@@ -86,7 +91,9 @@ class Plan:
 class _Worker(threading.Thread):
     """Speaks SMTP over one connection: takes items, sends, reports each outcome."""
 
-    def __init__(self, plan: Plan, work: queue.Queue[Item | None], out: queue.Queue[Outcome]):
+    def __init__(
+        self, plan: Plan, work: queue.SimpleQueue[Item | None], out: queue.SimpleQueue[Outcome]
+    ):
         super().__init__(daemon=True)
         self.plan, self.work, self.out = plan, work, out
         self.stop = threading.Event()
@@ -163,23 +170,92 @@ class _Worker(threading.Thread):
 _RETRIED = "the message stays queued and is retried on the next run"
 
 
+class _Recorder(threading.Thread):
+    """Commits the answers as they come, in a thread of its own: a group commit.
+
+    The rows handed over while a commit is being written go in the next one. The
+    sending thread waits in `add` while more than `most` rows wait for a commit, so a
+    crash forgets at most those and the ones being committed: no more than a slow
+    disk lets pile up. An error in recording reaches the sending thread.
+    """
+
+    def __init__(self, open_record: OpenRecord, most: int) -> None:
+        super().__init__(daemon=True)
+        self.open_record, self.most = open_record, most
+        self.rows: list[tuple[str, str, str | None]] = []
+        self.more = threading.Condition()
+        self.ready = threading.Event()
+        self.closed = False
+        self.error: BaseException | None = None
+
+    def begin(self) -> None:
+        """Start; return once the store is open for recording (or raise why it is not)."""
+        self.start()
+        self.ready.wait()
+        self.check()
+
+    def add(self, rows: list[tuple[str, str, str | None]]) -> None:
+        with self.more:
+            self.rows.extend(rows)
+            self.more.notify_all()
+            while len(self.rows) > self.most and self.error is None:
+                self.more.wait()
+        self.check()
+
+    def check(self) -> None:
+        """Raise what went wrong in recording, in the calling thread."""
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        with self.more:
+            self.closed = True
+            self.more.notify_all()
+        self.join()
+        self.check()
+
+    def run(self) -> None:
+        try:
+            with self.open_record() as record:
+                self.ready.set()
+                while (rows := self._next()) is not None:
+                    record(rows)
+        except BaseException as exc:  # noqa: BLE001 - handed to the sending thread
+            self.error = exc
+        finally:
+            self.ready.set()
+            with self.more:  # a waiting `add` sees the error
+                self.more.notify_all()
+
+    def _next(self) -> list[tuple[str, str, str | None]] | None:
+        """The rows gathered since the last commit (waiting for some); None at the end."""
+        with self.more:
+            while not self.rows and not self.closed:
+                self.more.wait()
+            rows, self.rows = self.rows, []
+            self.more.notify_all()  # room again for a waiting `add`
+        return rows or None
+
+
 class _Run:
     """The calling thread's side of `send_all`: dispatch, collect, record."""
 
-    def __init__(self, plan: Plan, address: Addresser, record: Record, pending: list[str]):
-        self.plan, self.address, self.record = plan, address, record
+    def __init__(self, plan: Plan, address: Addresser, record: OpenRecord, pending: list[str]):
+        self.plan, self.address = plan, address
         self.todo: deque[str] = deque(pending)
         self.again: deque[Item] = deque()
         self.tally = Tally([], [], [])
         self.rows: list[tuple[str, str, str | None]] = []
-        self.work: queue.Queue[Item | None] = queue.Queue()
-        self.out: queue.Queue[Outcome] = queue.Queue()
+        self.work: queue.SimpleQueue[Item | None] = queue.SimpleQueue()
+        self.out: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         count = min(plan.connections.size, len(pending)) or 1
         self.workers = [_Worker(plan, self.work, self.out) for _ in range(count)]
+        self.recorder = _Recorder(record, AHEAD * count)
         self.in_flight = 0
         self.last_error: DeliveryError | None = None
 
     def go(self) -> Tally:
+        self.recorder.begin()
         for w in self.workers:
             w.start()
         alive, closed = len(self.workers), False
@@ -194,7 +270,10 @@ class _Run:
         finally:
             if alive:  # making a recipient's bytes failed: record what went out, then stop
                 self._stop_all()
-            self._flush()
+            try:
+                self._flush()
+            finally:
+                self.recorder.close()
         return self._finish()
 
     def _stop_all(self) -> None:
@@ -299,10 +378,10 @@ class _Run:
             self.again.append(item)  # nobody gets through: the server's fault, not theirs
 
     def _flush(self) -> None:
-        """Commit the answers gathered since the last commit, in one transaction."""
+        """Hand the answers gathered to the recording thread (it commits them together)."""
         if self.rows:
             rows, self.rows = self.rows, []
-            self.record(rows)
+            self.recorder.add(rows)
 
     def _finish(self) -> Tally:
         left = len(self.todo) + len(self.again) + self.in_flight
@@ -312,6 +391,7 @@ class _Run:
         return self.tally
 
 
-def send_all(plan: Plan, address: Addresser, record: Record, pending: list[str]) -> Tally:
-    """Send to every pending recipient over up to `plan.connections.size` connections."""
+def send_all(plan: Plan, address: Addresser, record: OpenRecord, pending: list[str]) -> Tally:
+    """Send to every pending recipient over up to `plan.connections.size` connections;
+    `record` opens what records their answers, in the recording thread."""
     return _Run(plan, address, record, pending).go()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from digest.records import Article, Summary
 
 if TYPE_CHECKING:  # the stories code (numpy) loads when a digest is planned, not for its pages
-    from digest.stories import Sketch, Story
+    from digest.stories import Arrangement, Sketch, Story
 
 WORDS_PER_MINUTE = 230
 MORE_LISTED = 100  # titles listed under "More stories"; the rest are only counted
@@ -93,24 +93,52 @@ class Plan:
         return [story.lead for story in self.shown]
 
 
+class Arrangements:
+    """One run's stories, arranged once for each set of articles and what was sent lately.
+
+    Readers with the same sections get the same articles, whatever their `max`: their
+    editions share one arrangement (a run for fifty preference sets arranged its
+    articles fifty times).
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[tuple[Article, ...], datetime, tuple[Sketch, ...]], Arrangement]
+        self._known = {}
+
+    def arrange(
+        self, articles: Sequence[Article], *, now: datetime, sent: Sequence[Sketch]
+    ) -> Arrangement:
+        """`stories.arrange` of these, made the first time they are asked for."""
+        key = (tuple(articles), now, tuple(sent))
+        found = self._known.get(key)
+        if found is None:
+            from digest import stories
+
+            found = self._known[key] = stories.arrange(articles, now=now, sent=sent)
+        return found
+
+
 def plan(
     articles: Sequence[Article],
     max_articles: int,
     *,
     now: datetime | None = None,
     sent: Sequence[Sketch] = (),
+    arrangements: Arrangements | None = None,
 ) -> Plan:
     """One story per event (copies merged, copies of sent articles dropped), best first.
 
     The `max_articles` best ranked are shown in full, in reading order (by section);
-    the rest are listed by rank. `now` defaults to the newest article's time.
+    the rest are listed by rank. `now` defaults to the newest article's time. A run
+    hands its `arrangements` so that editions of the same articles arrange them once.
     """
     if not articles:
         return Plan([], [], {})
     from digest import stories
 
     moment = now or max(sort_key(a)[0] for a in articles)
-    arranged = stories.arrange(articles, now=moment, sent=sent)
+    known = arrangements or Arrangements()
+    arranged = known.arrange(articles, now=moment, sent=sent)
     ranked = arranged.stories
     return Plan(stories.by_section(ranked[:max_articles]), ranked[max_articles:], arranged.sketches)
 

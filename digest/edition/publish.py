@@ -116,6 +116,7 @@ def publish(ctx: RunContext, edition: Edition) -> Published | None:
         cache=ctx.store,
         sent=edition.sent,
         links=edition.links,
+        arrangements=ctx.arrangements,
     )
     digest = built.rendered.digest
     if digest.is_empty and edition.articles and not edition.send_empty:
@@ -136,6 +137,7 @@ def build(
     cache: Store | None = None,
     sent: Sequence[Sketch] = (),
     links: Links = Links(),
+    arrangements: compose.Arrangements | None = None,
 ) -> Built:
     """Summarize the entries shown in full, then compose, render and fit the digest.
 
@@ -143,7 +145,9 @@ def build(
     Summaries made before (same article, method, count and code) come from `cache`; new
     ones are kept in it, and made in DIGEST_WORKERS processes.
     """
-    plan = compose.plan(articles, settings.max_articles, now=created, sent=sent)
+    plan = compose.plan(
+        articles, settings.max_articles, now=created, sent=sent, arrangements=arrangements
+    )
     summaries = summary_cache.summarize_all(
         plan.leads,
         settings.sentences,
@@ -216,6 +220,7 @@ def _queue(ctx: RunContext, edition: Edition, built: Built) -> Path:
         "eml_path": eml_path,
         "articles": [(a.id, str(a.path), a.title) for a in edition.articles],
         "recipients": edition.recipients,
+        "message_id": msg.get("Message-ID"),
     }
     if readers is not None:  # readers' copies are told apart by the arrival sequence
         ctx.store.queue_personal(

@@ -92,6 +92,7 @@ def archive_edition(
         cache=ctx.store,
         sent=publish.recently_sent(settings, ctx.store, now, floor=before),
         links=publish.list_links(settings),
+        arrangements=ctx.arrangements,
     )
     if not built.rendered.digest.is_empty:
         stem = publish.stem_for(now, articles)

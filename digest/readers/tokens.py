@@ -18,6 +18,7 @@ readers is a token over its page's name (`copy`).
 
 from __future__ import annotations
 
+import functools
 import secrets
 from pathlib import Path
 from typing import NamedTuple
@@ -134,7 +135,9 @@ def _timed(secret: str, now: float) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt="confirm", signer=Clocked)
 
 
+@functools.lru_cache(maxsize=16)
 def _serializer(secret: str, purpose: str) -> URLSafeSerializer:
+    """One per secret and purpose (a run makes two tokens for each of thousands of readers)."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
     return URLSafeSerializer(secret, salt=purpose)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from digest.edition.compose import Arrangements
 from digest.records import Clock, Reporter, utc_now
 from digest.settings import Settings
 
@@ -24,3 +25,4 @@ class RunContext:
     clock: Clock = utc_now
     reporter: Reporter = Reporter()
     summarizer: Summarizer | None = None  # None: DIGEST_SUMMARIZER's, made where needed
+    arrangements: Arrangements = field(default_factory=Arrangements)  # the run's stories

@@ -95,6 +95,11 @@ class Store(SubscriberTables, SignupTables):
     def close(self) -> None:
         self._conn.close()
 
+    def folder(self) -> Path:
+        """The state folder of this database (to open another connection, for another thread)."""
+        _, _, path = self._conn.execute("PRAGMA database_list").fetchone()
+        return Path(path).parent
+
     def check_writable(self) -> None:
         """StateError unless a write could start now (takes the write lock, changes nothing)."""
         try:
@@ -160,10 +165,12 @@ class Store(SubscriberTables, SignupTables):
         articles: Sequence[tuple[str, str, str]],
         recipients: Sequence[str],
         sketches: Sequence[tuple[str, bytes, int]] = (),
+        message_id: str | None = None,
     ) -> int:
         """Record a saved message and mark its articles (id, path, title) as taken, atomically.
 
-        `sketches` are the articles' sketches (id, values, size), kept to spot copies.
+        `sketches` are the articles' sketches (id, values, size), kept to spot copies;
+        `message_id` the Message-ID it goes out with (a bounce naming it is ours).
         """
         with self._conn:
             cur = self._conn.execute(
@@ -185,6 +192,8 @@ class Store(SubscriberTables, SignupTables):
                 " VALUES (?, ?, ?, ?)",
                 [(aid, iso(created), values, size) for aid, values, size in sketches],
             )
+            if message_id:
+                self._message_id_row(digest_id, message_id)
         return digest_id
 
     def recent_sketches(self, since: datetime) -> list[tuple[str, bytes, int]]:
@@ -254,10 +263,13 @@ class Store(SubscriberTables, SignupTables):
     def remember_message_id(self, digest_id: int, message_id: str) -> None:
         """The Message-ID a digest goes out with, so a bounce naming it can be matched."""
         with self._conn:
-            self._conn.execute(
-                "INSERT OR IGNORE INTO message_ids (message_id, digest_id) VALUES (?, ?)",
-                (message_id.strip(), digest_id),
-            )
+            self._message_id_row(digest_id, message_id)
+
+    def _message_id_row(self, digest_id: int, message_id: str) -> None:
+        self._conn.execute(
+            "INSERT OR IGNORE INTO message_ids (message_id, digest_id) VALUES (?, ?)",
+            (message_id.strip(), digest_id),
+        )
 
     def digest_for_message_id(self, message_id: str) -> int | None:
         row = self._conn.execute(

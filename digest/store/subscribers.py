@@ -81,6 +81,14 @@ def _subscriber_of(row: Sequence[Any]) -> Subscriber:
     )
 
 
+def _nocase(email: str) -> str:
+    """SQLite's NOCASE: ASCII letters folded, nothing else."""
+    return email.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 def new_key() -> str:
     """A reader's own random key, in each of their tokens (digest.readers.tokens)."""
     return secrets.token_urlsafe(12)
@@ -230,14 +238,22 @@ class SubscriberTables:
 
         Read at send time: a POST may have just unsubscribed them.
         """
+        return self.recipient_statuses([email]).get(email)
+
+    def recipient_statuses(
+        self, emails: Sequence[str]
+    ) -> dict[str, tuple[int, str, str, str | None]]:
+        """`recipient_status` of several addresses in one query, by the address as given."""
+        if not emails:
+            return {}
         rows = self._rows(
-            "SELECT id, status, coalesce(token_key, ''), name FROM subscribers WHERE email = ?",
-            (email,),
+            "SELECT email, id, status, coalesce(token_key, ''), name FROM subscribers"
+            f" WHERE email IN ({', '.join('?' * len(emails))})",
+            list(emails),
         )
-        if not rows:
-            return None
-        i, status, key, name = rows[0]
-        return int(i), str(status), str(key), name
+        # the column compares without ASCII case (COLLATE NOCASE): so does this lookup
+        found = {_nocase(e): (int(i), str(s), str(k), n) for e, i, s, k, n in rows}
+        return {e: found[_nocase(e)] for e in emails if _nocase(e) in found}
 
     def mark_bouncing(self, limit: int) -> list[str]:
         """Active readers refused for good in their last `limit` deliveries become bouncing."""

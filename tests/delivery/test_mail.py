@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import Handler, StartServer
 from helpers import TESTS
+from hypothesis import example, given
+from hypothesis import strategies as st
 from sample_digest import CREATED, SENDER, UNSUBSCRIBE_URL, sample_digest, sample_message
 
 from digest.delivery import mail
@@ -194,3 +196,27 @@ def test_the_wire_form_survives_a_real_server_byte_for_byte(
         assert smtp.send(data, "a@example.org", "b@example.org") is None
     (got,) = handler.messages
     assert got.content == data if data.endswith(b"\r\n") else got.content == data + b"\r\n"
+
+
+_NAMES = st.text(alphabet=st.sampled_from(list("AZaz09 '_-.,\"()<>@;:\\éë")), max_size=40)
+_ADDRESSES = st.from_regex(r"[a-z0-9._+-]{1,40}@[a-z0-9-]{1,20}\.(org|com)", fullmatch=True)
+
+
+_FOLDED = ("Annabel Lee-Montgomery Fitzwilliam Jr", "annabel.lee.fitzwilliam@example.org.uk")
+
+
+@given(name=st.one_of(st.none(), _NAMES), address=_ADDRESSES)
+@example(name=_FOLDED[0], address=_FOLDED[1])
+def test_the_to_line_is_what_the_email_policy_writes(name: str | None, address: str) -> None:
+    """The short way for plain names and addresses gives the policy's bytes, whatever the name."""
+    value = mail.named(name, address)
+    policy_line = mail.SMTP_POLICY.fold_binary(*mail.SMTP_POLICY.header_store_parse("To", value))
+    assert mail.to_line(value) == policy_line
+
+
+@pytest.mark.parametrize(
+    "value", ["reader00001@example.org", "Ann Lee <ann@example.org>", "O'Neil <o@example.org>"]
+)
+def test_plain_to_values_take_the_short_way(value: str) -> None:
+    assert mail._PLAIN.fullmatch(value)
+    assert mail.to_line(value) == f"To: {value}\r\n".encode()

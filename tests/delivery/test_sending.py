@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from conftest import USER, Handler, StartServer, authenticate, free_port
@@ -135,3 +136,31 @@ def test_a_refused_login_stops_every_connection_at_once_with_one_line(
     ((report, waiting),) = result
     assert report.accepted == [] and len(report.errors) == 1 and waiting == len(RECIPIENTS)
     assert "DIGEST_SMTP_USERNAME" in str(report.errors[0])
+
+
+@pytest.mark.parametrize("offered", [True, False])
+def test_a_non_ascii_address_goes_with_smtputf8_only_where_the_server_offers_it(
+    offered: bool,
+) -> None:
+    """Written as UTF-8 with SMTPUTF8; without it one clear 553, and the next reader goes."""
+    handler = Handler()
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=offered
+    )
+    controller.start()
+    settings = Settings(smtp_host="127.0.0.1", smtp_port=controller.port, smtp_security="none")
+    data = b"From: digest@example.org\r\nSubject: News\r\n\r\nHello\r\n"
+    try:
+        with mail.SmtpSender(settings) as smtp:
+            first = smtp.send(data, "News <digest@example.org>", "jörg@example.org")
+            second = smtp.send(data, "News <digest@example.org>", "ann@example.org")
+    finally:
+        controller.stop()
+    assert second is None
+    if offered:
+        assert first is None
+        assert [m.rcpt_tos for m in handler.messages] == [["jörg@example.org"], ["ann@example.org"]]
+    else:
+        assert first is not None and first.code == 553 and "SMTPUTF8" in first.reason
+        assert [m.rcpt_tos for m in handler.messages] == [["ann@example.org"]]
+    assert {m.mail_from for m in handler.messages} == {"digest@example.org"}

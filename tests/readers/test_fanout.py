@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -277,6 +278,9 @@ def test_sigkill_mid_run_resends_to_nobody_who_had_it(
     assert handler.reached.wait(60), "the run never reached reader07"
     had = [m.rcpt_tos[0] for m in handler.messages]
     assert had  # some readers were served before the kill
+    # their acceptances are committed while the run waits on reader07 (by the recording
+    # thread, a moment after each answer): the kill lands once they are
+    assert _accepted_soon(tmp_path / ".digest", len(had)), "acceptances were never recorded"
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     handler.address = None
@@ -288,6 +292,23 @@ def test_sigkill_mid_run_resends_to_nobody_who_had_it(
     for m in handler.messages:
         counts[m.rcpt_tos[0]] += 1
     assert counts == dict.fromkeys(readers, 1)
+
+
+def _accepted_soon(state_dir: Path, count: int, seconds: float = 10.0) -> bool:
+    """True once `count` deliveries are recorded as accepted (read-only, as `status` reads)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        db = sqlite3.connect(f"file:{state_dir / 'state.sqlite3'}?mode=ro", uri=True)
+        try:
+            (found,) = db.execute(
+                "SELECT count(*) FROM deliveries WHERE status = 'accepted'"
+            ).fetchone()
+        finally:
+            db.close()
+        if found >= count:
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def test_csv_import_reports_each_bad_row_in_one_line(tmp_path: Path) -> None:
