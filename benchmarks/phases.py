@@ -51,7 +51,8 @@ def main(out: str) -> None:
     timed(tokens, "make", "personalize")
     timed(dkim, "sign", "sign")
     timed(mail.SmtpSender, "send", "smtp")
-    for method in ("mark_deliveries", "recipient_statuses", "queue_personal", "remember_message_id"):
+    state = ("mark_deliveries", "recipient_statuses", "queue_personal", "remember_message_id")
+    for method in state:
         timed(Store, method, "state")
     code = 0
     try:
