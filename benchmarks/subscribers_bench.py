@@ -7,8 +7,9 @@ benchmarks/smtp_sink.py: a plain-SMTP server in its own process that counts
 and throws the mail away. In the same run, the bare client of smtp_sink.py
 sends the same number of messages of the same sizes over the same number of
 connections to the same sink, three times (the median is the sink's ceiling on this
-machine now; one run swings by a third with the load). The run reports both rates, the time per message of each phase (timers from
-benchmarks/phases.py around the functions doing it) and the peak RSS.
+machine now; one run swings by a third with the load). The run reports both rates,
+the time per message of each phase (timers from benchmarks/phases.py around the
+functions doing it) and the peak RSS.
 
 Articles come from shared/eval (BBC news with their categories as sections).
 Subscribers are imported before the timed run (not timed).
