@@ -10,6 +10,7 @@ council votes in one week).
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -41,8 +42,13 @@ def quality(article: Article) -> tuple[int, bool, bool, bool, datetime]:
     )
 
 
-def features(article: Article) -> dict[str, float]:
-    """The evidence of one report (evidence.py): headline and lead words, names, figures, dates."""
+@functools.lru_cache(maxsize=2048)
+def features(article: Article) -> Mapping[str, float]:
+    """The evidence of one report (evidence.py): headline and lead words, names, figures, dates.
+
+    Kept for the editions of one run: readers with different sections get overlapping
+    sets of articles, each arranged on its own (read only: it is shared).
+    """
     return evidence(article.title, article.text)
 
 
