@@ -49,7 +49,7 @@ def main(out: str) -> None:
     timed(publish, "build", "build")  # summarize + compose + render + fit
     timed(personalize.Template, "fill", "personalize")
     timed(tokens, "make", "personalize")
-    timed(dkim, "sign", "sign")
+    timed(dkim, "_signed", "sign")
     timed(mail.SmtpSender, "send", "smtp")
     state = ("mark_deliveries", "recipient_statuses", "queue_personal", "remember_message_id")
     for method in state:

@@ -16,6 +16,7 @@ import functools
 import hashlib
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -46,6 +47,11 @@ class DkimError(DigestError):
 
 def sign(message: bytes, *, key_file: Path, selector: str, domain: str) -> bytes:
     """The message with a DKIM-Signature header in front (CRLF line endings expected)."""
+    return signer(key_file=key_file, selector=selector, domain=domain)(message)
+
+
+def signer(*, key_file: Path, selector: str, domain: str) -> Callable[[bytes], bytes]:
+    """`sign` for many messages: the key read and the names checked once, here."""
     key = _key(key_file, *_version(key_file))
     for name, value in (("SELECTOR", selector), ("DOMAIN", domain)):
         if not all(_NAME.match(label) for label in value.split(".")):
@@ -53,6 +59,10 @@ def sign(message: bytes, *, key_file: Path, selector: str, domain: str) -> bytes
                 f"cannot DKIM-sign with DIGEST_DKIM_{name}={value!r}: not a DNS name",
                 "check DIGEST_DKIM_SELECTOR and DIGEST_DKIM_DOMAIN are plain ASCII names",
             )
+    return functools.partial(_signed, key=key, selector=selector, domain=domain)
+
+
+def _signed(message: bytes, *, key: rsa.RSAPrivateKey, selector: str, domain: str) -> bytes:
     head, body = _split(message)
     fields = _fields(head)
     names = [h for h in SIGNED_HEADERS if h.lower().encode("ascii") in fields]

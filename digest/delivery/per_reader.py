@@ -127,7 +127,4 @@ def signer_for(settings: Settings) -> Callable[[bytes], bytes] | None:
             "set DIGEST_DKIM_KEY_FILE, DIGEST_DKIM_SELECTOR and DIGEST_DKIM_DOMAIN, or none",
         )
 
-    def sign(data: bytes) -> bytes:
-        return dkim.sign(data, key_file=key_file, selector=selector, domain=domain)
-
-    return sign
+    return dkim.signer(key_file=key_file, selector=selector, domain=domain)

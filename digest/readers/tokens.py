@@ -21,14 +21,22 @@ from __future__ import annotations
 import functools
 import secrets
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from itsdangerous import BadData, TimestampSigner, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import (
+    BadData,
+    Serializer,
+    TimestampSigner,
+    URLSafeSerializer,
+    URLSafeTimedSerializer,
+)
+from itsdangerous.encoding import base64_encode
 
 from digest.disk import write_new
 from digest.errors import DigestError
 
-PURPOSES = ("unsubscribe", "preferences", "copy")
+READER_PURPOSES = ("unsubscribe", "preferences")  # a token naming one reader: [id, key]
+PURPOSES = (*READER_PURPOSES, "copy")
 SECRET_FILE = "secret_key"
 CONFIRM_DAYS = 7  # a signup confirmation link works this long
 
@@ -140,4 +148,19 @@ def _serializer(secret: str, purpose: str) -> URLSafeSerializer:
     """One per secret and purpose (a run makes two tokens for each of thousands of readers)."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
-    return URLSafeSerializer(secret, salt=purpose)
+    return (_Uncompressed if purpose in READER_PURPOSES else URLSafeSerializer)(
+        secret, salt=purpose
+    )
+
+
+class _Uncompressed(URLSafeSerializer):
+    """URLSafeSerializer without its zlib attempt, for a reader's [id, key].
+
+    zlib never makes a reader's random key shorter, so their tokens are the library's
+    own bytes (a test checks it; any token reads back either way); the attempt cost a
+    hand-over of the interpreter lock for each of two tokens a reader, while the
+    connections waited for it.
+    """
+
+    def dump_payload(self, obj: Any) -> bytes:
+        return base64_encode(Serializer.dump_payload(self, obj))
