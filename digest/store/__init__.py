@@ -9,7 +9,6 @@ refused it for good). Moments go in and come out as datetimes.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,7 +18,15 @@ from pathlib import Path
 from digest.errors import StateError
 from digest.records import FileVersion, QueuedDigest, Summary
 from digest.store.feeds import FeedPoll, FeedRow, FeedStore
-from digest.store.schema import DB_NAME, SCHEMA, SCHEMA_VERSION, iso, migrate, open_readonly
+from digest.store.schema import (
+    DB_NAME,
+    SCHEMA,
+    SCHEMA_VERSION,
+    iso,
+    migrate,
+    open_readonly,
+    private_file,
+)
 from digest.store.signups import Signup, SignupTables
 from digest.store.subscribers import SubscriberTables
 
@@ -64,7 +71,7 @@ class Store(SubscriberTables, SignupTables):
             if readonly:
                 conn = open_readonly(path)
             else:
-                _private_file(state_dir, path)
+                private_file(state_dir, path)
                 conn = sqlite3.connect(path, timeout=10.0)
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")
@@ -230,15 +237,11 @@ class Store(SubscriberTables, SignupTables):
             " WHERE v.status = 'pending' GROUP BY d.id ORDER BY d.id"
         ).fetchall()
         return [
-            QueuedDigest(int(i), _when(c), str(s), Path(p), tuple(str(r).split("\n")))
+            QueuedDigest(
+                int(i), datetime.fromisoformat(c), str(s), Path(p), tuple(str(r).split("\n"))
+            )
             for i, c, s, p, r in rows
         ]
-
-    def mark_delivery(
-        self, digest_id: int, recipient: str, status: str, at: str, error: str | None = None
-    ) -> None:
-        """Record one recipient's outcome the moment it is known, then settle the digest."""
-        self.mark_deliveries(digest_id, [(recipient, status, error)], at)
 
     def mark_deliveries(
         self, digest_id: int, rows: Sequence[tuple[str, str, str | None]], at: str
@@ -304,7 +307,9 @@ class Store(SubscriberTables, SignupTables):
             (limit,),
         ).fetchall()
         return [
-            DigestRecord(int(i), _when(c), str(s), int(n), str(st), int(a or 0), int(r or 0))
+            DigestRecord(
+                int(i), datetime.fromisoformat(c), str(s), int(n), str(st), int(a or 0), int(r or 0)
+            )
             for i, c, s, n, st, a, r in rows
         ]
 
@@ -388,21 +393,3 @@ class Store(SubscriberTables, SignupTables):
                 )
         except sqlite3.Error as exc:
             raise StateError(f"cannot save summaries in the state database: {exc}") from exc
-
-
-def _private_file(state_dir: Path, path: Path) -> None:
-    """The database file, created (or made) readable by its owner only: it holds every address.
-
-    SQLite gives its -wal and -shm files the database file's mode, so they follow.
-    """
-    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        if os.fstat(fd).st_mode & 0o077 and os.fstat(fd).st_uid == os.getuid():
-            os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
-
-
-def _when(text: str) -> datetime:
-    return datetime.fromisoformat(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -249,3 +250,17 @@ def open_readonly(path: Path) -> sqlite3.Connection:
     copy.executescript(SCHEMA)
     migrate(copy, path)
     return copy
+
+
+def private_file(state_dir: Path, path: Path) -> None:
+    """The database file, created (or made) readable by its owner only: it holds every address.
+
+    SQLite gives its -wal and -shm files the database file's mode, so they follow.
+    """
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077 and os.fstat(fd).st_uid == os.getuid():
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)

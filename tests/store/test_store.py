@@ -41,12 +41,12 @@ def test_queued_until_every_recipient_is_settled(tmp_path: Path) -> None:
     store = Store.open(tmp_path)
     digest_id = queue(store, ("a1", "a2"), ("ann@x.org", "bob@x.org", "cy@x.org"))
     assert store.sent_ids(["a1", "a2", "zz"]) == {"a1", "a2"}
-    store.mark_delivery(digest_id, "ann@x.org", "accepted", "t1")
-    store.mark_delivery(digest_id, "bob@x.org", "pending", "t1", "451 busy")
-    store.mark_delivery(digest_id, "cy@x.org", "rejected", "t1", "550 no user")
+    store.mark_deliveries(digest_id, [("ann@x.org", "accepted", None)], "t1")
+    store.mark_deliveries(digest_id, [("bob@x.org", "pending", "451 busy")], "t1")
+    store.mark_deliveries(digest_id, [("cy@x.org", "rejected", "550 no user")], "t1")
     (waiting,) = store.queued()
     assert waiting.pending == ("bob@x.org",)
-    store.mark_delivery(digest_id, "bob@x.org", "accepted", "t2")
+    store.mark_deliveries(digest_id, [("bob@x.org", "accepted", None)], "t2")
     assert store.queued() == []
     (record,) = store.recent_digests()
     assert (record.status, record.accepted, record.recipients) == ("sent", 2, 3)
@@ -55,7 +55,7 @@ def test_queued_until_every_recipient_is_settled(tmp_path: Path) -> None:
 def test_all_rejected_is_failed_not_queued(tmp_path: Path) -> None:
     store = Store.open(tmp_path)
     digest_id = queue(store)
-    store.mark_delivery(digest_id, "x@y.z", "rejected", "t", "550")
+    store.mark_deliveries(digest_id, [("x@y.z", "rejected", "550")], "t")
     assert store.queued() == []
     assert store.recent_digests()[0].status == "failed"
 
