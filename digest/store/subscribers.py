@@ -9,6 +9,7 @@ is the only SQL about readers.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import secrets
@@ -65,6 +66,12 @@ _SUBSCRIBER_COLUMNS = _PLAIN_COLUMNS + ", (SELECT max(v.updated)"
 _SUBSCRIBER_COLUMNS += " FROM deliveries v WHERE v.recipient = s.email AND v.status = 'accepted')"
 
 
+@functools.lru_cache(maxsize=1024)
+def _preferences(stored: str) -> Preferences:
+    """A reader's stored preferences, parsed once per distinct text (many readers share one)."""
+    return parse_preferences(json.loads(stored))
+
+
 def _subscriber_of(row: Sequence[Any]) -> Subscriber:
     i, email, name, status, prefs, joined, key, c_at, c_client, c_agent, c_form, last = row
     consent = Consent(c_at, c_client or "", c_agent or "", c_form or "") if c_at else None
@@ -73,7 +80,7 @@ def _subscriber_of(row: Sequence[Any]) -> Subscriber:
         str(email),
         name,
         str(status),
-        parse_preferences(json.loads(prefs)),
+        _preferences(prefs),
         datetime.fromisoformat(joined),
         datetime.fromisoformat(last) if last else None,
         str(key),
