@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from conftest import USER, Handler, StartServer, authenticate, free_port
+from conftest import USER, Handler, StartServer, free_port, start_tls_server
 
 from digest.delivery import connections, mail
 from digest.delivery import queue as deliver
@@ -96,27 +97,11 @@ def test_three_connections_share_the_recipients_and_a_421_reconnects_one(
 
 
 def test_a_refused_login_stops_every_connection_at_once_with_one_line(
-    tmp_path: Path, certs: tuple[object, Path]
+    tmp_path: Path, certs: tuple[trustme.CA, Path]
 ) -> None:
     """Permanent: nobody is sent to, nothing hangs, the message stays queued."""
-    import ssl
-
-    import trustme
-
-    ca, ca_path = certs
-    assert isinstance(ca, trustme.CA)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    controller = Controller(
-        Handler(),
-        hostname="127.0.0.1",
-        port=free_port(),
-        tls_context=context,
-        require_starttls=True,
-        auth_required=True,
-        authenticator=authenticate,
-    )
-    controller.start()
+    _, ca_path = certs
+    controller = start_tls_server(Handler(), certs)
     settings = Settings(
         smtp_host="127.0.0.1",
         smtp_port=controller.port,
