@@ -195,8 +195,13 @@ ADDED_COLUMNS = {
 
 
 def migrate(conn: sqlite3.Connection, path: Path) -> None:
-    """Bring an older database up to SCHEMA_VERSION; refuse one from a newer release."""
+    """Bring an older database up to SCHEMA_VERSION; refuse one from a newer release.
+
+    A current one is left alone: no write at each open (a run opens the store once per
+    digest it sends, for the thread that records the answers)."""
     version = _schema_version(conn, path)
+    if version == SCHEMA_VERSION:
+        return
     with conn:
         for target in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS[target]:
