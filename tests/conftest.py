@@ -59,9 +59,24 @@ class Received:
 
 @dataclass
 class Handler:
-    """Records every accepted message; tests read `messages`."""
+    """Records every accepted message; tests read `messages`. With `pipelining` the server
+    offers PIPELINING (RFC 2920; aiosmtpd reads grouped commands in order but does not say so)."""
 
     messages: list[Received] = field(default_factory=list)
+    pipelining: bool = False
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")  # before the last line
+        return responses
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         login = session.auth_data.login.decode() if session.auth_data else None

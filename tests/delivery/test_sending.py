@@ -82,10 +82,12 @@ def send(tmp_path: Path, settings: Settings, size: int) -> tuple[deliver.Deliver
         return report, sum(len(q.pending) for q in store.queued())
 
 
+@pytest.mark.parametrize("pipelining", [False, True], ids=["lock-step", "pipelining"])
 def test_three_connections_share_the_recipients_and_a_421_reconnects_one(
-    tmp_path: Path, plain_server: StartServer
+    tmp_path: Path, plain_server: StartServer, pipelining: bool
 ) -> None:
     handler = Sessions(hang_up_once=True)
+    handler.pipelining = pipelining
     port = plain_server(handler)
     settings = Settings(smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
     report, waiting = send(tmp_path, settings, 3)

@@ -80,10 +80,12 @@ def received(handler: Handler) -> list[str]:
     return sorted(r for m in handler.messages for r in m.rcpt_tos)
 
 
+@pytest.mark.parametrize("pipelining", [False, True], ids=["lock-step", "pipelining"])
 def test_a_dropped_rcpt_and_a_550_hold_back_nobody_else(
-    tmp_path: Path, plain_server: StartServer
+    tmp_path: Path, plain_server: StartServer, pipelining: bool
 ) -> None:
     picky = Picky(DROPS, REFUSED)
+    picky.pipelining = pipelining
     env = setup(tmp_path, plain_server(picky))
     first = run_cli("run", env=env)
     assert first.code == 1
