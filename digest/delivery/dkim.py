@@ -62,14 +62,25 @@ def signer(*, key_file: Path, selector: str, domain: str) -> Callable[[bytes], b
     return functools.partial(_signed, key=key, selector=selector, domain=domain)
 
 
+class Canonical(bytes):
+    """A message whose body comes with its relaxed form (`body`: `relaxed_lines` of each
+    piece of it, in order), made by whoever put it together from pieces it had already
+    canonicalised: signing it skips the pass over the whole body."""
+
+    body: tuple[bytes, ...]
+
+
 def _signed(message: bytes, *, key: rsa.RSAPrivateKey, selector: str, domain: str) -> bytes:
     head, body = _split(message)
     fields = _fields(head)
     names = [h for h in SIGNED_HEADERS if h.lower().encode("ascii") in fields]
+    digest = (
+        relaxed_hash(b"".join(message.body)) if isinstance(message, Canonical) else body_hash(body)
+    )
     tags = (
         f"v=1; a=rsa-sha256; c=relaxed/relaxed; d={domain}; s={selector};\r\n"
         f"\tt={int(time.time())}; h={':'.join(n.lower() for n in names)};\r\n"
-        f"\tbh={base64.b64encode(body_hash(body)).decode('ascii')};\r\n\tb="
+        f"\tbh={base64.b64encode(digest).decode('ascii')};\r\n\tb="
     )
     signed = b"".join(relaxed_header(fields[n.lower().encode("ascii")]) for n in names)
     signed += relaxed_header(b"DKIM-Signature: " + tags.encode("ascii"))[:-2]
@@ -102,15 +113,27 @@ def relaxed_header(field: bytes) -> bytes:
 
 
 def body_hash(body: bytes) -> bytes:
-    """RFC 6376 3.4.4 relaxed body canonicalisation, then SHA-256.
+    """RFC 6376 3.4.4 relaxed body canonicalisation, then SHA-256."""
+    return relaxed_hash(relaxed_lines(body))
+
+
+def relaxed_lines(data: bytes) -> bytes:
+    """The relaxed form of whole lines of a body (3.4.4 a, b): tabs and runs of blanks as one
+    space, none before a line break. Line by line, so a body's form is its pieces' forms
+    joined, when each piece ends a line (the empty lines at the end are `relaxed_hash`'s).
 
     Done with bytes.replace and one plain pattern (C, a few passes over the body); a
     pattern for the whole rule scans a 30 KB digest ten times slower.
     """
-    canonical = _collapse(body.replace(b"\t", b" ")).replace(b" \r\n", b"\r\n")
-    canonical = canonical.rstrip(b"\r\n")
-    if canonical.endswith(b" "):
-        canonical = canonical[:-1]
+    return _collapse(data.replace(b"\t", b" ")).replace(b" \r\n", b"\r\n")
+
+
+def relaxed_hash(lines: bytes) -> bytes:
+    """SHA-256 of a body in relaxed form (`relaxed_lines`), its empty lines at the end
+    left out and one CRLF after the last (3.4.4 c)."""
+    if lines.endswith(b" "):  # a last line without its CRLF: its blank goes first
+        lines = lines[:-1]
+    canonical = lines.rstrip(b"\r\n")
     return hashlib.sha256(canonical + b"\r\n" if canonical else b"").digest()
 
 

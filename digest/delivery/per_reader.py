@@ -47,12 +47,17 @@ def _per_reader(
     from digest.readers import tokens  # late: a plain DIGEST_TO run loads no itsdangerous
 
     secret = tokens.secret_key(settings.state_dir, settings.secret_key)
+    relaxed: Callable[[bytes], bytes] | None = None
+    if settings.dkim_key_file is not None:  # the shared parts of the body canonicalised once
+        from digest.delivery import dkim
+
+        relaxed = dkim.relaxed_lines
 
     def make(data: bytes) -> Addresser:
         """The addresser of the saved message (its bytes as read from the outbox)."""
         mark = Marker(marker)
         unsub, prefs = mark.placeholders
-        template = Template(data, mail.to_line(mark.address), mark.placeholders)
+        template = Template(data, mail.to_line(mark.address), mark.placeholders, relaxed)
 
         statuses = ReadAhead(store, queued.pending)
 

@@ -12,7 +12,7 @@ again per reader would cost milliseconds each; this costs microseconds.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 QP_WIDTH = 76  # RFC 2045: encoded lines, the soft-break "=" included
@@ -50,14 +50,29 @@ class Marker:
 
 
 class Template:
-    """A saved message with placeholders; `fill` gives one reader's bytes."""
+    """A saved message with placeholders; `fill` gives one reader's bytes.
 
-    def __init__(self, data: bytes, to_line: bytes, placeholders: tuple[str, ...]) -> None:
+    With `relaxed` (DKIM's relaxed form of whole lines, when messages are signed) each
+    reader's message also carries its body's relaxed form: the parts every reader shares
+    are put in that form once, here, and only the lines filled in are, per reader.
+    """
+
+    def __init__(
+        self,
+        data: bytes,
+        to_line: bytes,
+        placeholders: tuple[str, ...],
+        relaxed: Callable[[bytes], bytes] | None = None,
+    ) -> None:
         head, sep, body = data.partition(_CRLF + _CRLF)
         self._head = head + sep
         self._to_line = to_line
         self._keys = tuple(p.encode("ascii") for p in placeholders)
         self._parts = _split(body, self._keys)
+        self._relaxed = relaxed
+        self._shared_relaxed = [
+            relaxed(p) if relaxed and isinstance(p, bytes) else b"" for p in self._parts
+        ]
 
     def fill(self, to_line: bytes, values: Mapping[str, str]) -> bytes:
         """The message with `to_line` for the template's To line and each placeholder's value."""
@@ -69,7 +84,16 @@ class Template:
                 out.append(part)
             else:
                 out.append(_wrap(_swap(part[0], swaps), part[1]))
-        return b"".join(out)
+        if self._relaxed is None:
+            return b"".join(out)
+        from digest.delivery.dkim import Canonical  # signing: loaded already
+
+        message = Canonical(b"".join(out))
+        message.body = tuple(
+            self._relaxed(piece) if isinstance(part, tuple) else shared
+            for part, piece, shared in zip(self._parts, out[1:], self._shared_relaxed, strict=True)
+        )
+        return message
 
 
 def _swap(data: bytes, swaps: list[tuple[bytes, bytes]]) -> bytes:
