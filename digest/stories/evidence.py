@@ -198,6 +198,38 @@ def evidence(title: str, body: str) -> dict[str, float]:
     return found
 
 
+def leads(title: str, body: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Whom a report leads with: the names of its headline (unless in Title Case) and of its
+    first LEAD_WORDS words, each as the key of its last word ("n:okafor"; a line in Title
+    Case gives none), and those of them that are people's surnames.
+
+    A surname stands alone in the text too ("Okafor said" after "Mayor Helen Okafor");
+    the last word of "France Telecom" or "Middle East" never does without the word before.
+    """
+    words_of = body.split()
+    lead = " ".join(words_of[:LEAD_WORDS])
+    found: set[str] = set()
+    for sentence in sentences(lead if title_case(title) else f"{title}\n{lead}"):
+        if not title_case(sentence):
+            found.update(names(sentence))
+    head = " ".join(words_of[:NAME_WORDS])
+    people = {n.rsplit(" ", 1)[-1] for n in found if " " in n and _alone(n, head)}
+    return (
+        frozenset("n:" + n.rsplit(" ", 1)[-1] for n in found),
+        frozenset("n:" + n for n in people),
+    )
+
+
+def _alone(name: str, text: str) -> bool:
+    """True when the name's last word stands in the text without the word before it."""
+    *rest, last = name.split()
+    word, before = last.title(), rest[-1].title()
+    if not (word.isalnum() and before.isalnum()):
+        return False
+    alone = len(re.findall(rf"\b{word}\b", text))
+    return alone > len(re.findall(rf"\b{before}\W+{word}\b", text))
+
+
 def specific(key: str) -> bool:
     """A key that is a name, figure or date, not a common word."""
     return key[:2] in ("n:", "q:", "d:", "y:")
