@@ -19,12 +19,13 @@ from datetime import datetime
 
 from digest.records import Article
 from digest.stories.closeness import cosines, tfidf, through_neighbours
-from digest.stories.evidence import evidence, leads, specific
+from digest.stories.evidence import Lead, evidence, leads, specific
 from digest.stories.sketches import Groups
 
 SAME_EVENT = 0.47  # closeness of the evidence (closeness.py): two reports of one event
 LINK_FLOOR = 0.05  # a cosine below this counts as none (in a story's average, as a neighbour)
 MIN_SHARED = 2  # ... and they share this many names, figures or dates at least
+AT_ODDS_SHARED = 3  # ... or this many, when each leads with a figure the other never gives
 EVENT_HOURS = 72  # reports further apart than this are different stories
 BEST_WORDS = 1500  # a longer text is not a better-written one
 LEADS_WITH = 0.5  # a person in the lead of this share of a story's reports (two at least) ...
@@ -57,8 +58,8 @@ def features(article: Article) -> Mapping[str, float]:
 
 
 @functools.lru_cache(maxsize=2048)
-def leads_with(article: Article) -> tuple[frozenset[str], frozenset[str]]:
-    """Whom one report leads with, and which of them are people (evidence.leads); kept as
+def leads_with(article: Article) -> Lead:
+    """What one report leads with: names, people, figures (evidence.leads); kept as
     `features` is."""
     return leads(article.title, article.text)
 
@@ -72,18 +73,26 @@ def events(articles: Sequence[Article], groups: Sequence[int]) -> list[int]:
     leads = sorted(best)
     units = [best[g] for g in leads]
     found = [features(a) for a in units]
+    first = [leads_with(a) for a in units]
     close = [
         (i, j, cosine)
         for i, j, cosine in cosines(tfidf(found), LINK_FLOOR)
         if abs((when(units[i]) - when(units[j])).total_seconds()) <= EVENT_HOURS * 3600
     ]
     links = [
-        (i, j, closeness, _shared(found[i], found[j]) >= MIN_SHARED)
+        (i, j, closeness, _shared(found[i], found[j]) >= _needed(i, j, found, first))
         for (i, j, _), closeness in zip(close, through_neighbours(len(units), close), strict=True)
     ]
-    label = average_link(len(units), links, SAME_EVENT, Subjects([leads_with(a) for a in units]))
+    label = average_link(len(units), links, SAME_EVENT, Subjects(first))
     index = {g: k for k, g in enumerate(leads)}
     return [leads[label[index[g]]] for g in groups]
+
+
+def _needed(i: int, j: int, found: Sequence[Mapping[str, float]], first: Sequence[Lead]) -> int:
+    """How many names, figures and dates two reports must share: more when they are at odds,
+    each leading with a figure the other never gives (a 9-2 vote and a 7-4 vote)."""
+    at_odds = not first[i].figures <= found[j].keys() and not first[j].figures <= found[i].keys()
+    return AT_ODDS_SHARED if at_odds else MIN_SHARED
 
 
 def _shared(a: Mapping[str, float], b: Mapping[str, float]) -> int:
@@ -104,9 +113,9 @@ class Subjects:
     few of the other's lead with, and the other way round, they are two events.
     """
 
-    def __init__(self, found: Sequence[tuple[frozenset[str], frozenset[str]]]) -> None:
-        self.led = [Counter(names) for names, _ in found]
-        self.people = [set(people) for _, people in found]
+    def __init__(self, found: Sequence[Lead]) -> None:
+        self.led = [Counter(lead.names) for lead in found]
+        self.people = [set(lead.people) for lead in found]
         self.size = [1] * len(found)
 
     def apart(self, a: int, b: int) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 from digest.text import words
 
@@ -198,10 +199,17 @@ def evidence(title: str, body: str) -> dict[str, float]:
     return found
 
 
-def leads(title: str, body: str) -> tuple[frozenset[str], frozenset[str]]:
-    """Whom a report leads with: the names of its headline (unless in Title Case) and of its
-    first LEAD_WORDS words, each as the key of its last word ("n:okafor"; a line in Title
-    Case gives none), and those of them that are people's surnames.
+class Lead(NamedTuple):
+    """What a report leads with (its headline, unless in Title Case, and its first
+    LEAD_WORDS words; a line in Title Case gives no names)."""
+
+    names: frozenset[str]  # each name as the key of its last word ("n:okafor")
+    people: frozenset[str]  # ... those that are people's surnames
+    figures: frozenset[str]  # its figures ("q:9-2", "q:1.2 billion"), dates and years aside
+
+
+def leads(title: str, body: str) -> Lead:
+    """What a report leads with (`Lead`).
 
     A surname stands alone in the text too ("Okafor said" after "Mayor Helen Okafor");
     the last word of "France Telecom" or "Middle East" never does without the word before.
@@ -214,9 +222,10 @@ def leads(title: str, body: str) -> tuple[frozenset[str], frozenset[str]]:
             found.update(names(sentence))
     head = " ".join(words_of[:NAME_WORDS])
     people = {n.rsplit(" ", 1)[-1] for n in found if " " in n and _alone(n, head)}
-    return (
+    return Lead(
         frozenset("n:" + n.rsplit(" ", 1)[-1] for n in found),
         frozenset("n:" + n for n in people),
+        frozenset(k for k in figures(f"{title}\n{lead}") if k.startswith("q:")),
     )
 
 

@@ -9,7 +9,7 @@ from test_stories import BRIDGE, DAM_ROW, NOW, WIRE, article, digest_of
 
 from digest.edition.compose import Digest
 from digest.records import Article
-from digest.stories.evidence import evidence, figures, names, sentences
+from digest.stories.evidence import evidence, figures, leads, names, sentences
 
 # Each pair: one event told by two outlets in their own words (same people, places, figures).
 TRAM = (
@@ -127,6 +127,25 @@ def test_two_council_votes_in_one_week_are_two_entries() -> None:
     assert all(e.also == () for e in digest.entries)
 
 
+def test_a_vote_where_the_tram_votes_councillor_speaks_is_another_entry() -> None:
+    """The library vote shares the mayor and a councillor with the tram vote (two names,
+    enough to merge on), but each leads with a tally and a sum the other never gives."""
+    tram = article(TRAM[0], title="Council approves tram", n=1, source="East Side News")
+    library = article(
+        [
+            *LIBRARY[:2],
+            "Councillor Dan Whitfield, who opposed the closure, said older readers would lose out.",
+        ],
+        title="Council closes Elm Road library",
+        n=2,
+        source="Town Crier",
+        published=NOW - timedelta(days=2),
+    )
+    digest = together(tram, library)
+    assert len(digest.entries) == 5
+    assert all(e.also == () for e in digest.entries)
+
+
 def test_two_short_teasers_of_different_items_are_two_entries() -> None:
     link = article(["A link that is no web page."], title="A link that is no web page.", n=1)
     local = article(["A local file is no web page."], title="A local file is no web page.", n=2)
@@ -147,6 +166,18 @@ def test_names_stop_at_sentences_and_the_title_and_leave_out_titles() -> None:
     assert not any(
         "tuesday" in k or "mayor" in k or "tram" in k for k in keys if k.startswith("n:")
     )
+
+
+def test_a_report_leads_with_names_people_and_figures() -> None:
+    lead = leads("Council backs tram", " ".join(TRAM[0]))
+    assert {"n:okafor", "n:whitfield", "n:street"} <= lead.names
+    assert lead.people == frozenset()  # "Okafor" and "Whitfield" never stand alone here
+    assert lead.figures == {"q:9-2", "q:1.2 billion"}
+    text = (
+        "France Telecom said on Monday that Amara Nwosu would lead its Middle East arm. "
+        "Nwosu joins from Brightwater. France Telecom shares rose."
+    )
+    assert leads("Telecom hires", text).people == {"n:nwosu"}
 
 
 def test_a_sentence_is_not_cut_at_an_initial() -> None:
