@@ -239,3 +239,78 @@ def test_two_votes_each_with_its_own_reports_stay_two_entries() -> None:
     assert len(digest.entries) == 5
     assert sorted(entry_of(digest, "Town Crier"), key=str) == ["Town Crier", "Valley Post"]
     assert len(entry_of(digest, "Metro Briefs")) == 3
+
+
+# Two players of one team arrested on one weekend: the same team, road, charge and patrol;
+# the reports of the second name the first in passing, but each event's reports lead with its
+# own man.
+BREVIK = (
+    [
+        "Harbour City Mariners receiver Tomas Brevik was arrested on suspicion of drunk driving "
+        "early on Saturday, a day before the team's playoff game.",
+        "Brevik was stopped on Route 52 at 2.30 a.m., the highway patrol said.",
+        "The Mariners said Brevik would still play on Sunday.",
+    ],
+    [
+        "Tomas Brevik, the Mariners' leading receiver, was arrested on suspicion of drunk "
+        "driving on Route 52 at 2.30 a.m. on Saturday, on the eve of the playoff game.",
+        "Highway patrol officers said Brevik failed a roadside sobriety test.",
+        "Coach Ellen Marsh said the Mariners would deal with it internally.",
+    ],
+)
+ADEYEMI = (
+    [
+        "Mariners defensive tackle Joel Adeyemi was arrested on suspicion of drunk driving on "
+        "Monday, the team's second such arrest in three days.",
+        "Adeyemi was stopped for speeding on Route 94, the highway patrol said.",
+        "He was released on bail on Monday afternoon and is due in court next month.",
+        "The team said it was aware of the arrest and was gathering information.",
+        "Receiver Tomas Brevik was arrested on Route 52 on Saturday and played on Sunday.",
+    ],
+    [
+        "Joel Adeyemi of the Harbour City Mariners faces drunk driving charges after officers "
+        "stopped him on Route 94 early on Monday.",
+        "Adeyemi failed a roadside sobriety test, the highway patrol said.",
+        "Officers said he was driving at 90 miles an hour in a 65 zone.",
+        "The Mariners declined to comment beyond a short statement.",
+        "It is the Mariners' second arrest since Tomas Brevik's on Saturday.",
+    ],
+)
+
+
+def test_two_arrests_each_leading_with_its_own_man_stay_two_entries() -> None:
+    """Alike enough to be one story on their evidence alone (they were, before `Subjects`)."""
+    reports = [
+        article(
+            BREVIK[0],
+            title="Mariners receiver arrested",
+            n=1,
+            source="Harbour Post",
+            published=NOW - timedelta(hours=50),
+        ),
+        article(
+            BREVIK[1],
+            title="Brevik held after playoff eve arrest",
+            n=2,
+            source="City Wire",
+            published=NOW - timedelta(hours=46),
+        ),
+        article(
+            ADEYEMI[0],
+            title="Second Mariners player arrested",
+            n=3,
+            source="Bay Times",
+            published=NOW - timedelta(hours=3),
+        ),
+        article(
+            ADEYEMI[1],
+            title="Adeyemi faces charges",
+            n=4,
+            source="Metro Briefs",
+            published=NOW - timedelta(hours=2),
+        ),
+    ]
+    digest = together(*reports)
+    assert len(digest.entries) == 5
+    assert sorted(entry_of(digest, "City Wire"), key=str) == ["City Wire", "Harbour Post"]
+    assert sorted(entry_of(digest, "Metro Briefs"), key=str) == ["Bay Times", "Metro Briefs"]
