@@ -22,7 +22,7 @@ from digest.stories.closeness import cosines, tfidf, through_neighbours
 from digest.stories.evidence import Lead, evidence, leads, specific
 from digest.stories.sketches import Groups
 
-SAME_EVENT = 0.47  # closeness of the evidence (closeness.py): two reports of one event
+SAME_EVENT = 0.49  # closeness of the evidence (closeness.py): two reports of one event
 LINK_FLOOR = 0.05  # a cosine below this counts as none (in a story's average, as a neighbour)
 MIN_SHARED = 2  # ... and they share this many names, figures or dates at least
 AT_ODDS_SHARED = 3  # ... or this many, when each leads with a figure the other never gives
