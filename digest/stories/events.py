@@ -24,7 +24,8 @@ from digest.stories.sketches import Groups
 
 SAME_EVENT = 0.49  # closeness of the evidence (closeness.py): two reports of one event
 LINK_FLOOR = 0.05  # a cosine below this counts as none (in a story's average, as a neighbour)
-MIN_SHARED = 2  # ... and they share this many names, figures or dates at least
+MIN_SHARED = 2  # ... and they share this many names, figures or dates at least (all a report
+# has when it has fewer: a headline alone)
 AT_ODDS_SHARED = 3  # ... or this many, when each leads with a figure the other never gives
 EVENT_HOURS = 72  # reports further apart than this are different stories
 BEST_WORDS = 1500  # a longer text is not a better-written one
@@ -74,13 +75,14 @@ def events(articles: Sequence[Article], groups: Sequence[int]) -> list[int]:
     units = [best[g] for g in leads]
     found = [features(a) for a in units]
     first = [leads_with(a) for a in units]
+    said = [_shared(f, f) for f in found]
     close = [
         (i, j, cosine)
         for i, j, cosine in cosines(tfidf(found), LINK_FLOOR)
         if abs((when(units[i]) - when(units[j])).total_seconds()) <= EVENT_HOURS * 3600
     ]
     links = [
-        (i, j, closeness, _shared(found[i], found[j]) >= _needed(i, j, found, first))
+        (i, j, closeness, _shared(found[i], found[j]) >= _needed(i, j, found, first, said))
         for (i, j, _), closeness in zip(close, through_neighbours(len(units), close), strict=True)
     ]
     label = average_link(len(units), links, SAME_EVENT, Subjects(first))
@@ -88,11 +90,16 @@ def events(articles: Sequence[Article], groups: Sequence[int]) -> list[int]:
     return [leads[label[index[g]]] for g in groups]
 
 
-def _needed(i: int, j: int, found: Sequence[Mapping[str, float]], first: Sequence[Lead]) -> int:
-    """How many names, figures and dates two reports must share: more when they are at odds,
-    each leading with a figure the other never gives (a 9-2 vote and a 7-4 vote)."""
+def _needed(
+    i: int, j: int, found: Sequence[Mapping[str, float]], first: Sequence[Lead], said: list[int]
+) -> int:
+    """How many names, figures and dates two reports must share: MIN_SHARED, or all of them
+    for a report that gives fewer (one at least); more when they are at odds, each leading
+    with a figure the other never gives (a 9-2 vote and a 7-4 vote)."""
     at_odds = not first[i].figures <= found[j].keys() and not first[j].figures <= found[i].keys()
-    return AT_ODDS_SHARED if at_odds else MIN_SHARED
+    if at_odds:
+        return AT_ODDS_SHARED
+    return max(1, min(MIN_SHARED, said[i], said[j]))
 
 
 def _shared(a: Mapping[str, float], b: Mapping[str, float]) -> int:

@@ -167,6 +167,17 @@ def test_a_vote_without_figures_is_not_brought_to_the_tram_vote_by_borrowing() -
     assert all(e.also == () for e in digest.entries)
 
 
+def test_a_headline_alone_joins_the_story_whose_one_name_it_gives() -> None:
+    """It names one place only, so it cannot share two names; sharing all it has is enough."""
+    full = article(TRAM[0], title="Council approves tram", n=1, source="East Side News")
+    other = article(TRAM[1], title="Okafor's tram clears last hurdle", n=2, source="City Wire")
+    title = "Council backs Market Street tram line"
+    headline = article([title], title=title, n=3, source="Metro Briefs")
+    digest = together(full, other, headline)
+    assert len(digest.entries) == 4
+    assert len(entry_of(digest, "Metro Briefs")) == 3
+
+
 def test_two_short_teasers_of_different_items_are_two_entries() -> None:
     link = article(["A link that is no web page."], title="A link that is no web page.", n=1)
     local = article(["A local file is no web page."], title="A local file is no web page.", n=2)
