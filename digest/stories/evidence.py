@@ -231,8 +231,11 @@ def leads(title: str, body: str) -> Lead:
 
 def _alone(name: str, text: str) -> bool:
     """True when the name's last word stands in the text (one space between words) without
-    the word before it; counted as substrings, as the text's capitals give them."""
+    the word before it; counted as substrings, as the text's capitals give them, so a short
+    or common word ("An", starting "And") is no surname."""
     *rest, last = name.split()
+    if len(last) < 3 or last in STOP:
+        return False
     word, before = last.title(), rest[-1].title()
     return text.count(word) > text.count(f"{before} {word}")
 
