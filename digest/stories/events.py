@@ -82,7 +82,7 @@ def events(articles: Sequence[Article], groups: Sequence[int]) -> list[int]:
         if abs((when(units[i]) - when(units[j])).total_seconds()) <= EVENT_HOURS * 3600
     ]
     links = [
-        (i, j, closeness, _shared(found[i], found[j]) >= _needed(i, j, found, first, said))
+        (i, j, closeness, _evident(i, j, found, first, said))
         for (i, j, _), closeness in zip(close, through_neighbours(len(units), close), strict=True)
     ]
     label = average_link(len(units), links, SAME_EVENT, Subjects(first))
@@ -90,16 +90,18 @@ def events(articles: Sequence[Article], groups: Sequence[int]) -> list[int]:
     return [leads[label[index[g]]] for g in groups]
 
 
-def _needed(
+def _evident(
     i: int, j: int, found: Sequence[Mapping[str, float]], first: Sequence[Lead], said: list[int]
-) -> int:
-    """How many names, figures and dates two reports must share: MIN_SHARED, or all of them
-    for a report that gives fewer (one at least); more when they are at odds, each leading
-    with a figure the other never gives (a 9-2 vote and a 7-4 vote)."""
-    at_odds = not first[i].figures <= found[j].keys() and not first[j].figures <= found[i].keys()
-    if at_odds:
-        return AT_ODDS_SHARED
-    return max(1, min(MIN_SHARED, said[i], said[j]))
+) -> bool:
+    """Whether two reports share enough names, figures and dates: MIN_SHARED, or all of
+    them for a report that gives fewer (one at least); AT_ODDS_SHARED when they are at odds,
+    each leading with a figure the other never gives (a 9-2 vote and a 7-4 vote)."""
+    shared = _shared(found[i], found[j])
+    if shared >= AT_ODDS_SHARED or shared < 1:
+        return shared >= AT_ODDS_SHARED
+    if not first[i].figures <= found[j].keys() and not first[j].figures <= found[i].keys():
+        return False
+    return shared >= min(MIN_SHARED, said[i], said[j])
 
 
 def _shared(a: Mapping[str, float], b: Mapping[str, float]) -> int:
@@ -114,7 +116,7 @@ class Subjects:
     """Whom the reports of each story lead with, as stories join.
 
     Two events of one kind share most of their words, places and figures (two players of
-    one team arrested for drunk driving a month apart; two teams' offers to one player),
+    one team arrested for drunk driving on one weekend; two teams' offers to one player),
     and a report of the second often names the first in passing; but the reports of each
     lead with their own person. When most of one story's reports lead with a person whom
     few of the other's lead with, and the other way round, they are two events.
