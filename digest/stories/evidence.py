@@ -214,14 +214,12 @@ def leads(title: str, body: str) -> Lead:
     A surname stands alone in the text too ("Okafor said" after "Mayor Helen Okafor");
     the last word of "France Telecom" or "Middle East" never does without the word before.
     """
-    words_of = body.split()
-    lead = " ".join(words_of[:LEAD_WORDS])
+    lead = " ".join(body.split(maxsplit=LEAD_WORDS)[:LEAD_WORDS])
     found: set[str] = set()
     for sentence in sentences(lead if title_case(title) else f"{title}\n{lead}"):
         if not title_case(sentence):
             found.update(names(sentence))
-    head = " ".join(words_of[:NAME_WORDS])
-    people = {n.rsplit(" ", 1)[-1] for n in found if " " in n and _alone(n, head)}
+    people = {n.rsplit(" ", 1)[-1] for n in found if " " in n and _alone(n, body)}
     return Lead(
         frozenset("n:" + n.rsplit(" ", 1)[-1] for n in found),
         frozenset("n:" + n for n in people),
@@ -230,9 +228,9 @@ def leads(title: str, body: str) -> Lead:
 
 
 def _alone(name: str, text: str) -> bool:
-    """True when the name's last word stands in the text (one space between words) without
-    the word before it; counted as substrings, as the text's capitals give them, so a short
-    or common word ("An", starting "And") is no surname."""
+    """True when the name's last word stands in the text without the word before it (one
+    space between); counted as substrings, as the text's capitals give them, so a short or
+    common word ("An", starting "And") is no surname."""
     *rest, last = name.split()
     if len(last) < 3 or last in STOP:
         return False
