@@ -5,26 +5,32 @@ are one event when their evidence (names, figures, dates, headline and lead word
 evidence.py), filled in by their closest reports (closeness.py), is alike and they
 share names, figures or dates. Reports join a story on their average closeness to
 all of its reports, so a chain of pairs never merges two events of one kind (two
-council votes in one week).
+council votes in one week); and two stories whose reports each lead with their own
+person stay two however alike the rest of their evidence (`Subjects`).
 """
 
 from __future__ import annotations
 
 import functools
 import heapq
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from digest.records import Article
 from digest.stories.closeness import cosines, tfidf, through_neighbours
-from digest.stories.evidence import evidence, specific
+from digest.stories.evidence import Lead, evidence, leads, specific
 from digest.stories.sketches import Groups
 
-SAME_EVENT = 0.55  # closeness of the evidence (closeness.py): two reports of one event
+SAME_EVENT = 0.49  # closeness of the evidence (closeness.py): two reports of one event
 LINK_FLOOR = 0.05  # a cosine below this counts as none (in a story's average, as a neighbour)
-MIN_SHARED = 2  # ... and they share this many names, figures or dates at least
+MIN_SHARED = 2  # ... and they share this many names, figures or dates at least (all a report
+# has when it has fewer: a headline alone)
+AT_ODDS_SHARED = 3  # ... or this many, when each leads with a figure the other never gives
 EVENT_HOURS = 72  # reports further apart than this are different stories
 BEST_WORDS = 1500  # a longer text is not a better-written one
+LEADS_WITH = 0.5  # a person in the lead of this share of a story's reports (two at least) ...
+RARELY = 0.15  # ... and at most this share of another's: apart, when the other has its own
 
 
 def when(article: Article) -> datetime:
@@ -52,6 +58,13 @@ def features(article: Article) -> Mapping[str, float]:
     return evidence(article.title, article.text)
 
 
+@functools.lru_cache(maxsize=2048)
+def leads_with(article: Article) -> Lead:
+    """What one report leads with: names, people, figures (evidence.leads); kept as
+    `features` is."""
+    return leads(article.title, article.text)
+
+
 def events(articles: Sequence[Article], groups: Sequence[int]) -> list[int]:
     """An event number per article: copies share their group's, and so do reports of one event."""
     best: dict[int, Article] = {}
@@ -61,18 +74,34 @@ def events(articles: Sequence[Article], groups: Sequence[int]) -> list[int]:
     leads = sorted(best)
     units = [best[g] for g in leads]
     found = [features(a) for a in units]
+    first = [leads_with(a) for a in units]
+    said = [_shared(f, f) for f in found]
     close = [
         (i, j, cosine)
         for i, j, cosine in cosines(tfidf(found), LINK_FLOOR)
         if abs((when(units[i]) - when(units[j])).total_seconds()) <= EVENT_HOURS * 3600
     ]
     links = [
-        (i, j, closeness, _shared(found[i], found[j]) >= MIN_SHARED)
+        (i, j, closeness, _evident(i, j, found, first, said))
         for (i, j, _), closeness in zip(close, through_neighbours(len(units), close), strict=True)
     ]
-    label = average_link(len(units), links, SAME_EVENT)
+    label = average_link(len(units), links, SAME_EVENT, Subjects(first))
     index = {g: k for k, g in enumerate(leads)}
     return [leads[label[index[g]]] for g in groups]
+
+
+def _evident(
+    i: int, j: int, found: Sequence[Mapping[str, float]], first: Sequence[Lead], said: list[int]
+) -> bool:
+    """Whether two reports share enough names, figures and dates: MIN_SHARED, or all of
+    them for a report that gives fewer (one at least); AT_ODDS_SHARED when they are at odds,
+    each leading with a figure the other never gives (a 9-2 vote and a 7-4 vote)."""
+    shared = _shared(found[i], found[j])
+    if shared >= AT_ODDS_SHARED or shared < 1:
+        return shared >= AT_ODDS_SHARED
+    if not first[i].figures <= found[j].keys() and not first[j].figures <= found[i].keys():
+        return False
+    return shared >= min(MIN_SHARED, said[i], said[j])
 
 
 def _shared(a: Mapping[str, float], b: Mapping[str, float]) -> int:
@@ -83,10 +112,48 @@ def _shared(a: Mapping[str, float], b: Mapping[str, float]) -> int:
     return len(common - covered)
 
 
-def average_link(n: int, links: Sequence[tuple[int, int, float, bool]], least: float) -> list[int]:
+class Subjects:
+    """Whom the reports of each story lead with, as stories join.
+
+    Two events of one kind share most of their words, places and figures (two players of
+    one team arrested for drunk driving on one weekend; two teams' offers to one player),
+    and a report of the second often names the first in passing; but the reports of each
+    lead with their own person. When most of one story's reports lead with a person whom
+    few of the other's lead with, and the other way round, they are two events.
+    """
+
+    def __init__(self, found: Sequence[Lead]) -> None:
+        self.led = [Counter(lead.names) for lead in found]
+        self.people = [set(lead.people) for lead in found]
+        self.size = [1] * len(found)
+
+    def apart(self, a: int, b: int) -> bool:
+        return self._own(a, b) and self._own(b, a)
+
+    def _own(self, a: int, b: int) -> bool:
+        """A person most of a's reports lead with and few of b's."""
+        most = max(2.0, LEADS_WITH * self.size[a])
+        few = RARELY * self.size[b]
+        led_a, led_b = self.led[a], self.led[b]
+        return any(led_a[p] >= most and led_b[p] <= few for p in self.people[a])
+
+    def join(self, keep: int, gone: int) -> None:
+        self.led[keep].update(self.led[gone])
+        self.people[keep] |= self.people[gone]
+        self.size[keep] += self.size[gone]
+        self.led[gone], self.people[gone] = Counter(), set()
+
+
+def average_link(
+    n: int,
+    links: Sequence[tuple[int, int, float, bool]],
+    least: float,
+    subjects: Subjects | None = None,
+) -> list[int]:
     """Clusters of n items, named by their lowest member: the two clusters whose average
     link (pairs not given count 0) is highest join while it is at least `least`, and only
-    when some pair across them has the evidence (the last field of a link)."""
+    when some pair across them has the evidence (the last field of a link) and their
+    `subjects` do not set them apart."""
     size = [1] * n
     sums: list[dict[int, float]] = [{} for _ in range(n)]
     proven: list[set[int]] = [set() for _ in range(n)]
@@ -104,9 +171,13 @@ def average_link(n: int, links: Sequence[tuple[int, int, float, bool]], least: f
             continue
         if -negative != sums[a].get(b, 0.0) / (size[a] * size[b]):
             continue  # stale: one of the two has grown since
+        if subjects is not None and subjects.apart(a, b):
+            continue
         merged.join(a, b)
         keep, gone = min(a, b), max(a, b)
         _absorb(keep, gone, sums, proven, size)
+        if subjects is not None:
+            subjects.join(keep, gone)
         for c in proven[keep]:
             average = sums[keep].get(c, 0.0) / (size[keep] * size[c])
             if average >= least:

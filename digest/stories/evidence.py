@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 from digest.text import words
 
@@ -196,6 +197,45 @@ def evidence(title: str, body: str) -> dict[str, float]:
     for key in set(figures(f"{title}\n{head}")):
         found[key] = SPECIFIC
     return found
+
+
+class Lead(NamedTuple):
+    """What a report leads with (its headline, unless in Title Case, and its first
+    LEAD_WORDS words; a line in Title Case gives no names)."""
+
+    names: frozenset[str]  # each name as the key of its last word ("n:okafor")
+    people: frozenset[str]  # ... those that are people's surnames
+    figures: frozenset[str]  # its figures ("q:9-2", "q:1.2 billion"), dates and years aside
+
+
+def leads(title: str, body: str) -> Lead:
+    """What a report leads with (`Lead`).
+
+    A surname stands alone in the text too ("Okafor said" after "Mayor Helen Okafor");
+    the last word of "France Telecom" or "Middle East" never does without the word before.
+    """
+    lead = " ".join(body.split(maxsplit=LEAD_WORDS)[:LEAD_WORDS])
+    found: set[str] = set()
+    for sentence in sentences(lead if title_case(title) else f"{title}\n{lead}"):
+        if not title_case(sentence):
+            found.update(names(sentence))
+    people = {n.rsplit(" ", 1)[-1] for n in found if " " in n and _alone(n, body)}
+    return Lead(
+        frozenset("n:" + n.rsplit(" ", 1)[-1] for n in found),
+        frozenset("n:" + n for n in people),
+        frozenset(k for k in figures(f"{title}\n{lead}") if k.startswith("q:")),
+    )
+
+
+def _alone(name: str, text: str) -> bool:
+    """True when the name's last word stands in the text without the word before it (one
+    space between); counted as substrings, as the text's capitals give them, so a short or
+    common word ("An", starting "And") is no surname."""
+    *rest, last = name.split()
+    if len(last) < 3 or last in STOP:
+        return False
+    word, before = last.title(), rest[-1].title()
+    return text.count(word) > text.count(f"{before} {word}")
 
 
 def specific(key: str) -> bool:

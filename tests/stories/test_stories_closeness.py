@@ -57,20 +57,31 @@ def test_closeness_through_neighbours_is_the_cosine_of_the_borrowed_vectors() ->
         for i, j in itertools.combinations(range(len(vectors)), 2)
     ]
     share = 1 / closeness.NEIGHBOURS
-    borrowed = []
+    borrowed, near = [], []
     for i, vector in enumerate(vectors):
         close = sorted(
             ((c, b if a == i else a) for a, b, c in pairs if i in (a, b)),
             key=lambda found: (-found[0], found[1]),
         )
-        near = [k for c, k in close if c >= closeness.NEIGHBOUR_FLOOR][: closeness.NEIGHBOURS]
+        near.append([k for c, k in close if c >= closeness.NEIGHBOUR_FLOOR][: closeness.NEIGHBOURS])
         total = dict(vector)
-        for k in near:
+        for k in near[i]:
             for t, w in vectors[k].items():
                 total[t] = total.get(t, 0.0) + share * w
-        borrowed.append(unit(total))
-    expected = [dot(borrowed[i], borrowed[j]) for i, j, _ in pairs]
-    assert through_neighbours(len(vectors), pairs) == pytest.approx(expected)
+        borrowed.append(total)
+
+    def expected(i: int, j: int) -> float:
+        """The cosine of the borrowed vectors; with no neighbour in common, what each gains
+        by borrowing the other (x_j . x_j = 1, x_i . x_i = 1) counts ALONE_SHARE."""
+        product = dot(borrowed[i], borrowed[j])
+        if not set(near[i]) & set(near[j]):
+            product -= (1 - closeness.ALONE_SHARE) * share * ((j in near[i]) + (i in near[j]))
+        return product / math.sqrt(dot(borrowed[i], borrowed[i]) * dot(borrowed[j], borrowed[j]))
+
+    found = through_neighbours(len(vectors), pairs)
+    assert found == pytest.approx([expected(i, j) for i, j, _ in pairs])
+    alone = [not set(near[i]) & set(near[j]) for i, j, _ in pairs]
+    assert any(alone) and not all(alone)  # both kinds of pair are tested
 
 
 def test_a_report_with_no_close_neighbour_keeps_its_cosine() -> None:

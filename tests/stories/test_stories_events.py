@@ -9,7 +9,7 @@ from test_stories import BRIDGE, DAM_ROW, NOW, WIRE, article, digest_of
 
 from digest.edition.compose import Digest
 from digest.records import Article
-from digest.stories.evidence import evidence, figures, names, sentences
+from digest.stories.evidence import evidence, figures, leads, names, sentences
 
 # Each pair: one event told by two outlets in their own words (same people, places, figures).
 TRAM = (
@@ -127,6 +127,57 @@ def test_two_council_votes_in_one_week_are_two_entries() -> None:
     assert all(e.also == () for e in digest.entries)
 
 
+def test_a_vote_where_the_tram_votes_councillor_speaks_is_another_entry() -> None:
+    """The library vote shares the mayor and a councillor with the tram vote (two names,
+    enough to merge on), but each leads with a tally and a sum the other never gives."""
+    tram = article(TRAM[0], title="Council approves tram", n=1, source="East Side News")
+    library = article(
+        [
+            *LIBRARY[:2],
+            "Councillor Dan Whitfield, who opposed the closure, said older readers would lose out.",
+        ],
+        title="Council closes Elm Road library",
+        n=2,
+        source="Town Crier",
+        published=NOW - timedelta(days=2),
+    )
+    digest = together(tram, library)
+    assert len(digest.entries) == 5
+    assert all(e.also == () for e in digest.entries)
+
+
+def test_a_vote_without_figures_is_not_brought_to_the_tram_vote_by_borrowing() -> None:
+    """Sharing the mayor and a councillor (cosine 0.33), the two reports are each other's
+    closest in a small digest; borrowing each other alone lifted them to 0.59 (one entry)."""
+    tram = article(TRAM[0], title="Council approves tram", n=1, source="East Side News")
+    library = article(
+        [
+            "The city council on Thursday voted to close the Elm Road library branch and move "
+            "its books to a new reading room in the civic centre.",
+            "Mayor Helen Okafor said the saving would keep the other branches open longer.",
+            "Councillor Dan Whitfield, who opposed the closure, said older readers would lose out.",
+        ],
+        title="Council closes Elm Road library",
+        n=2,
+        source="Town Crier",
+        published=NOW - timedelta(days=2),
+    )
+    digest = together(tram, library)
+    assert len(digest.entries) == 5
+    assert all(e.also == () for e in digest.entries)
+
+
+def test_a_headline_alone_joins_the_story_whose_one_name_it_gives() -> None:
+    """It names one place only, so it cannot share two names; sharing all it has is enough."""
+    full = article(TRAM[0], title="Council approves tram", n=1, source="East Side News")
+    other = article(TRAM[1], title="Okafor's tram clears last hurdle", n=2, source="City Wire")
+    title = "Council backs Market Street tram line"
+    headline = article([title], title=title, n=3, source="Metro Briefs")
+    digest = together(full, other, headline)
+    assert len(digest.entries) == 4
+    assert len(entry_of(digest, "Metro Briefs")) == 3
+
+
 def test_two_short_teasers_of_different_items_are_two_entries() -> None:
     link = article(["A link that is no web page."], title="A link that is no web page.", n=1)
     local = article(["A local file is no web page."], title="A local file is no web page.", n=2)
@@ -147,6 +198,18 @@ def test_names_stop_at_sentences_and_the_title_and_leave_out_titles() -> None:
     assert not any(
         "tuesday" in k or "mayor" in k or "tram" in k for k in keys if k.startswith("n:")
     )
+
+
+def test_a_report_leads_with_names_people_and_figures() -> None:
+    lead = leads("Council backs tram", " ".join(TRAM[0]))
+    assert {"n:okafor", "n:whitfield", "n:street"} <= lead.names
+    assert lead.people == frozenset()  # "Okafor" and "Whitfield" never stand alone here
+    assert lead.figures == {"q:9-2", "q:1.2 billion"}
+    text = (
+        "France Telecom said on Monday that Amara Nwosu would lead its Middle East arm. "
+        "Nwosu joins from Brightwater. France Telecom shares rose."
+    )
+    assert leads("Telecom hires", text).people == {"n:nwosu"}
 
 
 def test_a_sentence_is_not_cut_at_an_initial() -> None:
@@ -208,3 +271,78 @@ def test_two_votes_each_with_its_own_reports_stay_two_entries() -> None:
     assert len(digest.entries) == 5
     assert sorted(entry_of(digest, "Town Crier"), key=str) == ["Town Crier", "Valley Post"]
     assert len(entry_of(digest, "Metro Briefs")) == 3
+
+
+# Two players of one team arrested on one weekend: the same team, road, charge and patrol;
+# the reports of the second name the first in passing, but each event's reports lead with its
+# own man.
+BREVIK = (
+    [
+        "Harbour City Mariners receiver Tomas Brevik was arrested on suspicion of drunk driving "
+        "early on Saturday, a day before the team's playoff game.",
+        "Brevik was stopped on Route 52 at 2.30 a.m., the highway patrol said.",
+        "The Mariners said Brevik would still play on Sunday.",
+    ],
+    [
+        "Tomas Brevik, the Mariners' leading receiver, was arrested on suspicion of drunk "
+        "driving on Route 52 at 2.30 a.m. on Saturday, on the eve of the playoff game.",
+        "Highway patrol officers said Brevik failed a roadside sobriety test.",
+        "Coach Ellen Marsh said the Mariners would deal with it internally.",
+    ],
+)
+ADEYEMI = (
+    [
+        "Mariners defensive tackle Joel Adeyemi was arrested on suspicion of drunk driving on "
+        "Monday, the team's second such arrest in three days.",
+        "Adeyemi was stopped for speeding on Route 94, the highway patrol said.",
+        "He was released on bail on Monday afternoon and is due in court next month.",
+        "The team said it was aware of the arrest and was gathering information.",
+        "Receiver Tomas Brevik was arrested on Route 52 on Saturday and played on Sunday.",
+    ],
+    [
+        "Joel Adeyemi of the Harbour City Mariners faces drunk driving charges after officers "
+        "stopped him on Route 94 early on Monday.",
+        "Adeyemi failed a roadside sobriety test, the highway patrol said.",
+        "Officers said he was driving at 90 miles an hour in a 65 zone.",
+        "The Mariners declined to comment beyond a short statement.",
+        "It is the Mariners' second arrest since Tomas Brevik's on Saturday.",
+    ],
+)
+
+
+def test_two_arrests_each_leading_with_its_own_man_stay_two_entries() -> None:
+    """Alike enough to be one story on their evidence alone (they were, before `Subjects`)."""
+    reports = [
+        article(
+            BREVIK[0],
+            title="Mariners receiver arrested",
+            n=1,
+            source="Harbour Post",
+            published=NOW - timedelta(hours=50),
+        ),
+        article(
+            BREVIK[1],
+            title="Brevik held after playoff eve arrest",
+            n=2,
+            source="City Wire",
+            published=NOW - timedelta(hours=46),
+        ),
+        article(
+            ADEYEMI[0],
+            title="Second Mariners player arrested",
+            n=3,
+            source="Bay Times",
+            published=NOW - timedelta(hours=3),
+        ),
+        article(
+            ADEYEMI[1],
+            title="Adeyemi faces charges",
+            n=4,
+            source="Metro Briefs",
+            published=NOW - timedelta(hours=2),
+        ),
+    ]
+    digest = together(*reports)
+    assert len(digest.entries) == 5
+    assert sorted(entry_of(digest, "City Wire"), key=str) == ["City Wire", "Harbour Post"]
+    assert sorted(entry_of(digest, "Metro Briefs"), key=str) == ["Bay Times", "Metro Briefs"]
