@@ -5,9 +5,11 @@ Pure functions over articles and plain values; the only package that uses numpy.
 - `sketches`: a MinHash sketch of each body's word 3-shingles (`sketch`); which
   texts are copies of one another (`copies`) or of one sent before (`against_sent`).
 - `evidence`: what paraphrase keeps of an event: names, figures, dates, headline words;
+  and what a report leads with (`leads`: its names, people, figures);
 - `closeness`: TF-IDF cosines of the evidence, each report filled in by its closest;
 - `events`: different texts whose evidence is close that way and in time are one
-  story, joined by average closeness; the best-written text leads it.
+  story, joined by average closeness, unless each story's reports lead with their own
+  person (`Subjects`); the best-written text leads it.
 - `arrange`: sections and rank; `arrange` gives the stories of a digest and every
   article's sketch, `by_section` their reading order.
 
