@@ -21,6 +21,7 @@ import numpy as np
 MIN_POSTING = 80  # a term is skipped when scoring pairs only beyond this many documents ...
 COMMON = 20  # ... and a twentieth of them (its weight is low, its pairs many)
 PAIRS_AT_ONCE = 500_000  # pair products held at once (~30 MB): documents go in blocks
+DENSE_CELLS = 2_000_000  # documents x shared terms up to this (16 MB): one matrix product
 NEIGHBOURS = 6  # a report borrows the evidence of this many closest reports ...
 NEIGHBOUR_FLOOR = 0.10  # ... each at least this close, with a 1/NEIGHBOURS share each
 ALONE_SHARE = 0.5  # what two reports gain by borrowing each other counts this much, when no
@@ -57,15 +58,30 @@ def cosines(vectors: Sequence[dict[str, float]], least: float) -> list[tuple[int
         for term, weight in vector.items():
             by_term.setdefault(term, []).append((i, weight))
     cap = max(MIN_POSTING, len(vectors) // COMMON)
+    shared = [p for p in by_term.values() if 2 <= len(p) <= cap]
+    if len(vectors) * len(shared) <= DENSE_CELLS:
+        return _dense_cosines(shared, len(vectors), least)
     postings = [
-        (np.array([d for d, _ in p], dtype=np.int64), np.array([w for _, w in p]))
-        for p in by_term.values()
-        if 2 <= len(p) <= cap
+        (np.array([d for d, _ in p], dtype=np.int64), np.array([w for _, w in p])) for p in shared
     ]
     found: list[tuple[int, int, float]] = []
     for lo, hi in _blocks(postings, len(vectors)):
         found += _block_cosines(postings, lo, hi, len(vectors), least)
     return found
+
+
+def _dense_cosines(
+    shared: Sequence[list[tuple[int, float]]], n: int, least: float
+) -> list[tuple[int, int, float]]:
+    """The close pairs of a few documents (a digest's): one documents x shared-terms matrix
+    and its product with itself, where summing term by term costs a dozen array calls a term."""
+    matrix = np.zeros((n, len(shared)))
+    rows = [d for p in shared for d, _ in p]
+    columns = [t for t, p in enumerate(shared) for _ in p]
+    matrix[rows, columns] = [w for p in shared for _, w in p]
+    products = matrix @ matrix.T
+    first, second = np.nonzero(np.triu(products >= least, 1))
+    return [(int(i), int(j), float(products[i, j])) for i, j in zip(first, second, strict=True)]
 
 
 def _blocks(postings: Sequence[Posting], n: int) -> Iterator[tuple[int, int]]:

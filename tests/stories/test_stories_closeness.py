@@ -33,11 +33,15 @@ def random_vectors(count: int, seed: int) -> list[Vector]:
     ]
 
 
-@pytest.mark.parametrize("at_once", [1, 50, 10_000_000])
+@pytest.mark.parametrize(
+    ("at_once", "dense_cells"), [(1, 0), (50, 0), (10_000_000, 0), (1, 10_000_000)]
+)
 def test_cosines_in_blocks_are_the_dot_products(
-    at_once: int, monkeypatch: pytest.MonkeyPatch
+    at_once: int, dense_cells: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Term by term in blocks of documents (a large run), or one matrix product (a digest)."""
     monkeypatch.setattr(closeness, "PAIRS_AT_ONCE", at_once)
+    monkeypatch.setattr(closeness, "DENSE_CELLS", dense_cells)
     vectors = random_vectors(30, seed=at_once)
     expected = {
         (i, j): dot(vectors[i], vectors[j])
