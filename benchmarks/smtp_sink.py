@@ -48,6 +48,8 @@ class Stats:
                 "count": self.count,
                 "bytes": self.bytes,
                 "seconds": self.last - self.first,
+                "first": self.first,
+                "last": self.last,
                 "sizes": self.sizes,
             }
         )

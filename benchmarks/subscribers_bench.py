@@ -271,9 +271,9 @@ def report(
             f" {BARE_RUNS} runs, {o.bare_range[0]:,.0f}-{o.bare_range[1]:,.0f}) | {bare_rate:,.0f}"
             " | 100% |",
             f"| {mode} | `digest run`, whole run ({o.measured.seconds:.1f} s, start to exit)"
-            f" | {run_rate:,.0f} | {run_rate / bare_rate:.0%} |",
+            f" | {run_rate:,.0f} | {run_rate / bare_rate:.1%} |",
             f"| {mode} | `digest run`, sending (first to last message at the sink)"
-            f" | {send_rate:,.0f} | {send_rate / bare_rate:.0%} |",
+            f" | {send_rate:,.0f} | {send_rate / bare_rate:.1%} |",
         ]
     lines.append("")
     for mode, o in outcomes.items():
