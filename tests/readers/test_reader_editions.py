@@ -252,8 +252,7 @@ class Counting(Handler):
         responses: list[str],
     ) -> list[str]:
         self.connections += 1
-        session.host_name = hostname
-        return responses
+        return await super().handle_EHLO(server, session, envelope, hostname, responses)
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]

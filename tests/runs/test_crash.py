@@ -46,8 +46,7 @@ class Stalling(Handler):
         responses: list[str],
     ) -> list[str]:
         await self._stall("ehlo")
-        session.host_name = hostname
-        return responses
+        return await super().handle_EHLO(server, session, envelope, hostname, responses)
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
