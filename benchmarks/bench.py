@@ -476,10 +476,10 @@ class OneConnectionEach:
     """The baseline transport: a new SMTP connection (and TLS, and login) for every message."""
 
     def __init__(self, settings: object) -> None:
-        from digest.delivery import mail
+        from digest.delivery import smtp
 
         self._settings = settings
-        self._mail = mail
+        self._smtp = smtp
 
     def __enter__(self) -> OneConnectionEach:
         return self
@@ -490,13 +490,13 @@ class OneConnectionEach:
         return None
 
     def send(self, data: bytes, sender: str, recipient: str) -> object:
-        with self._mail.SmtpSender(self._settings) as smtp:  # type: ignore[arg-type]
+        with self._smtp.SmtpSender(self._settings) as smtp:  # type: ignore[arg-type]
             return smtp.send(data, sender, recipient)
 
 
 def deliver_to(base: Path, settings: object, recipients: int, reuse: bool) -> float:
     """Seconds for digest's delivery code to send one saved digest to `recipients` readers."""
-    from digest.delivery import mail
+    from digest.delivery import mail, smtp
     from digest.delivery import queue as deliver
     from digest.store import Store
 
@@ -525,7 +525,7 @@ def deliver_to(base: Path, settings: object, recipients: int, reuse: bool) -> fl
         )
         (queued,) = store.queued()
         factory: Callable[[], object] = (
-            (lambda: mail.SmtpSender(settings))  # type: ignore[arg-type]
+            (lambda: smtp.SmtpSender(settings))  # type: ignore[arg-type]
             if reuse
             else (lambda: OneConnectionEach(settings))
         )

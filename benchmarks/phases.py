@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from digest.cli import main as cli
-from digest.delivery import dkim, mail, personalize
+from digest.delivery import dkim, personalize, smtp
 from digest.edition import publish
 from digest.readers import tokens
 from digest.store import Store
@@ -50,7 +50,7 @@ def main(out: str) -> None:
     timed(personalize.Template, "fill", "personalize")
     timed(tokens, "make", "personalize")
     timed(dkim, "_signed", "sign")
-    timed(mail.SmtpSender, "send", "smtp")
+    timed(smtp.SmtpSender, "send", "smtp")
     state = ("mark_deliveries", "recipient_statuses", "queue_personal", "remember_message_id")
     for method in state:
         timed(Store, method, "state")

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Protocol
 from digest.settings import Settings
 
 if TYPE_CHECKING:  # smtplib loads when a message goes out by SMTP, not for every run
-    from digest.delivery import mail
+    from digest.delivery import smtp
 
 
 class Sender(Protocol):
     """What delivery needs from a transport (SMTP in production)."""
 
-    def send(self, data: bytes, sender: str, recipient: str) -> mail.Refused | None: ...
+    def send(self, data: bytes, sender: str, recipient: str) -> smtp.Refused | None: ...
 
 
 SenderFactory = Callable[[], AbstractContextManager[Sender]]
@@ -34,9 +34,9 @@ def smtp_factory(settings: Settings) -> SenderFactory:
     """Opens one SMTP session with the settings (the only place a connection is made)."""
 
     def connect() -> AbstractContextManager[Sender]:
-        from digest.delivery import mail  # smtplib only once a message goes out
+        from digest.delivery import smtp  # smtplib only once a message goes out
 
-        return mail.SmtpSender(settings)
+        return smtp.SmtpSender(settings)
 
     return connect
 

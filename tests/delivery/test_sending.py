@@ -14,6 +14,7 @@ from conftest import USER, Handler, StartServer, free_port, start_tls_server
 
 from digest.delivery import connections, mail
 from digest.delivery import queue as deliver
+from digest.delivery.smtp import SmtpSender
 from digest.records import QueuedDigest
 from digest.settings import Settings
 from digest.store import Store
@@ -138,7 +139,7 @@ def test_a_non_ascii_address_goes_with_smtputf8_only_where_the_server_offers_it(
     settings = Settings(smtp_host="127.0.0.1", smtp_port=controller.port, smtp_security="none")
     data = b"From: digest@example.org\r\nSubject: News\r\n\r\nHello\r\n"
     try:
-        with mail.SmtpSender(settings) as smtp:
+        with SmtpSender(settings) as smtp:
             first = smtp.send(data, "News <digest@example.org>", "jörg@example.org")
             second = smtp.send(data, "News <digest@example.org>", "ann@example.org")
     finally:

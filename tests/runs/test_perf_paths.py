@@ -23,7 +23,7 @@ from helpers import FakeClock, write_seed
 from test_stories_sketches import brute_force_against_sent
 
 from digest import stories
-from digest.delivery import mail
+from digest.delivery import mail, smtp
 from digest.delivery import queue as deliver
 from digest.edition import publish
 from digest.intake import files as sources
@@ -499,7 +499,7 @@ def test_hang_up_mid_batch_reconnects_and_delivers_to_everyone_once(
         report = deliver.deliver_smtp(
             store,
             queued,
-            lambda: mail.SmtpSender(settings),
+            lambda: smtp.SmtpSender(settings),
             settings.sender,
             "t",
             deliver.Retry(attempts=3, backoff=1.0, sleep=slept.append),
@@ -528,7 +528,7 @@ def test_a_server_that_takes_nobody_still_gets_only_the_attempts(
         report = deliver.deliver_smtp(
             store,
             queued,
-            lambda: mail.SmtpSender(settings),
+            lambda: smtp.SmtpSender(settings),
             settings.sender,
             "t",
             deliver.Retry(attempts=3, backoff=1.0, sleep=slept.append),
@@ -549,8 +549,8 @@ def test_rate_limit_spaces_messages_by_the_injected_clock(
     clock = FakeClock()
     sent_at: list[float] = []
 
-    class Timed(mail.SmtpSender):
-        def send(self, data: bytes, sender: str, recipient: str) -> mail.Refused | None:
+    class Timed(smtp.SmtpSender):
+        def send(self, data: bytes, sender: str, recipient: str) -> smtp.Refused | None:
             sent_at.append(clock.monotonic())
             return super().send(data, sender, recipient)
 

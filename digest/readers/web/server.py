@@ -81,7 +81,7 @@ def mailer_for(settings: Settings) -> Mailer:
     """Send one message now, as digests go: over SMTP, or into the outbox without SMTP."""
 
     def send(msg: EmailMessage) -> None:
-        from digest.delivery import mail
+        from digest.delivery import mail, smtp
         from digest.disk import write_atomic
 
         data = msg.as_bytes(policy=mail.SMTP_POLICY)
@@ -89,7 +89,7 @@ def mailer_for(settings: Settings) -> Mailer:
             stem = f"note-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(4)}"
             write_atomic(settings.outbox_dir / f"{stem}.eml", data)
             return
-        with mail.SmtpSender(settings) as sender:
+        with smtp.SmtpSender(settings) as sender:
             refused = sender.send(data, settings.sender, str(msg["To"]))
         if refused is not None:
             raise WebError(f"the mail server refused {refused.recipient}: {refused.reason}")
