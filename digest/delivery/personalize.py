@@ -14,6 +14,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from digest.delivery.dkim import Canonical
 
 QP_WIDTH = 76  # RFC 2045: encoded lines, the soft-break "=" included
 _CRLF = b"\r\n"
@@ -70,9 +74,13 @@ class Template:
         self._keys = tuple(p.encode("ascii") for p in placeholders)
         self._parts = _split(body, self._keys)
         self._relaxed = relaxed
-        self._shared_relaxed = [
-            relaxed(p) if relaxed and isinstance(p, bytes) else b"" for p in self._parts
-        ]
+        self._shared_relaxed: list[bytes] = []
+        if relaxed is not None:  # signing: cryptography is loaded anyway
+            from digest.delivery.dkim import Canonical
+
+            self._canonical: type[Canonical] = Canonical
+            shared = [relaxed(p) if isinstance(p, bytes) else b"" for p in self._parts]
+            self._shared_relaxed = shared
 
     def fill(self, to_line: bytes, values: Mapping[str, str]) -> bytes:
         """The message with `to_line` for the template's To line and each placeholder's value."""
@@ -86,9 +94,7 @@ class Template:
                 out.append(_wrap(_swap(part[0], swaps), part[1]))
         if self._relaxed is None:
             return b"".join(out)
-        from digest.delivery.dkim import Canonical  # signing: loaded already
-
-        message = Canonical(b"".join(out))
+        message = self._canonical(b"".join(out))
         message.body = tuple(
             self._relaxed(piece) if isinstance(part, tuple) else shared
             for part, piece, shared in zip(self._parts, out[1:], self._shared_relaxed, strict=True)
