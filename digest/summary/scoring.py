@@ -85,7 +85,9 @@ _CONNECTIVES = (
     " furthermore besides nevertheless nonetheless otherwise likewise similarly indeed though"
     " although conversely consequently accordingly afterwards later"
 ).split()
-_PRONOUNS = "he she they it his her their its him them this that these those such".split()
+_PRONOUNS = (
+    "he she they it his her hers their theirs its him them this that these those such another"
+).split()
 _PHRASES = (
     "in addition",
     "as a result",
