@@ -67,6 +67,8 @@ def assign_sections(articles: Sequence[Article], given: Sequence[str | None]) ->
     """
     if not any(given):
         return [ONLY_SECTION] * len(given)
+    if all(given):  # nothing to place: no words to weigh
+        return [str(s) for s in given]
     texts = (" ".join(a.text.split()[:TOPIC_WORDS]) for a in articles)
     vectors = tfidf([Counter(terms(words(t))) for t in texts])
     sums: dict[str, Counter[str]] = {}
